@@ -1,0 +1,50 @@
+// Package caller describes who opened a connection to the Claude API and where it
+// was going. It is plain data: capture fills it in, TLS carries it into each
+// request's context, and policy, audit and recording read it.
+package caller
+
+import (
+	"context"
+	"net/netip"
+	"time"
+)
+
+// Process is the program that opened an intercepted connection, as far as the
+// kernel (at connect time) and /proc (at accept time) could tell.
+type Process struct {
+	PID       int      `json:"pid"`
+	UID       uint32   `json:"uid"`
+	GID       uint32   `json:"gid"`
+	User      string   `json:"user,omitempty"`
+	Comm      string   `json:"comm,omitempty"`
+	Exe       string   `json:"exe,omitempty"`
+	Cmdline   []string `json:"cmdline,omitempty"`
+	CgroupID  uint64   `json:"cgroup_id,omitempty"`
+	Cgroup    string   `json:"cgroup,omitempty"`
+	Unit      string   `json:"unit,omitempty"`
+	Container string   `json:"container,omitempty"`
+}
+
+// Origin is everything known about one intercepted connection before any
+// request on it has been read.
+type Origin struct {
+	ConnID   string         `json:"conn_id"`
+	Peer     netip.AddrPort `json:"peer"` // the client's address as our listener saw it
+	Dst      netip.AddrPort `json:"dst"`  // the destination the application dialled
+	SNI      string         `json:"sni,omitempty"`
+	Process  Process        `json:"process"`
+	Accepted time.Time      `json:"accepted"`
+}
+
+type originKey struct{}
+
+// NewContext returns a context that carries o.
+func NewContext(ctx context.Context, o *Origin) context.Context {
+	return context.WithValue(ctx, originKey{}, o)
+}
+
+// FromContext returns the Origin stored by NewContext, if any.
+func FromContext(ctx context.Context) (*Origin, bool) {
+	o, ok := ctx.Value(originKey{}).(*Origin)
+	return o, ok && o != nil
+}
