@@ -1,0 +1,157 @@
+// Package config is airlockd's configuration: a typed Config with defaults for
+// every key, loaded from /etc/airlock/airlock.yaml, /etc/airlock/conf.d/*.yaml,
+// AIRLOCK_* variables and flags (see Load), and validated once with every
+// problem listed. viper lives here and in cmd/ only; the rest of the daemon
+// receives plain typed values.
+package config
+
+import "time"
+
+// Config is the whole daemon configuration. Field tags are the YAML keys.
+type Config struct {
+	StateDir     string        `mapstructure:"state_dir"`     // CA, audit store; 0700
+	RuntimeDir   string        `mapstructure:"runtime_dir"`   // lock file, admin socket
+	DrainTimeout time.Duration `mapstructure:"drain_timeout"` // SIGTERM: how long in-flight streams may finish
+	Log          Log           `mapstructure:"log"`
+	Capture      Capture       `mapstructure:"capture"`
+	TLS          TLS           `mapstructure:"tls"`
+	Upstream     Upstream      `mapstructure:"upstream"`
+	Gateway      Gateway       `mapstructure:"gateway"`
+	Credentials  []Credential  `mapstructure:"credentials"`
+	Policy       Policy        `mapstructure:"policy"`
+	Masking      Masking       `mapstructure:"masking"`
+	Approvals    Approvals     `mapstructure:"approvals"`
+	Audit        Audit         `mapstructure:"audit"`
+	Admin        Admin         `mapstructure:"admin"`
+}
+
+// Log selects the zap level and encoder.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // auto | json | console
+}
+
+// Fail modes: what happens to Claude-bound connections when the daemon is gone.
+const (
+	FailClosed = "closed" // links stay pinned: connections are refused
+	FailOpen   = "open"   // links are detached on exit: connections go out directly
+)
+
+// Capture configures the eBPF redirect and the listener.
+type Capture struct {
+	Cgroup   string   `mapstructure:"cgroup"`    // cgroup v2 path to attach to; empty = the cgroup2 root
+	PinDir   string   `mapstructure:"pin_dir"`   // under bpffs
+	ListenV4 string   `mapstructure:"listen_v4"` // interceptor listener, host:port on loopback
+	ListenV6 string   `mapstructure:"listen_v6"` // empty disables IPv6 capture
+	Mark     uint32   `mapstructure:"mark"`      // SO_MARK of the daemon's own upstream sockets
+	Targets  []string `mapstructure:"targets"`   // CIDR prefixes that are redirected
+	Ports    []int    `mapstructure:"ports"`     // destination ports that are redirected
+	Hosts    []string `mapstructure:"hosts"`     // names whose resolved addresses are redirected too
+	APIHosts []string `mapstructure:"api_hosts"` // SNIs that are intercepted; others are relayed unchanged
+	FailMode string   `mapstructure:"fail_mode"` // closed | open
+}
+
+// TLS configures the client-facing TLS server.
+type TLS struct {
+	HandshakeTimeout time.Duration `mapstructure:"handshake_timeout"`
+}
+
+// Upstream configures the verified connection to the real API.
+type Upstream struct {
+	Override    string `mapstructure:"override"`      // host:port dialled instead of the API host (tests, demo)
+	ExtraCAFile string `mapstructure:"extra_ca_file"` // PEM roots trusted in addition to the system's
+	Proxy       string `mapstructure:"proxy"`         // https://proxy:port for CONNECT egress
+}
+
+// Gateway configures the HTTP layer between TLS and upstream.
+type Gateway struct {
+	MaxBody ByteSize `mapstructure:"max_body"` // larger request bodies get 413
+}
+
+// Credential kinds: how the managed value is sent upstream.
+const (
+	KindAPIKey = "api_key" // x-api-key
+	KindBearer = "bearer"  // Authorization: Bearer
+)
+
+// Credential is one named managed credential and where its value comes from.
+// Exactly one of File, Env, Systemd and Command is set.
+type Credential struct {
+	Name    string        `mapstructure:"name"`
+	Kind    string        `mapstructure:"kind"`
+	File    string        `mapstructure:"file"`    // must not be group/world readable
+	Env     string        `mapstructure:"env"`     // a variable in the daemon's environment
+	Systemd string        `mapstructure:"systemd"` // a LoadCredential= name ($CREDENTIALS_DIRECTORY)
+	Command Argv          `mapstructure:"command"` // argv of a helper that prints the value
+	TTL     time.Duration `mapstructure:"ttl"`     // how long a helper's output is cached
+}
+
+// Argv is a command line: a YAML list, or one string split on spaces (no shell quoting).
+type Argv []string
+
+// Policy points at the rules file; empty means the built-in default policy.
+type Policy struct {
+	File string `mapstructure:"file"`
+}
+
+// Masking configures the detectors and the streaming masker.
+type Masking struct {
+	PII        bool            `mapstructure:"pii"`         // enable the opt-in PII detectors
+	Disable    []string        `mapstructure:"disable"`     // detector names switched off
+	Custom     []CustomPattern `mapstructure:"custom"`      // extra regular expressions
+	Literals   []string        `mapstructure:"literals"`    // exact strings always masked
+	MaxHold    ByteSize        `mapstructure:"max_hold"`    // bytes held back per content block
+	OnOverflow string          `mapstructure:"on_overflow"` // flush (and flag the audit record) | cut
+}
+
+// CustomPattern is a named regular expression masked like a built-in detector.
+type CustomPattern struct {
+	Name     string   `mapstructure:"name"`
+	Pattern  string   `mapstructure:"pattern"`
+	Keywords []string `mapstructure:"keywords"` // prefilter; empty = always run
+}
+
+// Approvals configures held requests.
+type Approvals struct {
+	Timeout  time.Duration `mapstructure:"timeout"`
+	Webhooks []Webhook     `mapstructure:"webhooks"`
+}
+
+// Webhook announces each pending approval.
+type Webhook struct {
+	URL    string `mapstructure:"url"`
+	Format string `mapstructure:"format"` // json | slack
+}
+
+// Audit configures the record store.
+type Audit struct {
+	Path     string        `mapstructure:"path"` // empty = <state_dir>/audit.db
+	MaxAge   time.Duration `mapstructure:"max_age"`
+	MaxSize  ByteSize      `mapstructure:"max_size"`
+	FailOpen bool          `mapstructure:"fail_open"` // serve requests even when records cannot be written
+}
+
+// Admin configures the operator API.
+type Admin struct {
+	Socket        string `mapstructure:"socket"`         // empty = <runtime_dir>/admin.sock
+	Group         string `mapstructure:"group"`          // members may use the socket besides root
+	TCPListen     string `mapstructure:"tcp_listen"`     // optional remote API; requires token_file
+	TokenFile     string `mapstructure:"token_file"`     // bearer token for tcp_listen
+	MetricsListen string `mapstructure:"metrics_listen"` // optional loopback /metrics
+}
+
+// LockFile is where the single-daemon lock lives.
+func (c *Config) LockFile() string { return joinPath(c.RuntimeDir, "airlockd.lock") }
+
+// CADir is where the CA lives inside the state directory.
+func (c *Config) CADir() string { return joinPath(c.StateDir, "ca") }
+
+// Credential returns the named credential.
+func (c *Config) Credential(name string) (Credential, bool) {
+	for _, cr := range c.Credentials {
+		if cr.Name == name {
+			return cr, true
+		}
+	}
+	return Credential{}, false
+}

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Default paths.
+const (
+	DefaultFile    = "/etc/airlock/airlock.yaml"
+	DefaultConfDir = "/etc/airlock/conf.d"
+)
+
+// defaults holds a value for every scalar key, so that AIRLOCK_* variables reach
+// every key and an empty file is a working configuration (apart from credentials).
+func defaults() map[string]any {
+	return map[string]any{
+		"state_dir":              "/var/lib/airlock",
+		"runtime_dir":            "/run/airlock",
+		"drain_timeout":          30 * time.Second,
+		"log.level":              "info",
+		"log.format":             "auto",
+		"capture.cgroup":         "",
+		"capture.pin_dir":        "/sys/fs/bpf/airlock",
+		"capture.listen_v4":      "127.0.0.1:7443",
+		"capture.listen_v6":      "[::1]:7443",
+		"capture.mark":           0x61726c, // "arl"
+		"capture.targets":        []string{"160.79.104.0/23", "2607:6bc0::/48"},
+		"capture.ports":          []int{443},
+		"capture.hosts":          []string{"api.anthropic.com"},
+		"capture.api_hosts":      []string{"api.anthropic.com"},
+		"capture.fail_mode":      FailClosed,
+		"tls.handshake_timeout":  10 * time.Second,
+		"upstream.override":      "",
+		"upstream.extra_ca_file": "",
+		"upstream.proxy":         "",
+		"gateway.max_body":       "32MiB",
+		"policy.file":            "",
+		"masking.pii":            false,
+		"masking.disable":        []string{},
+		"masking.literals":       []string{},
+		"masking.max_hold":       "64KiB",
+		"masking.on_overflow":    "flush",
+		"approvals.timeout":      2 * time.Minute,
+		"audit.path":             "",
+		"audit.max_age":          90 * 24 * time.Hour,
+		"audit.max_size":         "1GiB",
+		"audit.fail_open":        false,
+		"admin.socket":           "",
+		"admin.group":            "",
+		"admin.tcp_listen":       "",
+		"admin.token_file":       "",
+		"admin.metrics_listen":   "",
+	}
+}
+
+// resolve fills the keys whose defaults derive from others.
+func (c *Config) resolve() {
+	if c.Audit.Path == "" && c.StateDir != "" {
+		c.Audit.Path = filepath.Join(c.StateDir, "audit.db")
+	}
+	if c.Admin.Socket == "" && c.RuntimeDir != "" {
+		c.Admin.Socket = filepath.Join(c.RuntimeDir, "admin.sock")
+	}
+	for i := range c.Credentials {
+		if c.Credentials[i].Kind == "" {
+			c.Credentials[i].Kind = KindAPIKey
+		}
+	}
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, name)
+}

@@ -1,0 +1,203 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+)
+
+// Problem is one invalid key; Validate joins every Problem it finds.
+type Problem struct {
+	Key     string
+	Message string
+}
+
+func (p *Problem) Error() string { return p.Key + ": " + p.Message }
+
+type problems []error
+
+func (ps *problems) add(key, format string, args ...any) {
+	*ps = append(*ps, &Problem{Key: key, Message: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks every key and returns all problems joined (nil if none).
+// It does not touch the filesystem: startup reports missing files with their fix.
+func (c *Config) Validate() error {
+	var ps problems
+	c.validateTop(&ps)
+	c.Capture.validate(&ps)
+	c.validateHTTP(&ps)
+	validateCredentials(&ps, c.Credentials)
+	c.Masking.validate(&ps)
+	c.Approvals.validate(&ps)
+	c.Audit.validate(&ps)
+	c.Admin.validate(&ps)
+	return errors.Join(ps...)
+}
+
+func (c *Config) validateTop(ps *problems) {
+	absPath(ps, "state_dir", c.StateDir)
+	absPath(ps, "runtime_dir", c.RuntimeDir)
+	if c.DrainTimeout < 0 {
+		ps.add("drain_timeout", "must not be negative")
+	}
+	oneOf(ps, "log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf(ps, "log.format", c.Log.Format, "auto", "json", "console")
+}
+
+func (c *Config) validateHTTP(ps *problems) {
+	if c.TLS.HandshakeTimeout <= 0 {
+		ps.add("tls.handshake_timeout", "must be positive, e.g. 10s")
+	}
+	if c.Upstream.Override != "" {
+		hostPort(ps, "upstream.override", c.Upstream.Override)
+	}
+	if c.Upstream.Proxy != "" {
+		httpURL(ps, "upstream.proxy", c.Upstream.Proxy)
+	}
+	if c.Gateway.MaxBody <= 0 {
+		ps.add("gateway.max_body", "must be positive, e.g. 32MiB")
+	}
+}
+
+func (c Capture) validate(ps *problems) {
+	absPath(ps, "capture.pin_dir", c.PinDir)
+	loopbackListen(ps, "capture.listen_v4", c.ListenV4, true)
+	if c.ListenV6 != "" {
+		loopbackListen(ps, "capture.listen_v6", c.ListenV6, false)
+	}
+	if c.Mark == 0 {
+		ps.add("capture.mark", "must be non-zero: it keeps the daemon's own upstream sockets out of the redirect")
+	}
+	for i, t := range c.Targets {
+		if _, err := netip.ParsePrefix(t); err != nil {
+			ps.add(fmt.Sprintf("capture.targets[%d]", i), "%q is not a CIDR prefix (e.g. 160.79.104.0/23)", t)
+		}
+	}
+	if len(c.Targets) == 0 && len(c.Hosts) == 0 {
+		ps.add("capture.targets", "nothing to capture: set targets or hosts")
+	}
+	c.validatePorts(ps)
+	hostNames(ps, "capture.hosts", c.Hosts)
+	hostNames(ps, "capture.api_hosts", c.APIHosts)
+	if len(c.APIHosts) == 0 {
+		ps.add("capture.api_hosts", "must name at least one API host (e.g. api.anthropic.com)")
+	}
+	oneOf(ps, "capture.fail_mode", c.FailMode, FailClosed, FailOpen)
+}
+
+func (c Capture) validatePorts(ps *problems) {
+	if len(c.Ports) == 0 {
+		ps.add("capture.ports", "must list at least one port (e.g. 443)")
+	}
+	for i, p := range c.Ports {
+		if p < 1 || p > 65535 {
+			ps.add(fmt.Sprintf("capture.ports[%d]", i), "%d is not a port (1-65535)", p)
+		}
+	}
+}
+
+func (m Masking) validate(ps *problems) {
+	oneOf(ps, "masking.on_overflow", m.OnOverflow, "flush", "cut")
+	if m.MaxHold <= 0 {
+		ps.add("masking.max_hold", "must be positive, e.g. 64KiB")
+	}
+	for i, cp := range m.Custom {
+		key := fmt.Sprintf("masking.custom[%d]", i)
+		if cp.Name == "" {
+			ps.add(key+".name", "is required")
+		}
+		if _, err := regexp.Compile(cp.Pattern); err != nil || cp.Pattern == "" {
+			ps.add(key+".pattern", "is not a valid regular expression: %q", cp.Pattern)
+		}
+	}
+	for i, l := range m.Literals {
+		if l == "" {
+			ps.add(fmt.Sprintf("masking.literals[%d]", i), "must not be empty")
+		}
+	}
+}
+
+func (a Approvals) validate(ps *problems) {
+	if a.Timeout <= 0 {
+		ps.add("approvals.timeout", "must be positive, e.g. 2m")
+	}
+	for i, w := range a.Webhooks {
+		key := fmt.Sprintf("approvals.webhooks[%d]", i)
+		httpURL(ps, key+".url", w.URL)
+		if w.Format != "" {
+			oneOf(ps, key+".format", w.Format, "json", "slack")
+		}
+	}
+}
+
+func (a Audit) validate(ps *problems) {
+	absPath(ps, "audit.path", a.Path)
+	if a.MaxAge < 0 {
+		ps.add("audit.max_age", "must not be negative (0 keeps records forever)")
+	}
+	if a.MaxSize < 0 {
+		ps.add("audit.max_size", "must not be negative (0 means no size limit)")
+	}
+}
+
+func (a Admin) validate(ps *problems) {
+	absPath(ps, "admin.socket", a.Socket)
+	if a.TCPListen != "" {
+		hostPort(ps, "admin.tcp_listen", a.TCPListen)
+		if a.TokenFile == "" {
+			ps.add("admin.token_file", "is required when admin.tcp_listen is set")
+		}
+	}
+	if a.MetricsListen != "" {
+		hostPort(ps, "admin.metrics_listen", a.MetricsListen)
+	}
+}
+
+func absPath(ps *problems, key, p string) {
+	if p == "" || !filepath.IsAbs(p) {
+		ps.add(key, "must be an absolute path, got %q", p)
+	}
+}
+
+func oneOf(ps *problems, key, got string, allowed ...string) {
+	if !slices.Contains(allowed, got) {
+		ps.add(key, "must be one of %v, got %q", allowed, got)
+	}
+}
+
+func hostPort(ps *problems, key, s string) {
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		ps.add(key, "must be host:port, got %q", s)
+	}
+}
+
+func loopbackListen(ps *problems, key, s string, v4 bool) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil || !ap.Addr().IsLoopback() || ap.Addr().Is4() != v4 {
+		want := map[bool]string{true: "127.0.0.1:7443", false: "[::1]:7443"}[v4]
+		ps.add(key, "must be a loopback address:port such as %s, got %q", want, s)
+	}
+}
+
+func httpURL(ps *problems, key, s string) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps.add(key, "must be an http(s) URL, got %q", s)
+	}
+}
+
+var hostNameRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+func hostNames(ps *problems, key string, names []string) {
+	for i, n := range names {
+		if !hostNameRE.MatchString(n) {
+			ps.add(fmt.Sprintf("%s[%d]", key, i), "%q is not a lowercase host name", n)
+		}
+	}
+}
