@@ -83,7 +83,8 @@ type Credential struct {
 	Env     string        `mapstructure:"env"`     // a variable in the daemon's environment
 	Systemd string        `mapstructure:"systemd"` // a LoadCredential= name ($CREDENTIALS_DIRECTORY)
 	Command Argv          `mapstructure:"command"` // argv of a helper that prints the value
-	TTL     time.Duration `mapstructure:"ttl"`     // how long a helper's output is cached
+	Timeout time.Duration `mapstructure:"timeout"` // how long a helper may run (default 10s)
+	TTL     time.Duration `mapstructure:"ttl"`     // how long a helper's output is cached (default 5m)
 }
 
 // Argv is a command line: a YAML list, or one string split on spaces (no shell quoting).

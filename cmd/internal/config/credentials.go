@@ -37,7 +37,10 @@ func (c Credential) validateSource(ps *problems, key string) {
 	if c.TTL < 0 {
 		ps.add(key+".ttl", "must not be negative")
 	}
-	if c.TTL > 0 && len(c.Command) == 0 {
-		ps.add(key+".ttl", "applies only to a command source")
+	if (c.TTL > 0 || c.Timeout > 0) && len(c.Command) == 0 {
+		ps.add(key+".ttl", "ttl and timeout apply only to a command source")
+	}
+	if c.Timeout < 0 {
+		ps.add(key+".timeout", "must not be negative")
 	}
 }

@@ -22,9 +22,9 @@ func defaults() map[string]any {
 		"log.format":             "auto",
 		"capture.cgroup":         "",
 		"capture.pin_dir":        "/sys/fs/bpf/airlock",
-		"capture.listen_v4":      "127.0.0.1:7443",
-		"capture.listen_v6":      "[::1]:7443",
-		"capture.mark":           0x61726c, // "arl"
+		"capture.listen_v4":      "127.0.0.1:15443",
+		"capture.listen_v6":      "[::1]:15443",
+		"capture.mark":           0x41524c4b, // "ARLK", as intercept.DefaultMark
 		"capture.targets":        []string{"160.79.104.0/23", "2607:6bc0::/48"},
 		"capture.ports":          []int{443},
 		"capture.hosts":          []string{"api.anthropic.com"},

@@ -180,7 +180,7 @@ func hostPort(ps *problems, key, s string) {
 func loopbackListen(ps *problems, key, s string, v4 bool) {
 	ap, err := netip.ParseAddrPort(s)
 	if err != nil || !ap.Addr().IsLoopback() || ap.Addr().Is4() != v4 {
-		want := map[bool]string{true: "127.0.0.1:7443", false: "[::1]:7443"}[v4]
+		want := map[bool]string{true: "127.0.0.1:15443", false: "[::1]:15443"}[v4]
 		ps.add(key, "must be a loopback address:port such as %s, got %q", want, s)
 	}
 }
