@@ -1,0 +1,3 @@
+/* Architecture-neutral stand-in (see asm/types.h). */
+#pragma once
+#include <asm-generic/posix_types.h>

@@ -1,0 +1,66 @@
+/* Shared definitions between bpf/redirect.c and its Go loader (intercept/).
+ * Layouts here are mirrored by bpf2go-generated Go types: keep fields
+ * naturally aligned and padding explicit. */
+#pragma once
+
+#include <linux/types.h>
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+
+/* LPM keys: the port (network order) comes first so a prefix length of
+ * 16 + n matches the port exactly and the first n address bits. */
+struct target_v4 {
+	__u32 prefixlen;
+	__u16 port;
+	__u8 addr[4];
+};
+
+struct target_v6 {
+	__u32 prefixlen;
+	__u16 port;
+	__u8 addr[16];
+};
+
+/* Runtime settings, element 0 of the config array (pinned, so the listener
+ * addresses outlive the daemon and new connections fail closed). */
+struct config {
+	__u32 listen_v4;     /* network order */
+	__u32 listen_v6[4];  /* network order */
+	__u16 port_v4;       /* network order; 0 = no listener: refuse */
+	__u16 port_v6;       /* network order; 0 = no listener: refuse */
+	__u32 mark;          /* SO_MARK of the daemon's own sockets; 0 = off */
+	__u32 excluded_tgid; /* 0 = off */
+	__u32 _pad;
+	__u64 excluded_cgroup; /* 0 = off */
+};
+
+struct record {
+	__u32 dst_ip[4];  /* v4 in dst_ip[0] (network order) when family is AF_INET */
+	__u16 dst_port;   /* network order */
+	__u16 family;     /* AF_INET, or AF_INET6 (never v4-mapped: normalised) */
+	__u32 tgid;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	__u64 netns_cookie;
+	__u64 ktime_ns;
+	char comm[16];
+};
+
+/* Client side of a redirected connection, as the listener sees its peer. */
+struct peer_key {
+	__u32 ip[4];  /* v4 in ip[0] when family is AF_INET (mapped normalised) */
+	__u16 port;   /* host order (as sockops reports local_port) */
+	__u16 family;
+};
+
+enum counter {
+	COUNTER_REDIRECTED = 0,
+	COUNTER_SKIPPED,
+	COUNTER_EXCLUDED,
+	COUNTER_MAP_FULL,
+	COUNTER_MAX,
+};

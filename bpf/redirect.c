@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Airlock capture: redirect Claude-bound TCP connections into the local
+ * interceptor, remember where they were going and who dialled, and keep the
+ * application's view (getpeername) unchanged. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "redirect.h"
+
+char __license[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct target_v4);
+	__type(value, __u8);
+} targets_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct target_v6);
+	__type(value, __u8);
+} targets_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct config);
+} config_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct record);
+} records_by_cookie SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct peer_key);
+	__type(value, struct record);
+} records_by_peer SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &which);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct config *get_config(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&config_map, &zero);
+}
+
+/* The two loop-avoidance guards, plus the cgroup exclusion. */
+static __always_inline int excluded(struct bpf_sock_addr *ctx, struct config *cfg)
+{
+	struct bpf_sock *sk = ctx->sk;
+	if (cfg->mark && sk && sk->mark == cfg->mark)
+		return 1;
+	if (cfg->excluded_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg->excluded_tgid)
+		return 1;
+	if (cfg->excluded_cgroup && bpf_get_current_cgroup_id() == cfg->excluded_cgroup)
+		return 1;
+	return 0;
+}
+
+static __always_inline int is_target_v4(__u32 ip, __u16 port)
+{
+	struct target_v4 key = { .prefixlen = 16 + 32, .port = port };
+	__builtin_memcpy(key.addr, &ip, 4);
+	return bpf_map_lookup_elem(&targets_v4, &key) != NULL;
+}
+
+static __always_inline int is_target_v6(struct bpf_sock_addr *ctx)
+{
+	struct target_v6 key = { .prefixlen = 16 + 128, .port = (__u16)ctx->user_port };
+	__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+	__builtin_memcpy(key.addr, ip, 16);
+	return bpf_map_lookup_elem(&targets_v6, &key) != NULL;
+}
+
+/* Store the record by socket cookie; a full map refuses the connection
+ * rather than letting it escape unattributed. */
+static __always_inline int remember(struct bpf_sock_addr *ctx, __u16 family, __u32 ip[4])
+{
+	struct record r = {};
+	__u64 uidgid = bpf_get_current_uid_gid();
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+
+	__builtin_memcpy(r.dst_ip, ip, 16);
+	r.dst_port = (__u16)ctx->user_port;
+	r.family = family;
+	r.tgid = bpf_get_current_pid_tgid() >> 32;
+	r.uid = (__u32)uidgid;
+	r.gid = uidgid >> 32;
+	r.cgroup_id = bpf_get_current_cgroup_id();
+	r.netns_cookie = bpf_get_netns_cookie(ctx);
+	r.ktime_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(r.comm, sizeof(r.comm));
+	if (bpf_map_update_elem(&records_by_cookie, &cookie, &r, BPF_ANY)) {
+		count(COUNTER_MAP_FULL);
+		return 0;
+	}
+	count(COUNTER_REDIRECTED);
+	return 1;
+}
+
+static __always_inline int is_v4_mapped(__u32 ip[4])
+{
+	return ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0x0000ffff);
+}
+
+SEC("cgroup/connect4")
+int airlock_connect4(struct bpf_sock_addr *ctx)
+{
+	struct config *cfg = get_config();
+	__u32 ip = ctx->user_ip4;
+	__u32 orig[4] = { ip, 0, 0, 0 };
+
+	if (!cfg || ctx->type != SOCK_STREAM || !is_target_v4(ip, (__u16)ctx->user_port)) {
+		count(COUNTER_SKIPPED);
+		return 1;
+	}
+	if (excluded(ctx, cfg)) {
+		count(COUNTER_EXCLUDED);
+		return 1;
+	}
+	if (!cfg->port_v4 || !remember(ctx, AF_INET, orig))
+		return 0; /* no listener configured or no room: refuse */
+	ctx->user_ip4 = cfg->listen_v4;
+	ctx->user_port = cfg->port_v4;
+	return 1;
+}
+
+/* connect6 also sees IPv4-mapped destinations (::ffff:a.b.c.d) from
+ * dual-stack sockets; those match the v4 targets and go to the v4 listener,
+ * mapped. */
+SEC("cgroup/connect6")
+int airlock_connect6(struct bpf_sock_addr *ctx)
+{
+	struct config *cfg = get_config();
+	__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+	int mapped = is_v4_mapped(ip);
+	int target;
+
+	if (mapped)
+		target = is_target_v4(ip[3], (__u16)ctx->user_port);
+	else
+		target = is_target_v6(ctx);
+	if (!cfg || ctx->type != SOCK_STREAM || !target) {
+		count(COUNTER_SKIPPED);
+		return 1;
+	}
+	if (excluded(ctx, cfg)) {
+		count(COUNTER_EXCLUDED);
+		return 1;
+	}
+	if (mapped) {
+		__u32 v4[4] = { ip[3], 0, 0, 0 };
+		if (!cfg->port_v4 || !remember(ctx, AF_INET, v4))
+			return 0;
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+		ctx->user_ip6[3] = cfg->listen_v4;
+		ctx->user_port = cfg->port_v4;
+		return 1;
+	}
+	if (!cfg->port_v6 || !remember(ctx, AF_INET6, ip))
+		return 0;
+	ctx->user_ip6[0] = cfg->listen_v6[0];
+	ctx->user_ip6[1] = cfg->listen_v6[1];
+	ctx->user_ip6[2] = cfg->listen_v6[2];
+	ctx->user_ip6[3] = cfg->listen_v6[3];
+	ctx->user_port = cfg->port_v6;
+	return 1;
+}
+
+/* Once the redirected connection is established, index its record by the
+ * client's local address and port: that is the peer our listener accepts. */
+SEC("sockops")
+int airlock_sockops(struct bpf_sock_ops *skops)
+{
+	struct peer_key key = {};
+	struct record *r;
+	__u64 cookie;
+
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+		return 1;
+	cookie = bpf_get_socket_cookie(skops);
+	r = bpf_map_lookup_elem(&records_by_cookie, &cookie);
+	if (!r)
+		return 1;
+	key.port = (__u16)skops->local_port;
+	if (skops->family == AF_INET) {
+		key.family = AF_INET;
+		key.ip[0] = skops->local_ip4;
+	} else {
+		__u32 ip[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
+		if (is_v4_mapped(ip)) {
+			key.family = AF_INET;
+			key.ip[0] = ip[3];
+		} else {
+			key.family = AF_INET6;
+			__builtin_memcpy(key.ip, ip, 16);
+		}
+	}
+	if (bpf_map_update_elem(&records_by_peer, &key, r, BPF_ANY))
+		count(COUNTER_MAP_FULL);
+	return 1;
+}
+
+static __always_inline struct record *record_of(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	return bpf_map_lookup_elem(&records_by_cookie, &cookie);
+}
+
+SEC("cgroup/getpeername4")
+int airlock_getpeername4(struct bpf_sock_addr *ctx)
+{
+	struct record *r = record_of(ctx);
+
+	if (r && r->family == AF_INET) {
+		ctx->user_ip4 = r->dst_ip[0];
+		ctx->user_port = r->dst_port;
+	}
+	return 1;
+}
+
+SEC("cgroup/getpeername6")
+int airlock_getpeername6(struct bpf_sock_addr *ctx)
+{
+	struct record *r = record_of(ctx);
+
+	if (!r)
+		return 1;
+	if (r->family == AF_INET) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
+		ctx->user_ip6[3] = r->dst_ip[0];
+	} else {
+		ctx->user_ip6[0] = r->dst_ip[0];
+		ctx->user_ip6[1] = r->dst_ip[1];
+		ctx->user_ip6[2] = r->dst_ip[2];
+		ctx->user_ip6[3] = r->dst_ip[3];
+	}
+	ctx->user_port = r->dst_port;
+	return 1;
+}

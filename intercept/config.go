@@ -1,0 +1,160 @@
+package intercept
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/airlock-dev/airlock/caller"
+)
+
+// Defaults applied by Config.WithDefaults.
+const (
+	DefaultPinDir         = "/sys/fs/bpf/airlock"
+	DefaultMark           = 0x41524c4b // "ARLK": marks the daemon's own upstream sockets
+	DefaultPeekTimeout    = 10 * time.Second
+	DefaultMaxClientHello = 16 * 1024
+)
+
+var (
+	// DefaultListenV4 and DefaultListenV6 are where redirected connections land.
+	DefaultListenV4 = netip.MustParseAddrPort("127.0.0.1:15443")
+	DefaultListenV6 = netip.MustParseAddrPort("[::1]:15443")
+	// DefaultTargets are Anthropic's published inbound ranges.
+	DefaultTargets = []netip.Prefix{
+		netip.MustParsePrefix("160.79.104.0/23"),
+		netip.MustParsePrefix("2607:6bc0::/48"),
+	}
+	DefaultHosts    = []string{"api.anthropic.com"}
+	DefaultPorts    = []uint16{443}
+	DefaultAPIHosts = []string{"api.anthropic.com"}
+)
+
+// Config is capture's typed configuration; cmd/airlockd decodes it and
+// passes it down. Zero values mean "use the default" (see WithDefaults),
+// except Hosts/Targets, which are only defaulted when both are empty.
+type Config struct {
+	CgroupPath     string // "" = autodetect the cgroup2 mount (also /sys/fs/cgroup/unified)
+	PinDir         string // default /sys/fs/bpf/airlock
+	Mark           uint32 // SO_MARK of the daemon's own sockets, skipped by connect4/6
+	ExcludeSelf    bool   // exclude this process's tgid and its own cgroup
+	ListenV4       netip.AddrPort
+	ListenV6       netip.AddrPort // port 0 allowed (tests): the bound port is written to the kernel
+	Targets        []netip.Prefix
+	Ports          []uint16 // default 443
+	Hosts          []string // resolved (with TTLs) and merged into the target set
+	APIHosts       []string // SNIs handed to the APIHandler; default api.anthropic.com
+	PeekTimeout    time.Duration
+	MaxClientHello int
+}
+
+// WithDefaults returns c with every unset field filled in.
+func (c Config) WithDefaults() Config {
+	if c.PinDir == "" {
+		c.PinDir = DefaultPinDir
+	}
+	if c.Mark == 0 {
+		c.Mark = DefaultMark
+	}
+	if !c.ListenV4.IsValid() {
+		c.ListenV4 = DefaultListenV4
+	}
+	if !c.ListenV6.IsValid() {
+		c.ListenV6 = DefaultListenV6
+	}
+	if len(c.Targets) == 0 && len(c.Hosts) == 0 {
+		c.Targets, c.Hosts = DefaultTargets, DefaultHosts
+	}
+	if len(c.Ports) == 0 {
+		c.Ports = DefaultPorts
+	}
+	if len(c.APIHosts) == 0 {
+		c.APIHosts = DefaultAPIHosts
+	}
+	if c.PeekTimeout <= 0 {
+		c.PeekTimeout = DefaultPeekTimeout
+	}
+	if c.MaxClientHello <= 0 {
+		c.MaxClientHello = DefaultMaxClientHello
+	}
+	return c
+}
+
+// Validate reports every problem of c (after WithDefaults) at once.
+func (c Config) Validate() error {
+	var errs []error
+	if !c.ListenV4.Addr().Is4() {
+		errs = append(errs, fmt.Errorf("listen_v4 %s: not an IPv4 address", c.ListenV4))
+	}
+	if !c.ListenV6.Addr().Is6() || c.ListenV6.Addr().Is4In6() {
+		errs = append(errs, fmt.Errorf("listen_v6 %s: not an IPv6 address", c.ListenV6))
+	}
+	for _, p := range c.Targets {
+		if !p.IsValid() {
+			errs = append(errs, fmt.Errorf("targets: invalid prefix %s", p))
+		}
+	}
+	for _, port := range c.Ports {
+		if port == 0 {
+			errs = append(errs, errors.New("ports: 0 is not a destination port"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// APIHandler receives connections whose SNI is a configured API host.
+// Reading conn yields the ClientHello first (it was peeked, not consumed).
+// ServeAPI owns conn and must close it.
+type APIHandler interface {
+	ServeAPI(ctx context.Context, conn net.Conn, origin *caller.Origin)
+}
+
+// APIHandlerFunc adapts a function to APIHandler.
+type APIHandlerFunc func(ctx context.Context, conn net.Conn, origin *caller.Origin)
+
+// ServeAPI calls f.
+func (f APIHandlerFunc) ServeAPI(ctx context.Context, conn net.Conn, origin *caller.Origin) {
+	f(ctx, conn, origin)
+}
+
+// Target is one entry of the kernel's target set: a prefix and a port.
+type Target struct {
+	Prefix netip.Prefix
+	Port   uint16
+}
+
+func (t Target) String() string { return fmt.Sprintf("%s:%d", t.Prefix, t.Port) }
+
+// Record is what connect4/6 remembered about a redirected connection.
+type Record struct {
+	Dst         netip.AddrPort // the destination the application dialled (unmapped)
+	TGID        uint32
+	UID, GID    uint32
+	CgroupID    uint64
+	Comm        string
+	NetnsCookie uint64
+	KtimeNS     uint64 // CLOCK_MONOTONIC nanoseconds at connect()
+}
+
+// Counters are the kernel's per-CPU counters, summed.
+type Counters struct {
+	Redirected uint64 // connections rewritten to the listener
+	Skipped    uint64 // not a target (address, port or protocol)
+	Excluded   uint64 // a target, but the daemon's own (mark, tgid or cgroup)
+	MapFull    uint64 // record could not be stored: connection refused
+}
+
+// ErrNoRecord is returned by RecordLookup when the peer is unknown to the kernel.
+var ErrNoRecord = errors.New("no redirect record for peer")
+
+// ErrUnsupported is returned on platforms without eBPF cgroup hooks.
+var ErrUnsupported = errors.New("intercept: eBPF capture is only supported on linux")
+
+// RecordLookup finds the record of a redirected connection by the client's
+// address as the listener sees it. *Loader implements it.
+type RecordLookup interface {
+	Lookup(peer netip.AddrPort) (Record, error)
+}

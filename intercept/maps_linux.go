@@ -1,0 +1,151 @@
+//go:build linux
+
+package intercept
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"syscall"
+
+	"github.com/cilium/ebpf"
+)
+
+
+func ip4Word(a netip.Addr) uint32 {
+	b := a.As4()
+	return binary.LittleEndian.Uint32(b[:])
+}
+
+func ip6Words(a netip.Addr) (w [4]uint32) {
+	b := a.As16()
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint32(b[i*4:])
+	}
+	return w
+}
+
+func (l *Loader) readConfig() (redirectConfig, error) {
+	var c redirectConfig
+	err := l.objs.ConfigMap.Lookup(uint32(0), &c)
+	return c, err
+}
+
+func (l *Loader) updateConfig(edit func(*redirectConfig)) error {
+	c, err := l.readConfig()
+	if err != nil {
+		return fmt.Errorf("reading config map: %w", err)
+	}
+	edit(&c)
+	if err := l.objs.ConfigMap.Update(uint32(0), &c, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("writing config map: %w", err)
+	}
+	return nil
+}
+
+func (l *Loader) writeInitialConfig() error {
+	tgid, cgroupID := uint32(0), uint64(0)
+	if l.cfg.ExcludeSelf {
+		id, err := ownCgroupID()
+		if err != nil {
+			return err
+		}
+		tgid, cgroupID = uint32(os.Getpid()), id
+	}
+	if err := l.setExclusions(tgid, cgroupID); err != nil {
+		return err
+	}
+	return l.SetListeners(l.cfg.ListenV4, l.cfg.ListenV6)
+}
+
+// SetListeners tells the kernel where to redirect to. A port of 0 makes
+// the programs refuse target connections for that family.
+func (l *Loader) SetListeners(v4, v6 netip.AddrPort) error {
+	return l.updateConfig(func(c *redirectConfig) {
+		c.ListenV4, c.PortV4 = ip4Word(v4.Addr().Unmap()), htons(v4.Port())
+		if !v4.Addr().Unmap().Is4() {
+			c.PortV4 = 0
+		}
+		c.ListenV6, c.PortV6 = ip6Words(v6.Addr()), htons(v6.Port())
+		if !v6.Addr().Is6() {
+			c.PortV6 = 0
+		}
+		c.Mark = l.cfg.Mark
+	})
+}
+
+// setExclusions sets the tgid and cgroup guards (0 = off).
+func (l *Loader) setExclusions(tgid uint32, cgroupID uint64) error {
+	return l.updateConfig(func(c *redirectConfig) {
+		c.ExcludedTgid, c.ExcludedCgroup = tgid, cgroupID
+	})
+}
+
+// setMark sets the SO_MARK guard (0 = off).
+func (l *Loader) setMark(mark uint32) error {
+	return l.updateConfig(func(c *redirectConfig) { c.Mark = mark })
+}
+
+// Lookup returns the record of the redirected connection whose client is
+// peer (the remote address our listener accepted). ErrNoRecord if none.
+func (l *Loader) Lookup(peer netip.AddrPort) (Record, error) {
+	key := peerKey(peer)
+	var r redirectRecord
+	err := l.objs.RecordsByPeer.Lookup(&key, &r)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return Record{}, fmt.Errorf("%w %s", ErrNoRecord, peer)
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("looking up record of %s: %w", peer, err)
+	}
+	return recordFrom(&r), nil
+}
+
+func peerKey(peer netip.AddrPort) redirectPeerKey {
+	a := peer.Addr().Unmap()
+	k := redirectPeerKey{Port: peer.Port(), Family: syscall.AF_INET6}
+	if a.Is4() {
+		k.Family, k.Ip[0] = syscall.AF_INET, ip4Word(a)
+		return k
+	}
+	k.Ip = ip6Words(a)
+	return k
+}
+
+func recordFrom(r *redirectRecord) Record {
+	var b [16]byte
+	for i, w := range r.DstIp {
+		binary.LittleEndian.PutUint32(b[i*4:], w)
+	}
+	addr := netip.AddrFrom16(b)
+	if r.Family == syscall.AF_INET {
+		addr = netip.AddrFrom4([4]byte(b[:4]))
+	}
+	comm := make([]byte, 0, len(r.Comm))
+	for _, c := range r.Comm {
+		comm = append(comm, byte(c))
+	}
+	return Record{
+		Dst: netip.AddrPortFrom(addr, htons(r.DstPort)), TGID: r.Tgid, UID: r.Uid, GID: r.Gid,
+		CgroupID: r.CgroupId, Comm: string(bytes.TrimRight(comm, "\x00")),
+		NetnsCookie: r.NetnsCookie, KtimeNS: r.KtimeNs,
+	}
+}
+
+// Counters sums the kernel's per-CPU counters.
+func (l *Loader) Counters() (Counters, error) {
+	var sums [4]uint64
+	for i := range sums {
+		var perCPU []uint64
+		if err := l.objs.Counters.Lookup(uint32(i), &perCPU); err != nil {
+			return Counters{}, fmt.Errorf("reading counter %d: %w", i, err)
+		}
+		for _, v := range perCPU {
+			sums[i] += v
+		}
+	}
+	return Counters{Redirected: sums[0], Skipped: sums[1], Excluded: sums[2], MapFull: sums[3]}, nil
+}
