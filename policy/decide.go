@@ -1,0 +1,170 @@
+package policy
+
+import (
+	"fmt"
+	"path"
+	"strings"
+	"time"
+)
+
+// noFindings stands in for a nil Findings map so CEL always sees a map.
+var noFindings = map[string]int{}
+
+// Decide returns the decision of the first rule whose condition holds, or of
+// the default. It counts the request against the matched rule's rate limit.
+func (e *Engine) Decide(in *Input) Decision {
+	now := in.Time
+	if now.IsZero() {
+		now = e.now()
+	}
+	act := newActivation(in, now)
+	for _, r := range e.rules {
+		if r.cond.needsBody != "" && !in.Request.BodyParsed {
+			return invalid(r, r.cond.needsBody)
+		}
+		out, _, err := r.cond.prg.Eval(act)
+		if err != nil {
+			return evalFailed(r, err)
+		}
+		if isTrue(out) {
+			return e.apply(r, in, now)
+		}
+	}
+	return e.apply(e.def, in, now)
+}
+
+func newActivation(in *Input, now time.Time) *activation {
+	p := &in.Caller
+	f := in.Findings
+	if f == nil {
+		f = noFindings
+	}
+	q := &in.Request
+	return &activation{
+		caller: &celCaller{PID: int64(p.PID), UID: int64(p.UID), User: p.User, Exe: p.Exe, Comm: p.Comm,
+			Cgroup: p.Cgroup, Unit: p.Unit, Container: p.Container},
+		request: &celRequest{Method: q.Method, Path: q.Path, Model: q.Model, MaxTokens: q.MaxTokens,
+			Stream: q.Stream, Tools: q.Tools, Betas: q.Betas, BodySize: q.BodySize},
+		embedded: &celEmbedded{Class: in.Embedded},
+		time:     now,
+		findings: f,
+	}
+}
+
+// apply turns the matched rule into a decision: its action, then caps,
+// masking findings and limits, each of which may turn it into a denial.
+func (e *Engine) apply(r *rule, in *Input, now time.Time) Decision {
+	s := &r.spec
+	d := Decision{Action: s.Action, Rule: s.ID, Reason: s.Reason, Credential: s.Credential,
+		Record: s.Record, limits: r.limits}
+	if d.Record == "" {
+		d.Record = RecordFull
+	}
+	if s.Mask != nil {
+		d.Mask = *s.Mask
+	}
+	if d.Reason == "" {
+		d.Reason = s.Description
+	}
+	if d.Action == Deny {
+		return deny(d, DenyPolicy, fmt.Sprintf("Airlock policy rule %q blocked this request: %s. "+
+			"If this program needs it, ask the administrator of this machine to change the Airlock policy.", s.ID, orDefault(d.Reason)))
+	}
+	if msg, kind := checkCaps(s, &in.Request); msg != "" {
+		return deny(d, kind, msg)
+	}
+	if d = onFindings(d, in.Findings); d.Action == Deny {
+		return d
+	}
+	if r.limits != nil {
+		if hit := r.limits.admit(&in.Caller, now); hit != nil {
+			d = deny(d, DenyLimit, fmt.Sprintf("Airlock policy rule %q limits this program to %s; retry after %s.",
+				s.ID, hit.what, hit.retryAfter.Round(time.Second)))
+			d.RetryAfter, d.Denial.RetryAfter = hit.retryAfter, hit.retryAfter
+		}
+	}
+	return d
+}
+
+func deny(d Decision, kind DenyKind, msg string) Decision {
+	d.Action = Deny
+	d.Denial = &Denial{Kind: kind, Rule: d.Rule, Reason: d.Reason, Message: msg}
+	return d
+}
+
+func orDefault(reason string) string {
+	if reason == "" {
+		return "the policy does not allow it"
+	}
+	return strings.TrimRight(reason, ".")
+}
+
+// checkCaps enforces the model allowlist and the max_tokens ceiling. They
+// apply to requests whose JSON body parsed; a body on a model endpoint that
+// did not parse cannot be checked and is refused.
+func checkCaps(s *ruleSpec, q *Request) (string, DenyKind) {
+	if len(s.Models) == 0 && s.MaxTokens == 0 {
+		return "", ""
+	}
+	if !q.BodyParsed {
+		if q.BodySize > 0 && strings.HasPrefix(q.Path, "/v1/messages") {
+			return fmt.Sprintf("Airlock policy rule %q caps the model and max_tokens, but the request body is not valid JSON; "+
+				"send a valid JSON body.", s.ID), DenyInvalid
+		}
+		return "", ""
+	}
+	if len(s.Models) > 0 && q.Model != "" && !modelAllowed(s.Models, q.Model) {
+		return fmt.Sprintf("Airlock policy rule %q does not allow model %q; use one of: %s.",
+			s.ID, q.Model, strings.Join(s.Models, ", ")), DenyCap
+	}
+	if s.MaxTokens > 0 && q.MaxTokens > s.MaxTokens {
+		return fmt.Sprintf("Airlock policy rule %q caps max_tokens at %d and this request asked for %d; "+
+			"send max_tokens of at most %d.", s.ID, s.MaxTokens, q.MaxTokens, s.MaxTokens), DenyCap
+	}
+	return "", ""
+}
+
+func modelAllowed(patterns []string, model string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, model); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// onFindings applies mask.on_match when the first masking pass found
+// something the rule's request detectors cover.
+func onFindings(d Decision, findings map[string]int) Decision {
+	if d.Mask.OnMatch == "" || d.Mask.OnMatch == "mask" {
+		return d
+	}
+	n, names := 0, []string{}
+	for det, c := range findings {
+		if c > 0 && (len(d.Mask.Request) == 0 || contains(d.Mask.Request, det)) {
+			n += c
+			names = append(names, det)
+		}
+	}
+	if n == 0 {
+		return d
+	}
+	if Action(d.Mask.OnMatch) == RequireApproval {
+		d.Action = RequireApproval
+		return d
+	}
+	return deny(d, DenyPolicy, fmt.Sprintf("Airlock policy rule %q blocks requests containing sensitive data "+
+		"(%d found by: %s); remove it from the prompt and try again.", d.Rule, n, strings.Join(sorted(names), ", ")))
+}
+
+func invalid(r *rule, field string) Decision {
+	d := Decision{Action: Deny, Rule: r.spec.ID, Reason: r.spec.Reason, Record: RecordFull}
+	return deny(d, DenyInvalid, fmt.Sprintf("Airlock policy rule %q needs %s, but the request body is not valid JSON "+
+		"(or lacks it); send a valid JSON request body.", r.spec.ID, field))
+}
+
+func evalFailed(r *rule, err error) Decision {
+	d := Decision{Action: Deny, Rule: r.spec.ID, Reason: r.spec.Reason, Record: RecordFull}
+	return deny(d, DenyError, fmt.Sprintf("Airlock policy rule %q could not be evaluated (%v), so the request was "+
+		"blocked; tell the administrator of this machine.", r.spec.ID, err))
+}
