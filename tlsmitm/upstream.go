@@ -1,0 +1,96 @@
+package tlsmitm
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// UpstreamConfig configures the verified transport to the real API.
+type UpstreamConfig struct {
+	// ExtraCAFile adds PEM roots to the system roots (tests, corporate proxies).
+	ExtraCAFile string
+	// Override is a "host:port" every API dial goes to instead of the request's
+	// host; SNI and certificate verification stay the original host name.
+	Override string
+	// ProxyURL sends traffic through an egress HTTP(S) proxy with CONNECT.
+	ProxyURL string
+	// Dial opens every upstream socket; the daemon passes
+	// intercept.MarkedDialer(mark).DialContext so each carries SO_MARK.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// NewUpstream returns the shared upstream transport: HTTP/2 with pooled
+// keep-alive connections, verified against the system roots (plus
+// ExtraCAFile). It never skips verification.
+func NewUpstream(cfg UpstreamConfig) (*http.Transport, error) {
+	roots, err := upstreamRoots(cfg.ExtraCAFile)
+	if err != nil {
+		return nil, err
+	}
+	proxy, err := proxyFunc(cfg.ProxyURL)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Transport{
+		Proxy:                 proxy,
+		DialContext:           overrideDial(cfg),
+		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}, nil
+}
+
+func upstreamRoots(extraFile string) (*x509.CertPool, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if extraFile == "" {
+		return roots, nil
+	}
+	pem, err := os.ReadFile(extraFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading upstream extra ca file: %w", err)
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("upstream extra ca file %s holds no PEM certificate", extraFile)
+	}
+	return roots, nil
+}
+
+func proxyFunc(raw string) (func(*http.Request) (*url.URL, error), error) {
+	if raw == "" {
+		return nil, nil // never take HTTPS_PROXY from the daemon's environment implicitly
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("upstream proxy url %q: want http(s)://host:port", raw)
+	}
+	return http.ProxyURL(u), nil
+}
+
+// overrideDial sends API dials to cfg.Override (dials to the proxy are left
+// alone: with a proxy the override applies to the CONNECT target instead).
+func overrideDial(cfg UpstreamConfig) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	if cfg.Override == "" || cfg.ProxyURL != "" {
+		return dial
+	}
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dial(ctx, network, cfg.Override)
+	}
+}
