@@ -3,10 +3,6 @@
 // non-streamed responses and, exactly at any chunk boundary, in SSE streams.
 package mask
 
-import (
-	"io"
-)
-
 // Result says what a masking pass did.
 type Result struct {
 	Counts     map[string]int // detector → items masked
@@ -62,46 +58,3 @@ type Selection []string
 type StreamOptions struct {
 	OnEvent func(event []byte) // each complete SSE event exactly as written to dst
 }
-
-// Masker masks text, request and response bodies and streams. Safe for
-// concurrent use.
-type Masker struct{}
-
-// New builds a Masker.
-func New(cfg Config) (*Masker, error) { return &Masker{}, nil }
-
-// SetManaged sets the managed credential values (detector managed_credential).
-func (m *Masker) SetManaged(values []string) {}
-
-// Detectors lists the enabled detectors.
-func (m *Masker) Detectors() []DetectorInfo { return nil }
-
-// Text masks s.
-func (m *Masker) Text(s string, sel Selection) (string, Result) { return s, Result{} }
-
-// Request masks a Messages request body.
-func (m *Masker) Request(body []byte, sel Selection) ([]byte, Result, error) {
-	return body, Result{}, nil
-}
-
-// Response masks a non-streamed Messages response body.
-func (m *Masker) Response(body []byte, sel Selection) ([]byte, Result, error) {
-	return body, Result{}, nil
-}
-
-// Stream masks an SSE stream written to it.
-type Stream struct{ dst io.Writer }
-
-// NewStream returns a Stream writing masked events to dst.
-func (m *Masker) NewStream(dst io.Writer, sel Selection, opt StreamOptions) *Stream {
-	return &Stream{dst: dst}
-}
-
-// Write takes SSE bytes from upstream in any chunking.
-func (s *Stream) Write(p []byte) (int, error) { return s.dst.Write(p) }
-
-// Close flushes everything held.
-func (s *Stream) Close() error { return nil }
-
-// Result reports what the stream masked so far.
-func (s *Stream) Result() Result { return Result{} }

@@ -1,0 +1,120 @@
+package mask
+
+import (
+	"fmt"
+	"strings"
+)
+
+// builtinSpec describes one built-in detector. Shapes follow public rule
+// sets (gitleaks' rules in particular), written anew for this engine: every
+// pattern starts with its keyword so the prefilter anchors it.
+type builtinSpec struct {
+	name, confidence, kind string
+	pattern                string
+	keywords               []string
+	maxLen                 int
+	tune                   func(d *detector)
+}
+
+var (
+	alnum     = byteSet("AZaz09", "")
+	tokenTail = byteSet("AZaz09", "_-")
+	digits    = byteSet("09", "")
+)
+
+func builtinSpecs() []builtinSpec {
+	bounded := func(set *[256]bool) func(*detector) {
+		return func(d *detector) { d.leftBound = true; d.notFollowed = set }
+	}
+	return []builtinSpec{
+		{"anthropic_api_key", "high", KindCredential, `sk-ant-api\d\d-[A-Za-z0-9_-]{8,200}`, []string{"sk-ant-api"}, 220, bounded(tokenTail)},
+		{"anthropic_admin_key", "high", KindCredential, `sk-ant-admin\d\d-[A-Za-z0-9_-]{8,200}`, []string{"sk-ant-admin"}, 220, bounded(tokenTail)},
+		{"anthropic_oauth_token", "high", KindCredential, `sk-ant-o(?:at|rt)\d\d-[A-Za-z0-9_-]{8,200}`, []string{"sk-ant-oat", "sk-ant-ort"}, 220, bounded(tokenTail)},
+		{"openai_api_key", "high", KindCredential, `sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,250}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})`, []string{"sk-"}, 270, bounded(tokenTail)},
+		{"aws_access_key_id", "high", KindCredential, `(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}`, []string{"A3T", "AKIA", "ASIA", "ABIA", "ACCA"}, 20, bounded(alnum)},
+		{"aws_secret_access_key", "medium", KindCredential, `(?i)aws[a-z0-9_.-]{0,20}(?:secret|key)[a-z0-9_.-]{0,20}\\?["']?[ \t]*[:=][ \t]*\\?["']?([A-Za-z0-9/+]{40})`, []string{"aws"}, 160,
+			func(d *detector) { d.leftBound = true; d.notFollowed = byteSet("AZaz09", "/+") }},
+		{"github_token", "high", KindCredential, `gh[pousr]_[A-Za-z0-9]{36,255}`, []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, 260, bounded(alnum)},
+		{"github_fine_grained_token", "high", KindCredential, `github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}`, []string{"github_pat_"}, 82, bounded(alnum)},
+		{"gitlab_token", "high", KindCredential, `gl(?:pat|dt|rt|ptt|oas|cbt|ft|imt|agent|soat)-[A-Za-z0-9_-]{20,255}`, []string{"glpat-", "gldt-", "glrt-", "glptt-", "gloas-", "glcbt-", "glft-", "glimt-", "glagent-", "glsoat-"}, 270, bounded(tokenTail)},
+		{"slack_token", "high", KindCredential, `xox[abposr]-[0-9A-Za-z-]{10,250}|xapp-\d-[A-Z0-9]{6,20}-\d{6,20}-[a-z0-9]{20,100}`, []string{"xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"}, 260, bounded(tokenTail)},
+		{"slack_webhook_url", "high", KindCredential, `(?i:https://hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,250}`, []string{"https://hooks.slack.com/"}, 300, bounded(byteSet("AZaz09", "+/_-"))},
+		{"stripe_key", "high", KindCredential, `(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,250}|whsec_[A-Za-z0-9+/=]{24,100}`, []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"}, 260, bounded(alnum)},
+		{"google_api_key", "high", KindCredential, `AIza[0-9A-Za-z_-]{35}`, []string{"AIza"}, 39, bounded(tokenTail)},
+		{"private_key", "high", KindCredential, `-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]{16,}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----`, []string{"-----BEGIN"}, 12 << 10,
+			func(d *detector) { d.earlyMatch = true }},
+		{"jwt", "medium", KindCredential, `eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, []string{"eyJ"}, 8 << 10, bounded(tokenTail)},
+		{"password_assignment", "low", KindCredential, passwordPattern, passwordKeywords, 200, func(d *detector) { d.validate = plausiblePassword }},
+		{"email", "medium", KindPII, `[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}`, nil, 400, tuneEmail},
+		{"credit_card", "medium", KindPII, `(?:\d{4}[ -]?){3}\d{4}|\d{4}[ -]?\d{6}[ -]?\d{5}|\d{13,19}`, nil, 24, tuneNumber(luhnValid)},
+		{"phone", "low", KindPII, `(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}|\+[1-9]\d{0,2}[ .-]?(?:\d[ .-]?){6,12}\d`, nil, 30, tuneNumber(plausiblePhone)},
+		{"us_ssn", "medium", KindPII, `\d{3}-\d{2}-\d{4}`, nil, 11, tuneNumber(plausibleSSN)},
+	}
+}
+
+// passwordPattern matches key=value style assignments (also quoted, JSON
+// and JSON-escaped) and masks only the value (group 1). Values that look like
+// references (${X}, <x>, {{x}}) or placeholders never match: the value may
+// not contain those characters.
+const passwordPattern = `(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[a-z0-9_.-]{0,20}\\?["']?[ \t]*[:=][ \t]*\\?["']?([^\s"'\\&;,<>(){}\[\]$*]{6,128})`
+
+var passwordKeywords = []string{"password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key",
+	"accesskey", "access_key", "access-key", "authkey", "auth_key", "auth-key", "credential"}
+
+func tuneEmail(d *detector) {
+	local := byteSet("AZaz09", "._%+-")
+	d.startAt = func(prev int, c byte) bool { return local[c] && (prev < 0 || !local[prev]) }
+	d.needByte = '@'
+	d.notFollowed = byteSet("AZaz09", "-")
+}
+
+func tuneNumber(valid func(string) bool) func(*detector) {
+	return func(d *detector) {
+		d.startAt = func(prev int, c byte) bool {
+			return (digits[c] || c == '+' || c == '(') && (prev < 0 || !isWordByte(byte(prev)) && prev != '+' && prev != '-' && prev != '.')
+		}
+		d.notFollowed = byteSet("AZaz09", "_")
+		d.validate = valid
+	}
+}
+
+func builtinDetectors(cfg Config) ([]*detector, error) {
+	disabled := map[string]bool{}
+	for _, name := range cfg.Disable {
+		disabled[name] = true
+	}
+	var out []*detector
+	for _, s := range builtinSpecs() {
+		if disabled[s.name] || s.kind == KindPII && !cfg.PII {
+			continue
+		}
+		d, err := newRegexDetector(DetectorInfo{Name: s.name, Confidence: s.confidence, Kind: s.kind}, s.pattern, s.maxLen, s.keywords...)
+		if err != nil {
+			return nil, fmt.Errorf("compiling detector %s: %w", s.name, err)
+		}
+		if s.tune != nil {
+			s.tune(d)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// BuiltinNames lists every built-in detector name (PII ones included).
+func BuiltinNames() []string {
+	var names []string
+	for _, s := range builtinSpecs() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+func plausiblePassword(v string) bool {
+	if strings.HasPrefix(v, "[REDACTED:") || strings.Trim(v, v[:1]) == "" {
+		return false
+	}
+	if len(v) >= 12 {
+		return true
+	}
+	return strings.ContainsFunc(v, func(r rune) bool { return r < 'A' || r > 'z' || r > 'Z' && r < 'a' })
+}

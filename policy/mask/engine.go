@@ -1,0 +1,152 @@
+package mask
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+const placeholderName = "placeholder"
+
+// engine is an immutable set of detectors with their prefilter. The Masker
+// swaps in a new engine when the managed credential changes, so a stream or
+// a request is masked by one consistent engine from start to end.
+type engine struct {
+	detectors   []*detector
+	byName      map[string]int
+	ac          *acMatcher
+	kwOwner     []int32 // keyword index → detector index
+	kwValue     []string
+	keywordless []int // detectors that run at every position their startAt allows
+	key         []byte
+}
+
+func newEngine(cfg Config, managed []string) (*engine, error) {
+	dets, err := builtinDetectors(cfg)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := configDetectors(cfg, managed)
+	if err != nil {
+		return nil, err
+	}
+	dets = append(append([]*detector{placeholderDetector()}, extra...), dets...)
+	e := &engine{detectors: dets, byName: map[string]int{}, key: cfg.Key}
+	for i, d := range dets {
+		if _, dup := e.byName[d.info.Name]; dup {
+			return nil, fmt.Errorf("detector name %q used twice", d.info.Name)
+		}
+		e.byName[d.info.Name] = i
+		if len(d.keywords) == 0 && !d.exact {
+			e.keywordless = append(e.keywordless, i)
+		}
+		for _, kw := range d.keywords {
+			e.kwOwner = append(e.kwOwner, int32(i))
+			e.kwValue = append(e.kwValue, kw)
+		}
+	}
+	e.ac = newACMatcher(e.kwValue)
+	return e, nil
+}
+
+// placeholderDetector recognises placeholders this package wrote, so that
+// masking already-masked text (a client resending the conversation) leaves
+// it byte-identical instead of masking parts of a placeholder again.
+func placeholderDetector() *detector {
+	d, err := newRegexDetector(DetectorInfo{Name: placeholderName}, `\[REDACTED:[a-z0-9_]{1,64}:[0-9a-f]{6}\]`, 84, "[REDACTED:")
+	if err != nil {
+		panic(err) // a constant pattern
+	}
+	return d
+}
+
+// configDetectors builds the managed-credential, literal and custom
+// detectors. Managed and literal ones come first: an exact value is the
+// most certain match.
+func configDetectors(cfg Config, managed []string) ([]*detector, error) {
+	out := []*detector{exactDetector(ManagedCredential, "high", KindCredential, managed)}
+	for _, l := range cfg.Literals {
+		if l.Name == "" {
+			return nil, fmt.Errorf("literal list without a name")
+		}
+		out = append(out, exactDetector(l.Name, "high", KindCustom, l.Values))
+	}
+	for _, c := range cfg.Custom {
+		d, err := customDetector(c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func exactDetector(name, confidence, kind string, values []string) *detector {
+	d := &detector{info: DetectorInfo{Name: name, Confidence: confidence, Kind: kind}, exact: true}
+	for _, v := range values {
+		if v != "" {
+			d.keywords = append(d.keywords, v)
+		}
+	}
+	return d
+}
+
+// customMaxLen bounds a configured pattern's match: the window a decision
+// looks at, and so the most a stream holds back for it.
+const customMaxLen = 1024
+
+func customDetector(c Custom) (*detector, error) {
+	if c.Name == "" || !regexp.MustCompile(`^[a-z0-9_]{1,64}$`).MatchString(c.Name) {
+		return nil, fmt.Errorf("custom detector name %q: want 1-64 of [a-z0-9_]", c.Name)
+	}
+	conf := c.Confidence
+	if conf == "" {
+		conf = "medium"
+	}
+	d, err := newRegexDetector(DetectorInfo{Name: c.Name, Confidence: conf, Kind: KindCustom}, c.Pattern, customMaxLen, c.Keywords...)
+	if err != nil {
+		return nil, fmt.Errorf("compiling custom detector %s: %w", c.Name, err)
+	}
+	if len(c.Keywords) == 0 {
+		d.startAt = func(prev int, b byte) bool { return d.cont[b] }
+	}
+	return d, nil
+}
+
+// selection resolves names to an active set; nil selects every detector.
+// The managed credential and the placeholder guard always run.
+func (e *engine) selection(sel Selection) []bool {
+	active := make([]bool, len(e.detectors))
+	for i := range active {
+		active[i] = sel == nil
+	}
+	for _, name := range sel {
+		if i, ok := e.byName[name]; ok {
+			active[i] = true
+		}
+	}
+	active[e.byName[placeholderName]] = true
+	active[e.byName[ManagedCredential]] = true
+	return active
+}
+
+func (e *engine) placeholder(name, value string) string {
+	mac := hmac.New(sha256.New, e.key)
+	mac.Write([]byte(value))
+	return "[REDACTED:" + name + ":" + hex.EncodeToString(mac.Sum(nil))[:6] + "]"
+}
+
+func (e *engine) infos() []DetectorInfo {
+	var out []DetectorInfo
+	for _, d := range e.detectors {
+		if d.info.Name != placeholderName {
+			out = append(out, d.info)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return strings.Compare(out[i].Name, out[j].Name) < 0 })
+	return out
+}

@@ -1,0 +1,128 @@
+package mask
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+const (
+	defaultMaxHold      = 64 << 10
+	defaultCacheEntries = 4096
+	// minCachedLen: hashing short spans costs more than scanning them.
+	minCachedLen = 256
+)
+
+// Masker masks text, request and response bodies and streams. It is safe
+// for concurrent use.
+type Masker struct {
+	cfg    Config
+	mu     sync.Mutex // serialises SetManaged
+	engine atomic.Pointer[engineAndCache]
+}
+
+// engineAndCache pairs an engine with the cache of its results, so a
+// change of the managed credential never serves results of the old engine.
+type engineAndCache struct {
+	e     *engine
+	cache *lru.Cache[[32]byte, cached]
+}
+
+type cached struct {
+	text   string
+	counts map[string]int
+}
+
+// New builds a Masker; it fails on invalid custom patterns or names.
+func New(cfg Config) (*Masker, error) {
+	if cfg.MaxHold <= 0 {
+		cfg.MaxHold = defaultMaxHold
+	}
+	if cfg.CacheEntries == 0 {
+		cfg.CacheEntries = defaultCacheEntries
+	}
+	m := &Masker{cfg: cfg}
+	if err := m.build(nil); err != nil {
+		return nil, fmt.Errorf("building masker: %w", err)
+	}
+	return m, nil
+}
+
+func (m *Masker) build(managed []string) error {
+	e, err := newEngine(m.cfg, managed)
+	if err != nil {
+		return err
+	}
+	ec := &engineAndCache{e: e}
+	if m.cfg.CacheEntries > 0 {
+		ec.cache, _ = lru.New[[32]byte, cached](m.cfg.CacheEntries)
+	}
+	m.engine.Store(ec)
+	return nil
+}
+
+// SetManaged sets the managed credential values (detector
+// managed_credential). The values are never logged or returned.
+func (m *Masker) SetManaged(values []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_ = m.build(append([]string(nil), values...)) // only config can fail, and New checked it
+}
+
+// Detectors lists the enabled detectors, sorted by name.
+func (m *Masker) Detectors() []DetectorInfo { return m.engine.Load().e.infos() }
+
+// Text masks s with the selected detectors.
+func (m *Masker) Text(s string, sel Selection) (string, Result) {
+	return m.engine.Load().text(s, sel)
+}
+
+func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
+	if ec.cache == nil || len(s) < minCachedLen {
+		return ec.e.text(s, sel)
+	}
+	key := digest(s, sel)
+	if c, ok := ec.cache.Get(key); ok {
+		return c.text, Result{Counts: cloneCounts(c.counts)}
+	}
+	out, res := ec.e.text(s, sel)
+	ec.cache.Add(key, cached{out, cloneCounts(res.Counts)})
+	return out, res
+}
+
+func (e *engine) text(s string, sel Selection) (string, Result) {
+	sc := newScanner(e, e.selection(sel))
+	sc.feed([]byte(s))
+	sc.advance(true)
+	out := sc.take(true)
+	if sc.res.Counts == nil {
+		return s, sc.res // nothing masked: the same string, no copy
+	}
+	return string(out), sc.res
+}
+
+func digest(s string, sel Selection) [32]byte {
+	h := sha256.New()
+	if sel != nil {
+		h.Write([]byte("sel:" + strings.Join(sel, ",") + "\x00"))
+	}
+	h.Write([]byte(s))
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+func cloneCounts(c map[string]int) map[string]int {
+	if c == nil {
+		return nil
+	}
+	out := make(map[string]int, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
+}

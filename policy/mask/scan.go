@@ -1,0 +1,223 @@
+package mask
+
+import (
+	"bytes"
+	"sort"
+	"unicode/utf8"
+)
+
+// scanner masks a text that may arrive in pieces. It decides position by
+// position, left to right: at each position the longest match of any
+// candidate detector starting there is replaced and the scan jumps past it;
+// otherwise the byte is kept. A decision is taken only when the bytes it
+// depends on (the byte before, and the window up to the first byte no match
+// can contain, or maxLen on) are all present, or the text has ended. So the
+// decisions, and the output, are the same however the text is split: the
+// streaming masker and Text share this code and agree by construction.
+type scanner struct {
+	e      *engine
+	active []bool
+	buf    []byte // original bytes from absolute position base on
+	base   int
+	cur    int   // every position before cur is decided
+	end    int   // absolute end of the bytes fed
+	state  int32 // prefilter state after the last byte fed
+	hits   []hit // keyword occurrences at or after cur, sorted by start
+	out    []byte
+	res    Result
+}
+
+type hit struct {
+	start int
+	kw    int32
+}
+
+type match struct {
+	det        int
+	end        int // absolute end of the match
+	vStart     int // the masked value: the whole match or group 1
+	vEnd       int
+	decided    bool
+	isMatching bool
+}
+
+func newScanner(e *engine, active []bool) *scanner {
+	return &scanner{e: e, active: active}
+}
+
+func (s *scanner) feed(p []byte) {
+	s.buf = append(s.buf, p...)
+	s.state = s.e.ac.feed(s.state, p, s.end, s.addHit)
+	s.end += len(p)
+}
+
+func (s *scanner) addHit(start int, kw int32) {
+	if !s.active[s.e.kwOwner[kw]] || start < s.cur {
+		return
+	}
+	s.hits = append(s.hits, hit{start, kw})
+	for i := len(s.hits) - 1; i > 0 && s.hits[i-1].start > start; i-- {
+		s.hits[i-1], s.hits[i] = s.hits[i], s.hits[i-1]
+	}
+}
+
+// advance decides every position it can; final says the text has ended.
+func (s *scanner) advance(final bool) {
+	safe := s.end // positions from safe on may start a keyword not yet complete
+	if !final {
+		safe -= int(s.e.ac.depth[s.state])
+	}
+	for s.cur < safe {
+		s.dropHits()
+		if len(s.e.keywordless) == 0 || !s.anyKeywordless() {
+			if next := s.nextHit(safe); next > s.cur {
+				s.keep(next)
+				continue
+			}
+		}
+		m := s.decide(s.cur, final)
+		if !m.decided {
+			break
+		}
+		s.apply(m)
+	}
+	s.trim()
+}
+
+func (s *scanner) anyKeywordless() bool {
+	for _, i := range s.e.keywordless {
+		if s.active[i] {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scanner) nextHit(limit int) int {
+	if len(s.hits) > 0 && s.hits[0].start < limit {
+		return s.hits[0].start
+	}
+	return limit
+}
+
+func (s *scanner) dropHits() {
+	n := 0
+	for n < len(s.hits) && s.hits[n].start < s.cur {
+		n++
+	}
+	s.hits = s.hits[n:]
+}
+
+// keep copies original bytes up to the absolute position to unchanged.
+func (s *scanner) keep(to int) {
+	s.out = append(s.out, s.buf[s.cur-s.base:to-s.base]...)
+	s.cur = to
+}
+
+func (s *scanner) apply(m match) {
+	if !m.isMatching {
+		s.keep(s.cur + 1)
+		return
+	}
+	d := s.e.detectors[m.det]
+	if d.info.Name == placeholderName {
+		s.keep(m.end)
+		return
+	}
+	s.keep(m.vStart)
+	s.out = append(s.out, s.e.placeholder(d.info.Name, string(s.buf[m.vStart-s.base:m.vEnd-s.base]))...)
+	s.cur = m.end
+	if s.res.Counts == nil {
+		s.res.Counts = map[string]int{}
+	}
+	s.res.Counts[d.info.Name]++
+}
+
+// trim forgets bytes before cur, keeping one byte of left context.
+func (s *scanner) trim() {
+	if drop := s.cur - 1 - s.base; drop > 0 {
+		s.buf = append(s.buf[:0], s.buf[drop:]...)
+		s.base += drop
+	}
+}
+
+// take returns the decided output; unless final, it keeps back the bytes
+// of a rune that is not complete yet so every piece is valid UTF-8.
+func (s *scanner) take(final bool) []byte {
+	cut := len(s.out)
+	if !final {
+		cut = completeRunes(s.out)
+	}
+	out := bytes.Clone(s.out[:cut])
+	s.out = append(s.out[:0], s.out[cut:]...)
+	return out
+}
+
+func completeRunes(p []byte) int {
+	for back := 1; back <= utf8.UTFMax && back <= len(p); back++ {
+		if i := len(p) - back; utf8.RuneStart(p[i]) {
+			if utf8.FullRune(p[i:]) {
+				return len(p)
+			}
+			return i
+		}
+	}
+	return len(p)
+}
+
+// held is how many input bytes wait for a decision.
+func (s *scanner) held() int { return s.end - s.cur }
+
+// flushRaw gives up on the undecided bytes: they pass unmasked.
+func (s *scanner) flushRaw() {
+	s.keep(s.end)
+	s.hits = s.hits[:0]
+	s.res.Incomplete = true
+	s.trim()
+}
+
+type candidate struct {
+	det int
+	kw  int32 // keyword of an exact detector, -1 otherwise
+}
+
+func (s *scanner) candidates(i int) []candidate {
+	var out []candidate
+	for _, h := range s.hits {
+		if h.start != i {
+			break
+		}
+		out = append(out, candidate{int(s.e.kwOwner[h.kw]), h.kw})
+	}
+	prev, c := s.prevByte(i), s.buf[i-s.base]
+	for _, d := range s.e.keywordless {
+		if s.active[d] && s.e.detectors[d].startAt(prev, c) {
+			out = append(out, candidate{d, -1})
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].det < out[b].det })
+	return out
+}
+
+func (s *scanner) prevByte(i int) int {
+	if i == 0 {
+		return -1
+	}
+	return int(s.buf[i-1-s.base])
+}
+
+// decide picks the longest decided match at i; ties go to the detector
+// listed first. If any candidate cannot decide yet, nothing is decided.
+func (s *scanner) decide(i int, final bool) match {
+	best := match{decided: true}
+	for _, c := range s.candidates(i) {
+		m := s.try(c, i, final)
+		if !m.decided {
+			return m
+		}
+		if m.isMatching && (!best.isMatching || m.end > best.end) {
+			best = m
+		}
+	}
+	return best
+}

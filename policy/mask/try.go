@@ -1,0 +1,64 @@
+package mask
+
+import "bytes"
+
+// try runs one candidate detector at absolute position i.
+func (s *scanner) try(c candidate, i int, final bool) match {
+	d := s.e.detectors[c.det]
+	if d.exact {
+		return s.tryExact(c, i)
+	}
+	rel := i - s.base
+	if prev := s.prevByte(i); d.leftBound && prev >= 0 && isWordByte(byte(prev)) {
+		return match{decided: true}
+	}
+	j := rel
+	for j < len(s.buf) && j-rel < d.maxLen && d.cont[s.buf[j]] {
+		j++
+	}
+	if j == len(s.buf) && !final {
+		if d.earlyMatch {
+			if m := s.runRegex(c.det, i, s.buf[rel:]); m.isMatching {
+				return m
+			}
+		}
+		return match{} // the window is not complete yet
+	}
+	return s.runRegex(c.det, i, s.buf[rel:min(len(s.buf), j+1)])
+}
+
+// tryExact matches a literal value case-sensitively; the prefilter found
+// it case-insensitively and the whole keyword is already present.
+func (s *scanner) tryExact(c candidate, i int) match {
+	v := s.e.kwValue[c.kw]
+	rel := i - s.base
+	if !bytes.HasPrefix(s.buf[rel:], []byte(v)) {
+		return match{decided: true}
+	}
+	end := i + len(v)
+	return match{det: c.det, end: end, vStart: i, vEnd: end, decided: true, isMatching: true}
+}
+
+// runRegex matches the anchored pattern on window, which starts at i.
+func (s *scanner) runRegex(det, i int, window []byte) match {
+	d := s.e.detectors[det]
+	none := match{decided: true}
+	if d.needByte != 0 && bytes.IndexByte(window, d.needByte) < 0 {
+		return none
+	}
+	loc := d.re.FindSubmatchIndex(window)
+	if loc == nil || loc[1] == 0 {
+		return none
+	}
+	if d.notFollowed != nil && loc[1] < len(window) && d.notFollowed[window[loc[1]]] {
+		return none
+	}
+	vs, ve := loc[0], loc[1]
+	if len(loc) >= 4 && loc[2] >= 0 {
+		vs, ve = loc[2], loc[3]
+	}
+	if d.validate != nil && !d.validate(string(window[vs:ve])) {
+		return none
+	}
+	return match{det: det, end: i + loc[1], vStart: i + vs, vEnd: i + ve, decided: true, isMatching: true}
+}
