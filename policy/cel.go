@@ -89,12 +89,12 @@ func compileWhen(env *cel.Env, n *yaml.Node, lines []string) (*compiled, []Probl
 func exprPosition(n *yaml.Node, lines []string, line, col int) (int, int) {
 	switch n.Style {
 	case yaml.LiteralStyle, yaml.FoldedStyle:
-		fl := n.Line + line
+		// The block's indentation is that of its first content line.
 		indent := 0
-		if fl-1 < len(lines) {
-			indent = len(lines[fl-1]) - len(strings.TrimLeft(lines[fl-1], " "))
+		if n.Line < len(lines) {
+			indent = len(lines[n.Line]) - len(strings.TrimLeft(lines[n.Line], " "))
 		}
-		return fl, indent + col + 1
+		return n.Line + line, indent + col + 1
 	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
 		return n.Line + line - 1, n.Column + col + 1
 	}

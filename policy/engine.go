@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"os"
 	"strings"
 	"time"
@@ -73,8 +75,9 @@ func (e *Engine) build(src []byte) Problems {
 		return Problems{{1, 1, "building the CEL environment: " + err.Error()}}
 	}
 	lines := strings.Split(string(src), "\n")
-	ps := e.buildRules(env, root, lines)
-	return append(ps, e.buildDefault(root)...)
+	ps := append(e.buildRules(env, root, lines), e.buildDefault(root)...)
+	slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Or(a.Line-b.Line, a.Column-b.Column) })
+	return ps
 }
 
 func (e *Engine) buildRules(env *cel.Env, root *yaml.Node, lines []string) []Problem {

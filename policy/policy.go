@@ -14,6 +14,7 @@ package policy
 import (
 	"fmt"
 	"time"
+	_ "time/tzdata" // rules may name time zones; hosts and containers often lack zoneinfo
 
 	"github.com/airlock-dev/airlock/caller"
 )
@@ -63,9 +64,9 @@ type Request struct {
 // Mask is a rule's masking selection: detector names per direction, and what
 // to do when the request pass finds something.
 type Mask struct {
-	Request  []string `json:"request,omitempty"`
-	Response []string `json:"response,omitempty"`
-	OnMatch  string   `json:"on_match,omitempty"` // mask | deny | require_approval
+	Request  []string `json:"request,omitempty" yaml:"request"`
+	Response []string `json:"response,omitempty" yaml:"response"`
+	OnMatch  string   `json:"on_match,omitempty" yaml:"on_match"` // mask | deny | require_approval
 }
 
 // Decision is the outcome for one request: the rule that decided and why.
