@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"go.uber.org/zap"
+
+	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/policy/credential"
+	"github.com/airlock-dev/airlock/policy/mask"
+)
+
+// startCredentials loads the managed credentials. A credential that cannot be
+// read at start is a startup error with its fix: a daemon that would answer
+// every request 503 is better refused.
+func (d *daemon) startCredentials(ctx context.Context) error {
+	store, err := credential.NewStore(credentialConfig(d.cfg.Credentials), d.log)
+	if err != nil {
+		return fail("credentials", "fix the credentials section of the config", err)
+	}
+	for _, c := range d.cfg.Credentials {
+		if _, err := store.Get(ctx, c.Name); err != nil {
+			return fail("managed credential "+quote(c.Name)+" is unavailable", credentialFix(c), err)
+		}
+	}
+	d.parts.creds = store
+	go func() {
+		if err := store.Watch(d.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			d.log.Warn("credential file watch stopped: rotation needs SIGHUP", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+func credentialConfig(creds []config.Credential) credential.Config {
+	var cc credential.Config
+	for _, c := range creds {
+		cc.Credentials = append(cc.Credentials, credential.Spec{
+			Name: c.Name, Kind: credential.Kind(c.Kind), File: c.File, Env: c.Env,
+			Systemd: c.Systemd, Command: c.Command, Timeout: c.Timeout, TTL: c.TTL,
+		})
+	}
+	return cc
+}
+
+func credentialFix(c config.Credential) string {
+	switch {
+	case c.File != "":
+		return "write the key to " + c.File + " with mode 0400 (owner root), then restart"
+	case c.Env != "":
+		return "set " + c.Env + " in airlockd's environment"
+	case c.Systemd != "":
+		return "add LoadCredential=" + c.Systemd + ":/etc/airlock/credentials/" + c.Systemd + " to the unit and create that file"
+	default:
+		return "make the helper command print the key and exit 0"
+	}
+}
+
+// startMasking builds the masker and gives it the managed values, so a
+// managed key echoed by a model or pasted in a prompt is always masked.
+func (d *daemon) startMasking(context.Context) error {
+	m, err := mask.New(maskConfig(d.cfg.Masking, d.parts.key))
+	if err != nil {
+		return fail("masking", "fix the masking section of the config", err)
+	}
+	m.SetManaged(secretStrings(d.parts.creds.Values()))
+	d.parts.masker = m
+	return nil
+}
+
+func maskConfig(c config.Masking, key []byte) mask.Config {
+	mc := mask.Config{Key: key, PII: c.PII, Disable: c.Disable, MaxHold: int(c.MaxHold), CutOnOverflow: c.OnOverflow == "cut"}
+	for _, p := range c.Custom {
+		mc.Custom = append(mc.Custom, mask.Custom{Name: p.Name, Pattern: p.Pattern, Keywords: p.Keywords})
+	}
+	if len(c.Literals) > 0 {
+		mc.Literals = []mask.Literal{{Name: "literal", Values: c.Literals}}
+	}
+	return mc
+}
+
+func secretStrings(secrets []credential.Secret) []string {
+	out := make([]string, 0, len(secrets))
+	for _, s := range secrets {
+		if !s.IsZero() {
+			out = append(out, s.Reveal())
+		}
+	}
+	return out
+}
+
+func quote(s string) string { return "\"" + s + "\"" }

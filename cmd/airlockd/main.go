@@ -1,0 +1,126 @@
+// Command airlockd is Airlock's host daemon: it loads the configuration, then
+// starts, in a safe order, the CA, the managed credentials, the policy, the
+// audit store, the gateway, the TLS server, the capture listener and its eBPF
+// hooks, and the admin API; it tells systemd when it is ready, reloads on
+// SIGHUP and drains in-flight streams on SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/airlock-dev/airlock/cmd/internal/config"
+)
+
+// Exit codes: 0 clean stop, 1 a startup or runtime failure, 2 bad config or usage.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitConfig  = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("airlockd", pflag.ContinueOnError)
+	config.RegisterFlags(fs)
+	check := fs.Bool("check", false, "validate the configuration and exit")
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return exitConfig
+	}
+	cfg, err := config.Load(config.Source{Flags: fs})
+	if err != nil {
+		printConfigError(stderr, err)
+		return exitConfig
+	}
+	if *check {
+		fmt.Fprintln(stderr, "airlockd: configuration is valid")
+		return exitOK
+	}
+	return serve(cfg, stderr)
+}
+
+// serve runs the daemon until a signal stops it.
+func serve(cfg *config.Config, stderr io.Writer) int {
+	log, level, err := newLogger(cfg.Log, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "airlockd: %v\n", err)
+		return exitConfig
+	}
+	defer log.Sync() //nolint:errcheck // stderr sync errors are meaningless
+	d := newDaemon(cfg, log, level)
+	if err := d.start(context.Background()); err != nil {
+		d.abort()
+		fmt.Fprintf(stderr, "airlockd: %s\n", oneLine(err))
+		return exitFailure
+	}
+	if err := d.wait(); err != nil {
+		fmt.Fprintf(stderr, "airlockd: %s\n", oneLine(err))
+		return exitFailure
+	}
+	return exitOK
+}
+
+// printConfigError lists every configuration problem on its own line.
+func printConfigError(w io.Writer, err error) {
+	fmt.Fprintln(w, "airlockd: invalid configuration:")
+	for _, e := range flatten(err) {
+		fmt.Fprintf(w, "  - %v\n", e)
+	}
+	fmt.Fprintln(w, "fix the keys above (airlockd --check validates without starting)")
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// startupError is a failure with the operator's fix: printed as one line.
+type startupError struct {
+	what string
+	err  error
+	fix  string
+}
+
+func (e *startupError) Error() string {
+	return fmt.Sprintf("%s: %v (fix: %s)", e.what, e.err, e.fix)
+}
+
+func (e *startupError) Unwrap() error { return e.err }
+
+func fail(what, fix string, err error) error {
+	return &startupError{what: what, err: err, fix: fix}
+}
+
+// oneLine keeps an error to a single line: the first line of a multi-line
+// error carries the reason, the rest is detail for the log.
+func oneLine(err error) string {
+	var se *startupError
+	if errors.As(err, &se) {
+		return firstLine(se.Error())
+	}
+	return firstLine(err.Error())
+}
+
+func firstLine(s string) string {
+	for i, r := range s {
+		if r == '\n' {
+			return s[:i] + " …"
+		}
+	}
+	return s
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// prepareStateDir creates the state directory (0700) and proves it is
+// writable now, rather than failing later when the CA or audit store is written.
+func prepareStateDir(dir string) error {
+	fix := fmt.Sprintf("make %s writable by root (or set state_dir / --state-dir to a writable directory)", dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fail("state directory "+dir+" cannot be created", fix, err)
+	}
+	probe, err := os.CreateTemp(dir, ".airlockd-probe-*")
+	if err != nil {
+		return fail("state directory "+dir+" is not writable", fix, unwrapPath(err))
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// installKey returns this installation's secret (created on first start): it
+// keys the embedded-credential fingerprints and the masking placeholders, so
+// they are stable across restarts but reveal nothing off this host.
+func installKey(stateDir string) ([]byte, error) {
+	path := filepath.Join(stateDir, "install.key")
+	key, err := os.ReadFile(path)
+	if err == nil && len(key) == 32 {
+		return key, nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, key, 0o400); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", path, err)
+	}
+	return key, os.Rename(tmp, path)
+}
