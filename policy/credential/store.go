@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,39 @@ type Store struct {
 	static   atomic.Pointer[map[string]Credential] // file, env and systemd values
 	helpers  map[string]*helperCache
 	reloadMu sync.Mutex
+
+	subMu sync.Mutex
+	subs  []func([]Secret)
+}
+
+// Subscribe calls fn with Values() now and after every change of a value
+// (reload, file change, helper refresh): the masker learns each new managed
+// value before a response could carry it.
+func (s *Store) Subscribe(fn func([]Secret)) {
+	s.subMu.Lock()
+	s.subs = append(s.subs, fn)
+	s.subMu.Unlock()
+	fn(s.Values())
+}
+
+func (s *Store) notify() {
+	s.subMu.Lock()
+	subs := slices.Clone(s.subs)
+	s.subMu.Unlock()
+	vals := s.Values()
+	for _, fn := range subs {
+		fn(vals)
+	}
+}
+
+// Reveal returns the values of secrets, for APIs (the masker's SetManaged)
+// that must match the raw value.
+func Reveal(secrets []Secret) []string {
+	out := make([]string, len(secrets))
+	for i, v := range secrets {
+		out[i] = v.Reveal()
+	}
+	return out
 }
 
 // NewStore validates cfg and loads every static credential. A credential
@@ -119,7 +153,10 @@ func (s *Store) Get(ctx context.Context, name string) (Credential, error) {
 		return Credential{}, fmt.Errorf("credential %q is not configured: %w", name, ErrUnavailable)
 	}
 	if h := s.helpers[name]; h != nil {
-		v, err := h.get(ctx)
+		v, fresh, err := h.get(ctx)
+		if fresh {
+			s.notify()
+		}
 		if err != nil {
 			s.log.Warn("credential helper failed", zap.String("credential", name), zap.Error(err))
 			return Credential{}, err
@@ -155,6 +192,7 @@ func (s *Store) Reload() error {
 		next[name] = Credential{Name: name, Kind: sp.Kind, Secret: NewSecret(v)}
 	}
 	s.static.Store(&next)
+	s.notify()
 	return errors.Join(errs...)
 }
 
@@ -207,19 +245,21 @@ func newHelperCache(sp Spec) *helperCache {
 	return &helperCache{spec: sp}
 }
 
-func (h *helperCache) get(ctx context.Context) (Secret, error) {
+// get returns the cached value, running the helper when it expired; fresh
+// reports a new successful run.
+func (h *helperCache) get(ctx context.Context) (v Secret, fresh bool, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if time.Now().Before(h.expires) {
-		return h.val, h.err
+		return h.val, false, h.err
 	}
-	v, err := runHelper(ctx, h.spec.Command, h.spec.Timeout)
-	h.val, h.err = NewSecret(v), err
+	out, err := runHelper(ctx, h.spec.Command, h.spec.Timeout)
+	h.val, h.err = NewSecret(out), err
 	h.expires = time.Now().Add(h.spec.TTL)
 	if err != nil {
 		h.val, h.expires = Secret{}, time.Now().Add(min(h.spec.TTL, 5*time.Second))
 	}
-	return h.val, h.err
+	return h.val, err == nil, h.err
 }
 
 func (h *helperCache) cached() (Secret, bool) {
