@@ -3,8 +3,8 @@ package policy
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
