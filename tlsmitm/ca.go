@@ -152,4 +152,3 @@ func normalizeHosts(hosts []string) []string {
 	}
 	return out
 }
-

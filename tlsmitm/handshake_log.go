@@ -14,14 +14,14 @@ import (
 
 // Handshake failure reasons, as logged in the "reason" field.
 const (
-	ReasonOldTLS        = "client offers only TLS 1.0/1.1"
-	ReasonNoCipher      = "no cipher suite shared with the client"
-	ReasonStalled       = "handshake stalled (timeout)"
-	ReasonBadALPN       = "no ALPN protocol shared with the client"
-	ReasonRejectedCert  = "client rejected our certificate (Airlock CA not trusted, or certificate pinning)"
-	ReasonUnknownSNI    = "SNI is not a configured API host"
-	ReasonClientClosed  = "client closed the connection during the handshake"
-	ReasonNotTLS        = "client did not speak TLS"
+	ReasonOldTLS          = "client offers only TLS 1.0/1.1"
+	ReasonNoCipher        = "no cipher suite shared with the client"
+	ReasonStalled         = "handshake stalled (timeout)"
+	ReasonBadALPN         = "no ALPN protocol shared with the client"
+	ReasonRejectedCert    = "client rejected our certificate (Airlock CA not trusted, or certificate pinning)"
+	ReasonUnknownSNI      = "SNI is not a configured API host"
+	ReasonClientClosed    = "client closed the connection during the handshake"
+	ReasonNotTLS          = "client did not speak TLS"
 	ReasonHandshakeFailed = "handshake failed"
 )
 

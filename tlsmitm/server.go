@@ -48,7 +48,7 @@ type Server struct {
 	http   *http.Server
 	ln     *connListener
 	conns  sync.Map // *tls.Conn → *servedConn
-	served chan error
+	served chan struct{} // closed when the HTTP loop has returned
 }
 
 // servedConn is what the http.Server hooks need to know about a connection.
@@ -65,7 +65,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	cfg = withServerDefaults(cfg)
 	s := &Server{cfg: cfg, log: cfg.Log.Named("tls"), leaves: NewLeaves(cfg.Authority, cfg.LeafCacheSize),
-		ln: newConnListener(), served: make(chan error, 1)}
+		ln: newConnListener(), served: make(chan struct{})}
 	s.tls = s.tlsConfig()
 	s.http = &http.Server{
 		Handler:           cfg.Handler,
@@ -76,7 +76,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		ConnState:         s.connState,
 		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
 	}
-	go func() { s.served <- s.http.Serve(s.ln) }()
+	go func() { defer close(s.served); s.http.Serve(s.ln) }()
 	return s, nil
 }
 

@@ -129,4 +129,3 @@ func goRoots(env []string) (*x509.CertPool, error) {
 }
 
 func nopLogger() *log.Logger { return log.New(io.Discard, "", 0) }
-
