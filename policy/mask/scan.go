@@ -75,7 +75,7 @@ func (s *scanner) advance(final bool) {
 				continue
 			}
 		}
-		m := s.decide(s.cur, final)
+		m := s.decide(s.cur, safe, final, false)
 		if !m.decided {
 			break
 		}
@@ -184,7 +184,10 @@ type candidate struct {
 func (s *scanner) candidates(i int) []candidate {
 	var out []candidate
 	for _, h := range s.hits {
-		if h.start != i {
+		if h.start < i {
+			continue
+		}
+		if h.start > i {
 			break
 		}
 		out = append(out, candidate{int(s.e.kwOwner[h.kw]), h.kw})
@@ -208,9 +211,12 @@ func (s *scanner) prevByte(i int) int {
 
 // decide picks the longest decided match at i; ties go to the detector
 // listed first. If any candidate cannot decide yet, nothing is decided.
-func (s *scanner) decide(i int, final bool) match {
+func (s *scanner) decide(i, safe int, final, inValue bool) match {
 	best := match{decided: true}
 	for _, c := range s.candidates(i) {
+		if inValue && s.e.detectors[c.det].deferToValue {
+			continue
+		}
 		m := s.try(c, i, final)
 		if !m.decided {
 			return m
@@ -219,5 +225,25 @@ func (s *scanner) decide(i int, final bool) match {
 			best = m
 		}
 	}
+	if best.isMatching && s.e.detectors[best.det].deferToValue {
+		return s.preferValueMatch(best, safe, final)
+	}
 	return best
+}
+
+// preferValueMatch lets a specific detector (or a placeholder) that matches
+// the value of an assignment win over the generic assignment detector, so
+// API_KEY=sk-ant-... is named for what it is.
+func (s *scanner) preferValueMatch(m match, safe int, final bool) match {
+	if m.vStart >= safe {
+		return match{} // a keyword may still be arriving at the value
+	}
+	sub := s.decide(m.vStart, safe, final, true)
+	if !sub.decided {
+		return sub
+	}
+	if sub.isMatching {
+		return sub
+	}
+	return m
 }

@@ -1,0 +1,191 @@
+package mask
+
+import (
+	"bytes"
+	"encoding/json"
+
+	"github.com/tidwall/sjson"
+)
+
+// block is the masking state of one content block of a stream.
+type block struct {
+	sc       *scanner
+	path     string // JSON path of the masked field in the delta event
+	template []byte // data of the last delta event, to carry flushed text
+	name     []byte // its event name
+	crlf     bool
+}
+
+type sseData struct {
+	Type  string `json:"type"`
+	Index *int   `json:"index"`
+	Delta *struct {
+		Type        string  `json:"type"`
+		Text        *string `json:"text"`
+		PartialJSON *string `json:"partial_json"`
+		Citation    *struct {
+			CitedText *string `json:"cited_text"`
+		} `json:"citation"`
+	} `json:"delta"`
+}
+
+// dispatch handles one complete event (raw, blank line included).
+func (s *Stream) dispatch(raw []byte) {
+	name, data, ok := parseEvent(raw)
+	var d sseData
+	if !ok || json.Unmarshal(data, &d) != nil {
+		if ok {
+			s.passed++ // data that is not JSON: nothing to mask in
+		}
+		s.write(raw, true)
+		return
+	}
+	switch d.Type {
+	case "content_block_delta":
+		s.delta(raw, name, data, &d)
+		return
+	case "content_block_stop":
+		if d.Index != nil {
+			s.flushBlock(*d.Index)
+		}
+	case "message_stop", "error":
+		s.flushAll()
+	}
+	s.write(raw, true)
+}
+
+// parseEvent extracts the event name and the data (lines joined by \n).
+// ok is false when the event has no data.
+func parseEvent(raw []byte) (name, data []byte, ok bool) {
+	for _, line := range bytes.Split(raw, []byte("\n")) {
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		field, value, found := bytes.Cut(line, []byte(":"))
+		if len(line) == 0 || len(field) == 0 {
+			continue // blank line or comment
+		}
+		if found {
+			value = bytes.TrimPrefix(value, []byte(" "))
+		}
+		switch string(field) {
+		case "event":
+			name = value
+		case "data":
+			if ok {
+				data = append(data, '\n')
+			}
+			data, ok = append(data, value...), true
+		}
+	}
+	return name, data, ok
+}
+
+func (s *Stream) delta(raw, name, data []byte, d *sseData) {
+	if d.Index == nil || d.Delta == nil {
+		s.write(raw, true)
+		return
+	}
+	switch {
+	case d.Delta.Type == "text_delta" && d.Delta.Text != nil:
+		s.feedBlock(raw, name, data, *d.Index, "delta.text", *d.Delta.Text)
+	case d.Delta.Type == "input_json_delta" && d.Delta.PartialJSON != nil:
+		s.feedBlock(raw, name, data, *d.Index, "delta.partial_json", *d.Delta.PartialJSON)
+	case d.Delta.Type == "citations_delta" && d.Delta.Citation != nil && d.Delta.Citation.CitedText != nil:
+		out, res := s.ec.text(*d.Delta.Citation.CitedText, s.sel)
+		s.res.Add(res)
+		if res.Counts == nil {
+			s.write(raw, true)
+			return
+		}
+		s.rewrite(raw, name, data, "delta.citation.cited_text", out)
+	default:
+		s.write(raw, true) // thinking, signature and unknown deltas
+	}
+}
+
+// feedBlock adds text to a block's scanner and writes what is decided.
+// An event whose text is decided unchanged at once passes byte for byte.
+func (s *Stream) feedBlock(raw, name, data []byte, index int, path, text string) {
+	b := s.blocks[index]
+	if b == nil || b.path != path {
+		s.flushBlock(index)
+		b = &block{sc: newScanner(s.ec.e, s.active), path: path}
+		s.blocks[index] = b
+	}
+	b.template, b.name, b.crlf = bytes.Clone(data), bytes.Clone(name), bytes.Contains(raw, []byte("\r\n"))
+	heldBefore := b.sc.held() > 0 || len(b.sc.out) > 0
+	countsBefore := countSum(b.sc.res.Counts)
+	b.sc.feed([]byte(text))
+	b.sc.advance(false)
+	if b.sc.held() > s.maxHold && !s.overflow(b) {
+		return
+	}
+	out := b.sc.take(false)
+	if !heldBefore && countSum(b.sc.res.Counts) == countsBefore && string(out) == text {
+		s.write(raw, true)
+		return
+	}
+	if len(out) > 0 {
+		s.rewrite(raw, name, data, path, string(out))
+	}
+}
+
+// overflow handles a block holding more than MaxHold; false = stream cut.
+func (s *Stream) overflow(b *block) bool {
+	if s.cut {
+		s.write([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"airlock: a streamed block exceeded the masking hold bound; the stream was cut\"}}\n\n"), true)
+		s.res.Incomplete = true
+		if s.err == nil {
+			s.err = ErrStreamCut
+		}
+		return false
+	}
+	b.sc.flushRaw()
+	return true
+}
+
+// flushBlock ends a block: everything held is decided and written.
+func (s *Stream) flushBlock(index int) {
+	b := s.blocks[index]
+	if b == nil {
+		return
+	}
+	delete(s.blocks, index)
+	b.sc.advance(true)
+	s.res.Add(b.sc.res)
+	if out := b.sc.take(true); len(out) > 0 {
+		crlf := []byte{}
+		if b.crlf {
+			crlf = []byte("\r\n")
+		}
+		s.rewrite(crlf, b.name, b.template, b.path, string(out))
+	}
+}
+
+// rewrite writes an event with one field of its data replaced, framed as
+// an optional event line and one data line, in the original line endings.
+func (s *Stream) rewrite(raw, name, data []byte, path, value string) {
+	newData, err := sjson.SetBytes(bytes.Clone(data), path, value)
+	if err != nil {
+		return // data parsed as JSON a moment ago; cannot happen
+	}
+	nl := "\n"
+	if bytes.Contains(raw, []byte("\r\n")) {
+		nl = "\r\n"
+	}
+	var ev bytes.Buffer
+	if name != nil {
+		ev.WriteString("event: " + string(name) + nl)
+	}
+	ev.WriteString("data: ")
+	ev.Write(newData)
+	ev.WriteString(nl + nl)
+	s.write(ev.Bytes(), true)
+}
+
+func countSum(c map[string]int) int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,238 @@
+package mask
+
+import (
+	"bytes"
+	"encoding/json"
+	"sort"
+)
+
+// walker masks the strings of a Messages body that carry content and
+// records the edits as splices into the original bytes.
+type walker struct {
+	ec    *engineAndCache
+	sel   Selection
+	b     []byte
+	edits []edit
+	res   Result
+}
+
+type edit struct {
+	start, end int
+	repl       []byte
+}
+
+// Request masks a Messages request body: system, and messages[].content
+// (text, tool_use input strings, tool_result content). Thinking blocks,
+// signatures, images and documents are left alone. A body that is not JSON
+// is scanned as text. If nothing changes the same slice is returned.
+func (m *Masker) Request(body []byte, sel Selection) ([]byte, Result, error) {
+	return m.walk(body, sel, (*walker).request)
+}
+
+// Response masks a non-streamed Messages response: content[] as in Request.
+func (m *Masker) Response(body []byte, sel Selection) ([]byte, Result, error) {
+	return m.walk(body, sel, (*walker).response)
+}
+
+func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) error) ([]byte, Result, error) {
+	ec := m.engine.Load()
+	start := skipSpace(body, 0)
+	if !json.Valid(body) {
+		out, res := ec.text(string(body), sel)
+		if res.Counts == nil {
+			return body, res, nil
+		}
+		return []byte(out), res, nil
+	}
+	if start >= len(body) || body[start] != '{' {
+		return body, Result{}, nil
+	}
+	w := &walker{ec: ec, sel: sel, b: body}
+	ms, err := members(body, start)
+	if err == nil {
+		err = top(w, ms)
+	}
+	if err != nil {
+		return body, Result{}, err
+	}
+	return w.apply(), w.res, nil
+}
+
+func (w *walker) request(ms []member) error {
+	for _, m := range ms {
+		switch m.key {
+		case "system":
+			if err := w.textOrBlocks(m.vs); err != nil {
+				return err
+			}
+		case "messages":
+			if err := w.messages(m.vs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (w *walker) response(ms []member) error {
+	for _, m := range ms {
+		if m.key == "content" {
+			return w.textOrBlocks(m.vs)
+		}
+	}
+	return nil
+}
+
+func (w *walker) messages(i int) error {
+	if w.b[i] != '[' {
+		return nil
+	}
+	els, err := elements(w.b, i)
+	for _, el := range els {
+		if w.b[el[0]] != '{' {
+			continue
+		}
+		ms, err := members(w.b, el[0])
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			if m.key == "content" {
+				if err := w.textOrBlocks(m.vs); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return err
+}
+
+// textOrBlocks handles a value that is a string or a list of blocks.
+func (w *walker) textOrBlocks(i int) error {
+	switch w.b[i] {
+	case '"':
+		return w.maskString(i)
+	case '[':
+		els, err := elements(w.b, i)
+		for _, el := range els {
+			if w.b[el[0]] == '{' {
+				if err := w.block(el[0]); err != nil {
+					return err
+				}
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+func (w *walker) block(i int) error {
+	ms, err := members(w.b, i)
+	if err != nil {
+		return err
+	}
+	switch blockType(w.b, ms) {
+	case "text":
+		return w.eachMember(ms, "text", w.maskString)
+	case "tool_use", "server_tool_use":
+		return w.eachMember(ms, "input", w.allStrings)
+	case "tool_result":
+		return w.eachMember(ms, "content", w.textOrBlocks)
+	}
+	return nil // thinking, redacted_thinking, image, document, unknown: untouched
+}
+
+func blockType(b []byte, ms []member) string {
+	for _, m := range ms {
+		if m.key == "type" && b[m.vs] == '"' {
+			t, _ := decodeString(b[m.vs:m.ve])
+			return t
+		}
+	}
+	return ""
+}
+
+func (w *walker) eachMember(ms []member, key string, f func(int) error) error {
+	for _, m := range ms {
+		if m.key == key {
+			if err := f(m.vs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// allStrings masks every string value (not keys) inside a tool input.
+func (w *walker) allStrings(i int) error {
+	switch w.b[i] {
+	case '"':
+		return w.maskString(i)
+	case '{':
+		ms, err := members(w.b, i)
+		for _, m := range ms {
+			if err := w.allStrings(m.vs); err != nil {
+				return err
+			}
+		}
+		return err
+	case '[':
+		els, err := elements(w.b, i)
+		for _, el := range els {
+			if err := w.allStrings(el[0]); err != nil {
+				return err
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+func (w *walker) maskString(i int) error {
+	end, err := stringEnd(w.b, i)
+	if err != nil {
+		return err
+	}
+	s, err := decodeString(w.b[i:end])
+	if err != nil {
+		return err
+	}
+	out, res := w.ec.text(s, w.sel)
+	w.res.Add(res)
+	if res.Counts != nil {
+		w.edits = append(w.edits, edit{i, end, encodeString(out)})
+	}
+	return nil
+}
+
+func (w *walker) apply() []byte {
+	if len(w.edits) == 0 {
+		return w.b
+	}
+	sort.Slice(w.edits, func(a, b int) bool { return w.edits[a].start < w.edits[b].start })
+	var out bytes.Buffer
+	prev := 0
+	for _, e := range w.edits {
+		out.Write(w.b[prev:e.start])
+		out.Write(e.repl)
+		prev = e.end
+	}
+	out.Write(w.b[prev:])
+	return out.Bytes()
+}
+
+func decodeString(raw []byte) (string, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", errJSON
+	}
+	return s, nil
+}
+
+func encodeString(s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
