@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/airlock-dev/airlock/apierror"
+)
+
+// forward sends an allowed request upstream through the reverse proxy.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, ex *exchange) {
+	ex.rec.Decision = "allow"
+	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
+	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+	if !ex.finished { // the client went away before the body was read to the end
+		g.finish(ex)
+	}
+}
+
+// rewrite builds the outbound request: same method, path, query and headers
+// (minus the client's credentials, already stripped), the body as decided,
+// and the managed credential.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
+	ex := exchangeFrom(pr.In.Context())
+	target := g.cfg.Upstream
+	if target == nil {
+		target = &url.URL{Scheme: "https", Host: pr.In.Host}
+	}
+	pr.SetURL(target)
+	if g.cfg.Upstream == nil {
+		pr.Out.Host = pr.In.Host
+	}
+	pr.Out.Header["X-Forwarded-For"] = nil // never announce the client; the header is omitted
+	setBody(pr.Out, ex.body)
+	ex.cred.Apply(pr.Out.Header)
+	if isMessages(pr.In.URL.Path) {
+		// Masking and token accounting read the response: ask for it uncompressed.
+		pr.Out.Header.Set("Accept-Encoding", "identity")
+	}
+}
+
+func setBody(out *http.Request, body []byte) {
+	if len(body) == 0 {
+		out.Body, out.ContentLength, out.GetBody = http.NoBody, 0, nil
+		return
+	}
+	out.ContentLength = int64(len(body))
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+}
+
+// modifyResponse notes the upstream status and wraps the body in the reader
+// that masks, records and audits it.
+func (g *Gateway) modifyResponse(resp *http.Response) error {
+	ex := exchangeFrom(resp.Request.Context())
+	ex.respAt = time.Now()
+	ex.rec.TTFB = ex.respAt.Sub(ex.start)
+	ex.rec.Status = resp.StatusCode
+	ex.rec.UpstreamID = resp.Header.Get("Request-Id")
+	scrubHeader(resp.Header, ex.secret())
+	ct := resp.Header.Get("Content-Type")
+	inspectable := resp.Header.Get("Content-Encoding") == ""
+	switch {
+	case inspectable && strings.HasPrefix(ct, "text/event-stream"):
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+		resp.Body = newSSEBody(ex, resp.Body)
+	case inspectable && strings.HasPrefix(ct, "application/json") && resp.ContentLength <= g.cfg.MaxBody:
+		return g.bufferJSON(ex, resp)
+	default:
+		resp.Body = &passBody{ex: ex, src: resp.Body}
+	}
+	return nil
+}
+
+// upstreamError answers a failed round trip (upstream unreachable, TLS
+// failure) with a 502 in the API's shape.
+func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	ex := exchangeFrom(r.Context())
+	if ex.finished {
+		return
+	}
+	g.log.Warn("upstream request failed", zap.String("request_id", ex.rec.RequestID), zap.Error(err))
+	if r.Context().Err() != nil {
+		ex.rec.Decision = "error"
+		ex.rec.Status = 499 // client closed the request
+		g.finish(ex)
+		return
+	}
+	g.answer(w, ex, "error", http.StatusBadGateway, apierror.API,
+		"Airlock could not reach the Claude API: "+scrubString(err.Error(), ex.secret()))
+}
+
+func (ex *exchange) secret() string { return ex.cred.Secret.Reveal() }
+
+// scrubHeader removes the managed value from upstream headers, in case an
+// upstream error echoed it.
+func scrubHeader(h http.Header, secret string) {
+	if secret == "" {
+		return
+	}
+	for _, vs := range h {
+		for i, v := range vs {
+			if strings.Contains(v, secret) {
+				vs[i] = strings.ReplaceAll(v, secret, redacted)
+			}
+		}
+	}
+}
+
+const redacted = "[redacted]"
+
+func scrubString(s, secret string) string {
+	if secret == "" || !strings.Contains(s, secret) {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, redacted)
+}
+
+func scrubBytes(b []byte, secret string) []byte {
+	if secret == "" || !bytes.Contains(b, []byte(secret)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(secret), []byte(redacted))
+}
