@@ -33,7 +33,9 @@ func builtinSpecs() []builtinSpec {
 		{"openai_api_key", "high", KindCredential, `sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,250}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})`, []string{"sk-"}, 270, bounded(tokenTail)},
 		{"aws_access_key_id", "high", KindCredential, `(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}`, []string{"A3T", "AKIA", "ASIA", "ABIA", "ACCA"}, 20, bounded(alnum)},
 		{"aws_secret_access_key", "medium", KindCredential, `(?i)aws[a-z0-9_.-]{0,20}(?:secret|key)[a-z0-9_.-]{0,20}\\?["']?[ \t]*[:=][ \t]*\\?["']?([A-Za-z0-9/+]{40})`, []string{"aws"}, 160,
-			func(d *detector) { d.leftBound = true; d.notFollowed = byteSet("AZaz09", "/+") }},
+			func(d *detector) {
+				d.leftBound, d.notFollowed, d.quickReject = true, byteSet("AZaz09", "/+"), notAnAssignment
+			}},
 		{"github_token", "high", KindCredential, `gh[pousr]_[A-Za-z0-9]{36,255}`, []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, 260, bounded(alnum)},
 		{"github_fine_grained_token", "high", KindCredential, `github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}`, []string{"github_pat_"}, 100, bounded(alnum)},
 		{"gitlab_token", "high", KindCredential, `gl(?:pat|dt|rt|ptt|oas|cbt|ft|imt|agent|soat)-[A-Za-z0-9_-]{20,255}`, []string{"glpat-", "gldt-", "glrt-", "glptt-", "gloas-", "glcbt-", "glft-", "glimt-", "glagent-", "glsoat-"}, 270, bounded(tokenTail)},
@@ -44,7 +46,9 @@ func builtinSpecs() []builtinSpec {
 		{"private_key", "high", KindCredential, `-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]{16,}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----`, []string{"-----BEGIN"}, 12 << 10,
 			func(d *detector) { d.earlyMatch = true }},
 		{"jwt", "medium", KindCredential, `eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, []string{"eyJ"}, 8 << 10, bounded(tokenTail)},
-		{"password_assignment", "low", KindCredential, passwordPattern, passwordKeywords, 200, func(d *detector) { d.validate = plausiblePassword; d.deferToValue = true }},
+		{"password_assignment", "low", KindCredential, passwordPattern, passwordKeywords, 200, func(d *detector) {
+			d.validate, d.deferToValue, d.quickReject = plausiblePassword, true, notAnAssignment
+		}},
 		{"email", "medium", KindPII, `[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}`, nil, 400, tuneEmail},
 		{"credit_card", "medium", KindPII, `(?:\d{4}[ -]?){3}\d{4}|\d{4}[ -]?\d{6}[ -]?\d{5}|\d{13,19}`, nil, 24, tuneNumber(luhnValid)},
 		{"phone", "low", KindPII, `(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}|\+[1-9]\d{0,2}[ .-]?(?:\d[ .-]?){6,12}\d`, nil, 30, tuneNumber(plausiblePhone)},
@@ -117,4 +121,28 @@ func plausiblePassword(v string) bool {
 		return true
 	}
 	return strings.ContainsFunc(v, func(r rune) bool { return r < 'A' || r > 'z' || r > 'Z' && r < 'a' })
+}
+
+var assignmentName = byteSet("AZaz09", "_.-")
+
+// notAnAssignment is the quick reject of the assignment patterns: they all
+// read [name bytes]{keyword + up to 20} \\? quote? [ \t]* [:=], so once the
+// bytes after the name run are present and are not that, nothing matches.
+func notAnAssignment(b []byte) bool {
+	i := 0
+	for i < len(b) && assignmentName[b[i]] {
+		if i++; i > 48 {
+			return true
+		}
+	}
+	if i < len(b) && b[i] == '\\' {
+		i++
+	}
+	if i < len(b) && (b[i] == '"' || b[i] == '\'') {
+		i++
+	}
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	return i < len(b) && b[i] != ':' && b[i] != '='
 }

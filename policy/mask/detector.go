@@ -29,12 +29,17 @@ type detector struct {
 	maxLen   int       // bytes a match may span
 	// startAt, for keywordless detectors, says whether a match may start at
 	// a byte c preceded by prev (prev < 0 at the start of the text).
-	startAt      func(prev int, c byte) bool
-	leftBound    bool       // the byte before the match must not be a word byte
-	notFollowed  *[256]bool // the byte after the match must not be one of these
-	needByte     byte       // quick reject: the window must contain this byte (0 = none)
-	deferToValue bool       // a specific detector matching the value wins (assignments)
-	earlyMatch   bool       // a match found in a partial window is final (lazy tail with a literal end)
+	startAt     func(prev int, c byte) bool
+	leftBound   bool       // the byte before the match must not be a word byte
+	notFollowed *[256]bool // the byte after the match must not be one of these
+	needByte    byte       // quick reject: the window must contain this byte (0 = none)
+	// quickReject says, from the bytes available so far (starting at the
+	// candidate), that no match can start here. It must be monotone: once
+	// true for a prefix, true for every extension. It lets streams release
+	// prose like "the token is" at once instead of waiting for the window.
+	quickReject  func(b []byte) bool
+	deferToValue bool // a specific detector matching the value wins (assignments)
+	earlyMatch   bool // a match found in a partial window is final (lazy tail with a literal end)
 	validate     func(value string) bool
 }
 

@@ -12,6 +12,9 @@ func (s *scanner) try(c candidate, i int, final bool) match {
 	if prev := s.prevByte(i); d.leftBound && prev >= 0 && isWordByte(byte(prev)) {
 		return match{decided: true}
 	}
+	if d.quickReject != nil && d.quickReject(s.buf[rel:]) {
+		return match{decided: true}
+	}
 	j := rel
 	for j < len(s.buf) && j-rel < d.maxLen && d.cont[s.buf[j]] {
 		j++
