@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/airlock-dev/airlock/tlsmitm"
+	"github.com/airlock-dev/airlock/tlsmitm/trust"
+)
+
+// Capabilities the daemon needs (linux/capability.h numbers).
+var neededCaps = []struct {
+	bit  uint
+	name string
+}{{12, "CAP_NET_ADMIN"}, {21, "CAP_SYS_ADMIN"}, {39, "CAP_BPF"}}
+
+func (d *doctorEnv) privileges(context.Context) []check {
+	if os.Geteuid() == 0 {
+		return []check{{Name: "user", Result: checkOK, Detail: "running as root"}}
+	}
+	missing := missingCaps()
+	if len(missing) == 0 {
+		return []check{{Name: "capabilities", Result: checkOK, Detail: "not root, but holds the capabilities the daemon needs"}}
+	}
+	return []check{{Name: "user", Result: checkWarn,
+		Detail: fmt.Sprintf("uid %d without %s: kernel checks are partial and the admin socket may refuse you", os.Geteuid(), strings.Join(missing, ", ")),
+		Fix:    "run 'sudo airlock doctor'"}}
+}
+
+// missingCaps reads the effective capability set from /proc/self/status.
+func missingCaps() []string {
+	data, _ := os.ReadFile("/proc/self/status")
+	var eff uint64
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			eff, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	var missing []string
+	for _, c := range neededCaps {
+		if eff&(1<<c.bit) == 0 {
+			missing = append(missing, c.name)
+		}
+	}
+	return missing
+}
+
+func (d *doctorEnv) config(context.Context) []check {
+	if d.cfgErr != nil {
+		return []check{{Name: d.a.configPath, Result: checkFail, Detail: errors.Unwrap(d.cfgErr).Error(),
+			Fix: "correct each key listed (airlockd reports the same problems at startup)"}}
+	}
+	return []check{{Name: d.a.configPath, Result: checkOK,
+		Detail: fmt.Sprintf("valid; fail mode %s, %d credential(s), policy %s", d.cfg.Capture.FailMode,
+			len(d.cfg.Credentials), orDefault(d.cfg.Policy.File, "built-in default"))}}
+}
+
+func (d *doctorEnv) loadCA() (*tlsmitm.Authority, error) {
+	return loadCA(d.cfg.CADir(), d.cfg.Capture.APIHosts)
+}
+
+func (d *doctorEnv) ca(context.Context) []check {
+	if d.cfg == nil {
+		return d.needConfig("ca")
+	}
+	ca, err := d.loadCA()
+	switch {
+	case errors.Is(err, errNoCA):
+		return []check{{Name: "ca", Result: checkFail, Detail: err.Error(), Fix: "run 'sudo airlock install', or start airlockd once: it creates the CA"}}
+	case errors.Is(err, tlsmitm.ErrKeyPermissions):
+		return []check{{Name: "ca key", Result: checkFail, Detail: err.Error(),
+			Fix: "chmod 0400 " + d.cfg.CADir() + "/ca.key, then 'airlock ca rotate' (the key may have leaked)"}}
+	case err != nil:
+		return []check{{Name: "ca", Result: checkFail, Detail: err.Error(), Fix: "run doctor as root; inspect " + d.cfg.CADir()}}
+	}
+	c := check{Name: "ca", Result: checkOK, Detail: fmt.Sprintf("%s, valid until %s, limited to %s",
+		short(ca.Fingerprint()), cell(ca.NotAfter()), strings.Join(ca.Hosts(), ", "))}
+	if time.Until(ca.NotAfter()) < 30*24*time.Hour {
+		c.Result, c.Fix = checkWarn, "run 'sudo airlock ca rotate' before it expires"
+	}
+	return []check{c}
+}
+
+func (d *doctorEnv) trust(ctx context.Context) []check {
+	if d.cfg == nil {
+		return d.needConfig("runtimes")
+	}
+	ca, err := d.loadCA()
+	if err != nil {
+		return []check{{Name: "runtimes", Result: checkSkip, Detail: "no CA to check trust for (see ca)"}}
+	}
+	host := d.cfg.Capture.APIHosts[0]
+	leaf, err := ca.IssueLeaf(host)
+	if err == nil {
+		var results []trust.Result
+		if results, err = trust.Check(ctx, trust.CheckConfig{Certificate: leaf, Host: host}); err == nil {
+			return trustChecks(results)
+		}
+	}
+	return []check{{Name: "runtimes", Result: checkFail, Detail: err.Error(), Fix: "run doctor as root"}}
+}
+
+func trustChecks(results []trust.Result) []check {
+	var out []check
+	for _, r := range results {
+		c := check{Name: r.Runtime, Result: checkOK, Detail: r.Detail, Fix: r.Fix}
+		switch {
+		case !r.Present:
+			c.Result, c.Detail = checkSkip, "not installed"
+		case !r.OK:
+			c.Result = checkFail
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (d *doctorEnv) dns(ctx context.Context) []check {
+	if d.cfg == nil {
+		return d.needConfig("resolve")
+	}
+	var out []check
+	for _, host := range unique(d.cfg.Capture.Hosts, d.cfg.Capture.APIHosts) {
+		out = append(out, d.resolve(ctx, host))
+	}
+	return out
+}
+
+func (d *doctorEnv) resolve(ctx context.Context, host string) check {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return check{Name: host, Result: checkFail, Detail: err.Error(),
+			Fix: "check /etc/resolv.conf: without DNS the host names add no capture targets, and upstream is unreachable"}
+	}
+	var parts []string
+	for _, ad := range addrs {
+		parts = append(parts, ad.Unmap().String()+targetNote(ad.Unmap(), d.cfg.Capture.Targets))
+	}
+	return check{Name: host, Result: checkOK, Detail: strings.Join(parts, ", ")}
+}
+
+// targetNote says whether addr is inside the configured target prefixes (it is
+// captured either way once the daemon has resolved the name).
+func targetNote(addr netip.Addr, targets []string) string {
+	for _, t := range targets {
+		if p, err := netip.ParsePrefix(t); err == nil && p.Contains(addr) {
+			return " (in targets)"
+		}
+	}
+	return " (via hosts)"
+}
+
+func unique(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, s := range l {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,90 @@
+package installer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// mkdirAll creates path and any missing parents, recording each directory it
+// created (outermost first) so uninstall removes only those.
+func (in *Installer) mkdirAll(path string, mode fs.FileMode, kind string) error {
+	var missing []string
+	for p := path; p != "/" && p != "."; p = filepath.Dir(p) {
+		if _, err := os.Stat(in.abs(p)); err == nil {
+			break
+		}
+		missing = append(missing, p)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		k := KindDir
+		if i == 0 {
+			k = kind
+		}
+		if err := os.Mkdir(in.abs(missing[i]), mode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("creating %s: %w", missing[i], err)
+		}
+		in.m.add(Action{Kind: k, Path: missing[i]})
+	}
+	return os.Chmod(in.abs(path), mode) // an existing state dir is tightened too
+}
+
+// writeFile puts data at path. keep=true leaves an existing file alone (the
+// operator's config); otherwise a different file is replaced (an upgrade).
+// It reports whether it wrote.
+func (in *Installer) writeFile(path string, data []byte, mode fs.FileMode, keep bool) (bool, error) {
+	old, err := os.ReadFile(in.abs(path))
+	exists := err == nil
+	if exists && (keep || bytes.Equal(old, data)) {
+		return false, nil
+	}
+	if err := in.mkdirAll(filepath.Dir(path), 0o755, KindDir); err != nil {
+		return false, err
+	}
+	if err := writeAtomic(in.abs(path), data, mode); err != nil {
+		return false, err
+	}
+	in.m.add(Action{Kind: KindFile, Path: path, SHA256: digest(data), Replaced: exists})
+	return true, nil
+}
+
+// writeAtomic writes through a temporary file and a rename, so a reader (or a
+// crash) never sees half a file.
+func writeAtomic(path string, data []byte, mode fs.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func digest(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// fileDigest is the SHA-256 of the file at path, "" if unreadable.
+func fileDigest(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return digest(data)
+}
