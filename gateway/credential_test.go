@@ -29,7 +29,7 @@ func TestUpstreamReceivesOnlyManagedCredential(t *testing.T) {
 		{"empty value", map[string][]string{"X-Api-Key": {""}}, "other"},
 	}
 	for _, kind := range []credential.Kind{credential.KindAPIKey, credential.KindBearer} {
-		e := newEnv(t, allowAll, nil, func(_ *Config, c *credential.Config) { c.Credentials[0].Kind = kind })
+		e := newEnv(t, allowAll, nil, func(_ *Config, c *credentialConfig) { c.Credentials[0].Kind = kind })
 		for _, tc := range cases {
 			t.Run(string(kind)+"/"+tc.name, func(t *testing.T) {
 				r := newRequest("POST", "/v1/messages", messagesBody)

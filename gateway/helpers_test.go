@@ -144,7 +144,7 @@ type env struct {
 	audit   *fakeAuditor
 }
 
-type envOpt func(*Config, *credential.Config)
+type envOpt func(*Config, *credentialConfig)
 
 func newEnv(t testing.TB, policySrc string, h http.HandlerFunc, opts ...envOpt) *env {
 	t.Helper()
@@ -201,3 +201,5 @@ func newRequest(method, target, body string) *http.Request {
 }
 
 const messagesBody = `{"model":"claude-sonnet-4-5","max_tokens":1024,  "messages":[{"role":"user","content":"hi"}]}`
+
+type credentialConfig = credential.Config
