@@ -42,8 +42,9 @@ type Record struct {
 	OutputTokens     int64          `json:"output_tokens"`
 	CacheReadTokens  int64          `json:"cache_read_tokens"`
 	CacheWriteTokens int64          `json:"cache_write_tokens"`
-	Hash             string         `json:"hash,omitempty"`      // filled by the store: the chain link
-	PrevHash         string         `json:"prev_hash,omitempty"` // filled by the store
+	RecordingHash    string         `json:"recording_sha256,omitempty"` // filled by the store: SHA-256 of the stored (compressed) recording, so the chain covers it
+	Hash             string         `json:"hash,omitempty"`             // filled by the store: the chain link
+	PrevHash         string         `json:"prev_hash,omitempty"`        // filled by the store
 }
 
 // Recording is the masked content of one request and its response, linked to

@@ -1,0 +1,147 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver, registered as "sqlite"
+)
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("audit store closed")
+
+// DefaultSessionGap is the idle time after which a caller without a session
+// header starts a new derived session.
+const DefaultSessionGap = 30 * time.Minute
+
+// StoreConfig configures the SQLite audit store.
+type StoreConfig struct {
+	Path       string        // database file, e.g. /var/lib/airlock/audit.db
+	MaxAge     time.Duration // records older than this are pruned; 0 keeps them forever
+	MaxBytes   int64         // records+recordings beyond this size are pruned, oldest first; 0: no limit
+	SessionGap time.Duration // 0 means DefaultSessionGap
+	Log        *zap.Logger
+	Now        func() time.Time // for tests; nil means time.Now
+}
+
+// Store is the hash-chained audit store. Writes are serialized through one
+// writer goroutine that commits them in groups (one fsync per group).
+type Store struct {
+	cfg      StoreConfig
+	log      *zap.Logger
+	db       *sql.DB
+	jobs     chan *writeJob
+	closing  chan struct{}
+	done     chan struct{}
+	closeMu  sync.Once
+	writeErr atomic.Pointer[error] // last write failure, nil while writable
+	sessions *sessionTracker
+	head     chainHead // owned by the writer goroutine
+}
+
+// Open opens (creating if needed) the store at cfg.Path and starts its writer.
+func Open(ctx context.Context, cfg StoreConfig) (*Store, error) {
+	s, err := newStore(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.init(ctx); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	go s.writer()
+	return s, nil
+}
+
+func newStore(cfg StoreConfig) (*Store, error) {
+	if cfg.Log == nil {
+		cfg.Log = zap.NewNop()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SessionGap <= 0 {
+		cfg.SessionGap = DefaultSessionGap
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating audit directory: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(cfg.Path))
+	if err != nil {
+		return nil, fmt.Errorf("opening audit store %s: %w", cfg.Path, err)
+	}
+	db.SetMaxOpenConns(4)
+	return &Store{
+		cfg: cfg, log: cfg.Log.Named("audit"), db: db,
+		jobs: make(chan *writeJob), closing: make(chan struct{}), done: make(chan struct{}),
+		sessions: newSessionTracker(cfg.SessionGap),
+	}, nil
+}
+
+// dsn asks for WAL with synchronous=FULL: a commit is on disk when Write
+// returns, so neither a SIGKILL nor a power cut loses an acknowledged record.
+func dsn(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+		q.Add("_pragma", p)
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS records (
+	seq INTEGER PRIMARY KEY AUTOINCREMENT,
+	time_ns INTEGER NOT NULL, session_id TEXT NOT NULL, caller_uid INTEGER NOT NULL,
+	caller_user TEXT NOT NULL, caller_exe TEXT NOT NULL, model TEXT NOT NULL, decision TEXT NOT NULL,
+	size INTEGER NOT NULL, body BLOB NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_time ON records(time_ns);
+CREATE INDEX IF NOT EXISTS records_session ON records(session_id, seq);
+CREATE TABLE IF NOT EXISTS recordings (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY CHECK (id = 1), head_seq INTEGER NOT NULL, head_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY AUTOINCREMENT, time_ns INTEGER NOT NULL,
+	first_seq INTEGER NOT NULL, prev_hash TEXT NOT NULL, pruned INTEGER NOT NULL);
+`
+
+func (s *Store) init(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, schema); err != nil {
+		return fmt.Errorf("creating audit schema in %s: %w", s.cfg.Path, err)
+	}
+	head, err := loadHead(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	s.head = head
+	if err := s.prune(ctx); err != nil {
+		s.log.Error("pruning audit store", zap.Error(err))
+	}
+	return nil
+}
+
+// Ready reports nil while the store is writable, or the last write failure.
+func (s *Store) Ready() error {
+	select {
+	case <-s.closing:
+		return ErrClosed
+	default:
+	}
+	if p := s.writeErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Close stops the writer (waiting for an in-flight group) and closes the database.
+func (s *Store) Close() error {
+	s.closeMu.Do(func() { close(s.closing) })
+	<-s.done
+	return s.db.Close()
+}
