@@ -25,6 +25,7 @@ type sseBody struct {
 	split  []byte // output bytes of an event not yet complete
 	out    []byte // complete events ready for the client
 	held   []byte // terminal events, released after the audit
+	srcEOF bool   // upstream ended; the events before its end go out first
 	eof    bool
 }
 
@@ -53,6 +54,9 @@ func (b *sseBody) Read(p []byte) (int, error) {
 }
 
 func (b *sseBody) advance() error {
+	if b.srcEOF {
+		return b.end()
+	}
 	n, err := b.src.Read(b.buf)
 	if n > 0 {
 		if _, werr := b.in.Write(b.buf[:n]); werr != nil {
@@ -62,7 +66,7 @@ func (b *sseBody) advance() error {
 	}
 	switch {
 	case err == io.EOF:
-		return b.end()
+		b.srcEOF = true
 	case err != nil:
 		b.ex.g.finish(b.ex)
 		return err
