@@ -15,23 +15,21 @@ import (
 
 // Secret holds a credential value. Every formatting path (fmt verbs, JSON,
 // text, slog, zap through Stringer or reflection) prints a redacted form. The
-// value lives behind a pointer so that even reflection-based printers that
-// bypass methods (a Secret in an unexported struct field printed with %v)
-// see only an address.
-type Secret struct{ p *secretValue }
-
-type secretValue struct{ v string }
+// value is captured in a closure, so even reflection-based printers that
+// bypass methods (a Secret in an unexported struct field, printed with %v or
+// a bad verb) can only show a function address.
+type Secret struct{ get func() string }
 
 // NewSecret wraps v.
-func NewSecret(v string) Secret { return Secret{p: &secretValue{v: v}} }
+func NewSecret(v string) Secret { return Secret{get: func() string { return v }} }
 
 // Reveal returns the value. Call it only to set the upstream header and to
 // tell the masker what the managed value looks like.
 func (s Secret) Reveal() string {
-	if s.p == nil {
+	if s.get == nil {
 		return ""
 	}
-	return s.p.v
+	return s.get()
 }
 
 // IsZero reports whether the secret is empty.
