@@ -44,7 +44,7 @@ type Store struct {
 	log      *zap.Logger
 	specs    map[string]Spec
 	def      string
-	static   atomic.Pointer[map[string]Credential] // file, env and systemd values
+	static   atomic.Pointer[snapshot] // file, env and systemd values
 	helpers  map[string]*helperCache
 	reloadMu sync.Mutex
 
@@ -163,10 +163,11 @@ func (s *Store) Get(ctx context.Context, name string) (Credential, error) {
 		}
 		return Credential{Name: name, Kind: sp.Kind, Secret: v}, nil
 	}
-	if c, ok := (*s.static.Load())[name]; ok {
+	snap := s.static.Load()
+	if c, ok := snap.creds[name]; ok {
 		return c, nil
 	}
-	return Credential{}, fmt.Errorf("credential %q could not be loaded (see the daemon log): %w", name, ErrUnavailable)
+	return Credential{}, fmt.Errorf("credential %q: %w", name, snap.errs[name])
 }
 
 // Reload re-reads every file, environment and systemd credential and drops
@@ -176,7 +177,7 @@ func (s *Store) Get(ctx context.Context, name string) (Credential, error) {
 func (s *Store) Reload() error {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
-	next := map[string]Credential{}
+	next := &snapshot{creds: map[string]Credential{}, errs: map[string]error{}}
 	var errs []error
 	for name, sp := range s.specs {
 		if h := s.helpers[name]; h != nil {
@@ -187,11 +188,12 @@ func (s *Store) Reload() error {
 		if err != nil {
 			s.log.Error("loading credential", zap.String("credential", name), zap.Error(err))
 			errs = append(errs, err)
+			next.errs[name] = err
 			continue
 		}
-		next[name] = Credential{Name: name, Kind: sp.Kind, Secret: NewSecret(v)}
+		next.creds[name] = Credential{Name: name, Kind: sp.Kind, Secret: NewSecret(v)}
 	}
-	s.static.Store(&next)
+	s.static.Store(next)
 	s.notify()
 	return errors.Join(errs...)
 }
@@ -214,7 +216,7 @@ func readStatic(sp Spec) (string, error) {
 // cached helper output), for the masker to recognise the managed key.
 func (s *Store) Values() []Secret {
 	var out []Secret
-	for _, c := range *s.static.Load() {
+	for _, c := range s.static.Load().creds {
 		out = append(out, c.Secret)
 	}
 	for _, h := range s.helpers {
@@ -223,6 +225,12 @@ func (s *Store) Values() []Secret {
 		}
 	}
 	return out
+}
+
+// snapshot is one load of the static credentials, with why the others failed.
+type snapshot struct {
+	creds map[string]Credential
+	errs  map[string]error
 }
 
 // helperCache runs a helper command at most once at a time and keeps its

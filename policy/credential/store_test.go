@@ -1,0 +1,132 @@
+package credential
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, path, v string, mode os.FileMode) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(v), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSources(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "key"), fakeValue+"\n", 0o600)
+	writeFile(t, filepath.Join(dir, "open"), fakeValue, 0o644)
+	writeFile(t, filepath.Join(dir, "sysd"), "sk-ant-api03-FAKE-systemd", 0o400)
+	t.Setenv("AIRLOCK_TEST_KEY", "sk-ant-api03-FAKE-env")
+	t.Setenv("CREDENTIALS_DIRECTORY", dir)
+	s, err := NewStore(Config{Credentials: []Spec{
+		{Name: "file", Kind: KindAPIKey, File: filepath.Join(dir, "key")},
+		{Name: "open", Kind: KindAPIKey, File: filepath.Join(dir, "open")},
+		{Name: "env", Kind: KindBearer, Env: "AIRLOCK_TEST_KEY"},
+		{Name: "sysd", Kind: KindAPIKey, Systemd: "sysd"},
+		{Name: "helper", Kind: KindAPIKey, Command: []string{"echo", "sk-ant-api03-FAKE-helper"}},
+	}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"": fakeValue, "file": fakeValue, "env": "sk-ant-api03-FAKE-env",
+		"sysd": "sk-ant-api03-FAKE-systemd", "helper": "sk-ant-api03-FAKE-helper"} {
+		c, err := s.Get(context.Background(), name)
+		if err != nil || c.Secret.Reveal() != want {
+			t.Errorf("%q: %v %q", name, err, c.Secret.Reveal())
+		}
+	}
+	_, err = s.Get(context.Background(), "open")
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "must not be readable by group or others") {
+		t.Errorf("world-readable file: %v", err)
+	}
+	if strings.Contains(err.Error(), "FAKE") {
+		t.Errorf("error leaks the value: %v", err)
+	}
+	if n := len(s.Values()); n != 4 { // file, env, sysd, and the helper's cached output
+		t.Errorf("Values() has %d entries", n)
+	}
+}
+
+func TestApply(t *testing.T) {
+	h := http.Header{}
+	Credential{Kind: KindBearer, Secret: NewSecret("tok")}.Apply(h)
+	Credential{Kind: KindAPIKey, Secret: NewSecret("key")}.Apply(h)
+	if h.Get("Authorization") != "Bearer tok" || h.Get("X-Api-Key") != "key" {
+		t.Errorf("%v", h)
+	}
+}
+
+func TestInvalidConfig(t *testing.T) {
+	_, err := NewStore(Config{Default: "nope", Credentials: []Spec{
+		{Name: "a", Kind: "token", Env: "X"},
+		{Name: "b", Kind: KindAPIKey},
+		{Name: "c", Kind: KindAPIKey, Env: "X", File: "/y"},
+	}}, nil)
+	for _, want := range []string{`kind "token"`, "0 sources", "2 sources", `default credential "nope"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
+
+func TestHelperCachedForTTL(t *testing.T) {
+	dir := t.TempDir()
+	counter := filepath.Join(dir, "runs")
+	script := "echo x >> " + counter + "; echo sk-ant-api03-FAKE-$(wc -l < " + counter + " | tr -d ' ')"
+	s, err := NewStore(Config{Credentials: []Spec{{Name: "h", Kind: KindAPIKey, Command: []string{"sh", "-c", script}, TTL: time.Hour}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	s.Subscribe(func(v []Secret) { seen = append(seen, strings.Join(Reveal(v), ",")) })
+	for range 3 {
+		c, err := s.Get(context.Background(), "h")
+		if err != nil || c.Secret.Reveal() != "sk-ant-api03-FAKE-1" {
+			t.Fatalf("%v %q", err, c.Secret.Reveal())
+		}
+	}
+	s.Reload() // drops the cache
+	if c, _ := s.Get(context.Background(), "h"); c.Secret.Reveal() != "sk-ant-api03-FAKE-2" {
+		t.Errorf("after reload: %q", c.Secret.Reveal())
+	}
+	if last := seen[len(seen)-1]; last != "sk-ant-api03-FAKE-2" {
+		t.Errorf("subscriber saw %q", seen)
+	}
+}
+
+func TestWatchReloadsOnFileChange(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "key")
+	writeFile(t, path, "sk-ant-api03-FAKE-one", 0o600)
+	s, err := NewStore(Config{Credentials: []Spec{{Name: "f", Kind: KindAPIKey, File: path}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Watch(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(30 * time.Second) // hang guard only
+	for time.Now().Before(deadline) {
+		writeFile(t, path, "sk-ant-api03-FAKE-two", 0o600) // rewritten until the watcher (started asynchronously) sees it
+		time.Sleep(20 * time.Millisecond)
+		if c, _ := s.Get(ctx, "f"); c.Secret.Reveal() == "sk-ant-api03-FAKE-two" {
+			return
+		}
+	}
+	t.Fatal("file change was never picked up")
+}
