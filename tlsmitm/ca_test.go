@@ -2,8 +2,8 @@ package tlsmitm
 
 import (
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"net"

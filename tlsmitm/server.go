@@ -47,7 +47,7 @@ type Server struct {
 	tls    *tls.Config
 	http   *http.Server
 	ln     *connListener
-	conns  sync.Map // *tls.Conn → *servedConn
+	conns  sync.Map      // *tls.Conn → *servedConn
 	served chan struct{} // closed when the HTTP loop has returned
 }
 

@@ -182,7 +182,7 @@ func Uninstall(ctx context.Context, opts Options) error {
 	for _, d := range slices.Backward(m.Dirs) {
 		os.Remove(o.at(d)) // only if still empty: something else may live there now
 	}
-	errs = append(errs, o.uninstallJava(ctx, m), o.refreshAfterRemoval(ctx, m))
+	errs = append(errs, o.refreshAfterRemoval(ctx, m), o.uninstallJava(ctx, m))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package trust
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -43,13 +44,31 @@ func (o Options) javaHas(ctx context.Context, caPEM []byte) (bool, error) {
 	return strings.Contains(string(out), javaFingerprint(certs[0])), nil
 }
 
+// debianJavaAlias is the alias Debian's ca-certificates-java hook gives our
+// CA file when update-ca-certificates runs: it exists only because we
+// installed airlock.crt, so uninstall removes it too if the hook did not.
+const debianJavaAlias = "debian:airlock.pem"
+
 func (o Options) uninstallJava(ctx context.Context, m *Manifest) error {
-	if m.JavaAlias == "" || !o.commandsAllowed(o.runInjected) {
+	if !o.commandsAllowed(o.runInjected) {
 		return nil
 	}
-	out, err := o.Run(ctx, "keytool", "-delete", "-cacerts", "-storepass", javaStorePass, "-alias", m.JavaAlias)
+	if _, err := o.LookPath("keytool"); err != nil {
+		return nil
+	}
+	var errs []error
+	for _, alias := range []string{m.JavaAlias, debianJavaAlias} {
+		if alias != "" {
+			errs = append(errs, o.deleteJavaAlias(ctx, alias))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) deleteJavaAlias(ctx context.Context, alias string) error {
+	out, err := o.Run(ctx, "keytool", "-delete", "-cacerts", "-storepass", javaStorePass, "-alias", alias)
 	if err != nil && !strings.Contains(string(out), "does not exist") {
-		return fmt.Errorf("keytool -delete: %w: %s", err, bytes.TrimSpace(out))
+		return fmt.Errorf("keytool -delete %s: %w: %s", alias, err, bytes.TrimSpace(out))
 	}
 	return nil
 }

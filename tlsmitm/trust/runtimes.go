@@ -40,8 +40,15 @@ func runCmd(ctx context.Context, c checkRun, args ...string) error {
 	return nil
 }
 
+// lastLine is the most telling line of a failed runtime's output: a Java
+// exception's message, else the last line.
 func lastLine(out []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	for _, l := range lines {
+		if strings.Contains(l, "Exception: ") {
+			return strings.TrimSpace(l)
+		}
+	}
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 

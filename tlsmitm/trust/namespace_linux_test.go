@@ -1,0 +1,143 @@
+package trust
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
+)
+
+const nsChildEnv = "AIRLOCK_TRUST_NS_CHILD"
+
+// hostTrustDirs are every place a real install, the store refresh and its
+// hooks (Java's jks-keystore) may write. The child bind-mounts a private copy
+// over each, so the host never changes.
+var hostTrustDirs = []string{"/etc/ssl", "/etc/profile.d", "/etc/environment.d", "/etc/systemd",
+	"/etc/ca-certificates", "/usr/local/share/ca-certificates"}
+
+// TestTrustInMountNamespace runs a real install, doctor check and uninstall
+// in a child process inside a private mount namespace, then asserts that the
+// host's trust files did not change.
+func TestTrustInMountNamespace(t *testing.T) {
+	if os.Getenv(nsChildEnv) == "1" {
+		trustNamespaceChild(t)
+		return
+	}
+	testutil.RequirePrivileged(t, "mount namespace for a real trust-store install")
+	unshare, err := exec.LookPath("unshare")
+	testutil.Require(t, err == nil, "unshare is not installed")
+	_, err = exec.LookPath("update-ca-certificates")
+	testutil.Require(t, err == nil, "update-ca-certificates is not installed (Debian ca-certificates)")
+	before := hostSnapshot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, unshare, "--mount", "--propagation", "private",
+		os.Args[0], "-test.run=^TestTrustInMountNamespace$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), nsChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	t.Logf("child:\n%s", out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestTrustInMountNamespace") {
+		t.Errorf("child failed: %v", err)
+	}
+	if after := hostSnapshot(t); !equalMaps(before, after) {
+		t.Errorf("the host's trust files changed")
+	}
+}
+
+func hostSnapshot(t *testing.T) map[string]string {
+	all := map[string]string{}
+	for _, d := range hostTrustDirs {
+		for k, v := range snapshot(t, d) {
+			all[filepath.Join(d, k)] = v
+		}
+	}
+	return all
+}
+
+// privateCopies bind-mounts a copy of each host trust dir over itself.
+func privateCopies(t *testing.T) {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		t.Fatalf("making mounts private: %v", err)
+	}
+	scratch := t.TempDir()
+	for i, d := range hostTrustDirs {
+		cp := filepath.Join(scratch, strings.ReplaceAll(d, "/", "_")+string(rune('a'+i)))
+		if out, err := exec.Command("cp", "-a", d, cp).CombinedOutput(); err != nil {
+			t.Fatalf("copying %s: %v %s", d, err, out)
+		}
+		bindMount(t, cp, d)
+	}
+	// Debian's update-ca-certificates hooks (ca-certificates-java) run dpkg
+	// triggers, which write dpkg's state on the host: mask them. Java trust
+	// then comes from Install's own keytool step, which this test checks.
+	if _, err := os.Stat("/etc/ca-certificates/update.d"); err == nil {
+		bindMount(t, t.TempDir(), "/etc/ca-certificates/update.d")
+	}
+}
+
+// bindMount mounts src over dst until the test ends (cleanups run in
+// reverse, so the unmount comes before the temp dirs are removed).
+func bindMount(t *testing.T, src, dst string) {
+	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("bind-mounting over %s: %v", dst, err)
+	}
+	t.Cleanup(func() { unix.Unmount(dst, unix.MNT_DETACH) })
+}
+
+func trustNamespaceChild(t *testing.T) {
+	privateCopies(t)
+	ctx := context.Background()
+	ca := testCA(t)
+	leaf, err := ca.IssueLeaf("api.anthropic.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{StateDir: t.TempDir()}
+	bundleBefore, _ := os.ReadFile(debianStore.Bundle)
+	check := func(wantOK bool) {
+		results, err := Check(ctx, CheckConfig{Certificate: leaf, Host: "api.anthropic.com", Timeout: 90 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range results {
+			t.Logf("%-13s present=%v ok=%v %s", r.Runtime, r.Present, r.OK, r.Detail)
+			if r.Present && r.OK != wantOK {
+				t.Errorf("%s: ok=%v, want %v (%s; fix: %s)", r.Runtime, r.OK, wantOK, r.Detail, r.Fix)
+			}
+		}
+	}
+	for range 2 { // idempotent
+		if err := Install(ctx, opts, ca.CertPEM()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	assertStatus(t, opts, ca.CertPEM(), true)
+	check(true)
+	if err := Uninstall(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(debianStore.Bundle); string(after) != string(bundleBefore) {
+		t.Error("uninstall left the system bundle different")
+	}
+	assertStatus(t, opts, ca.CertPEM(), false)
+	check(false)
+}
+
+func assertStatus(t *testing.T, opts Options, caPEM []byte, want bool) {
+	items, err := Status(context.Background(), opts, caPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Installed != want {
+			t.Errorf("status %s: installed=%v, want %v (%s)", it.Name, it.Installed, want, it.Detail)
+		}
+	}
+}
