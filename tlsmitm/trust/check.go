@@ -22,6 +22,17 @@ type CheckConfig struct {
 	Root        string        // where the profile.d drop-in is read ("/" when empty)
 	Env         []string      // base environment (os.Environ() when nil)
 	Timeout     time.Duration // per runtime (20s when zero)
+	// Runtimes limits the check to these names (Runtimes()); nil checks all.
+	Runtimes []string
+}
+
+// Runtimes names every runtime Check knows, in the order it checks them.
+func Runtimes() []string {
+	var names []string
+	for _, rc := range runtimeChecks() {
+		names = append(names, rc.name)
+	}
+	return names
 }
 
 // Result is one runtime's verdict.
@@ -66,6 +77,9 @@ func Check(ctx context.Context, cfg CheckConfig) ([]Result, error) {
 	run := checkRun{host: cfg.Host, port: ln.Addr().(*net.TCPAddr).Port, env: env}
 	var results []Result
 	for _, rc := range runtimeChecks() {
+		if cfg.Runtimes != nil && !containsStr(cfg.Runtimes, rc.name) {
+			continue
+		}
 		results = append(results, runOne(ctx, cfg.Timeout, rc, run))
 	}
 	return results, nil

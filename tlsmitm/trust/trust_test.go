@@ -34,9 +34,9 @@ const systemBundle = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICAT
 func newFakeDebian(t *testing.T) *fakeDebian {
 	root := t.TempDir()
 	for path, data := range map[string]string{
-		"etc/debian_version":                   "12.0\n",
-		"etc/ssl/certs/ca-certificates.crt":    systemBundle,
-		"etc/profile.d/other.sh":               "export OTHER=1\n",
+		"etc/debian_version":                    "12.0\n",
+		"etc/ssl/certs/ca-certificates.crt":     systemBundle,
+		"etc/profile.d/other.sh":                "export OTHER=1\n",
 		"usr/local/share/ca-certificates/.keep": "",
 	} {
 		os.MkdirAll(filepath.Join(root, filepath.Dir(path)), 0o755)
