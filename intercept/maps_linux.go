@@ -14,7 +14,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-
 func ip4Word(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.LittleEndian.Uint32(b[:])

@@ -17,7 +17,7 @@ var (
 )
 
 const (
-	recordTypeHandshake = 22
+	recordTypeHandshake  = 22
 	handshakeClientHello = 1
 	extServerName        = 0
 	recordHeaderLen      = 5
