@@ -200,3 +200,12 @@ func dialPlain(addr netip.AddrPort) (string, error) {
 	b, err := io.ReadAll(c)
 	return string(b), err
 }
+
+func listenTCP(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
