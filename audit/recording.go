@@ -9,19 +9,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // ErrNotFound is returned for an unknown record, recording or session.
 var ErrNotFound = errors.New("not found")
 
+// gzipWriters are reused: a fresh gzip.Writer allocates ~1 MB of tables.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
+
 // compressRecording encodes rc as gzip'd JSON. gzip (stdlib) rather than zstd:
 // no new dependency, and recordings are written once and read rarely.
 func compressRecording(rc *Recording) ([]byte, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
-	if err != nil {
-		return nil, err
-	}
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	if err := json.NewEncoder(zw).Encode(rc); err != nil {
 		return nil, fmt.Errorf("encoding recording: %w", err)
 	}

@@ -80,6 +80,7 @@ func newStore(cfg StoreConfig) (*Store, error) {
 		return nil, fmt.Errorf("opening audit store %s: %w", cfg.Path, err)
 	}
 	db.SetMaxOpenConns(4)
+	db.SetMaxIdleConns(4) // keep connections (and their pragmas) rather than reopening
 	return &Store{
 		cfg: cfg, log: cfg.Log.Named("audit"), db: db,
 		jobs: make(chan *writeJob), closing: make(chan struct{}), done: make(chan struct{}),

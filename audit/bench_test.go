@@ -1,0 +1,80 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkWrite measures one writer: every Write waits for its own fsync.
+func BenchmarkWrite(b *testing.B) {
+	s := openTest(b, StoreConfig{})
+	lat := make([]time.Duration, 0, b.N)
+	rc := sampleRecording()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if err := s.Write(context.Background(), sampleRecord(i), rc); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportLatency(b, lat)
+}
+
+// BenchmarkWriteParallel measures sustained throughput with 32 concurrent
+// writers (as under load from many clients): group commit shares each fsync.
+func BenchmarkWriteParallel(b *testing.B) {
+	s := openTest(b, StoreConfig{})
+	rc := sampleRecording()
+	var mu sync.Mutex
+	lat := make([]time.Duration, 0, b.N)
+	b.SetParallelism(16) // x GOMAXPROCS goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			start := time.Now()
+			if err := s.Write(context.Background(), sampleRecord(i), rc); err != nil {
+				b.Error(err)
+				return
+			}
+			d := time.Since(start)
+			mu.Lock()
+			lat = append(lat, d)
+			mu.Unlock()
+		}
+	})
+	reportLatency(b, lat)
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
+	b.StopTimer()
+	if len(lat) == 0 {
+		return
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkRecordingPerEvent: the cost of keeping one streamed SSE event
+// (encoding + compression), reported per event.
+func BenchmarkRecordingPerEvent(b *testing.B) {
+	const events = 500
+	rc := &Recording{RequestBody: make([]byte, 4096), ContentType: "text/event-stream"}
+	for i := 0; i < events; i++ {
+		rc.Events = append(rc.Events, Event{Offset: time.Duration(i) * time.Millisecond,
+			Data: fmt.Appendf(nil, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"token %d \"}}\n\n", i)})
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := compressRecording(rc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
+}
