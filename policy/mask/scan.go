@@ -23,8 +23,11 @@ type scanner struct {
 	end    int   // absolute end of the bytes fed
 	state  int32 // prefilter state after the last byte fed
 	hits   []hit // keyword occurrences at or after cur, sorted by start
-	out    []byte
-	res    Result
+	// keywordless are the active detectors without keywords.
+	keywordless []*detector
+	cands       []candidate // reused by candidates
+	out         []byte
+	res         Result
 }
 
 type hit struct {
@@ -42,7 +45,13 @@ type match struct {
 }
 
 func newScanner(e *engine, active []bool) *scanner {
-	return &scanner{e: e, active: active}
+	s := &scanner{e: e, active: active}
+	for _, i := range e.keywordless {
+		if active[i] {
+			s.keywordless = append(s.keywordless, e.detectors[i])
+		}
+	}
+	return s
 }
 
 func (s *scanner) feed(p []byte) {
@@ -69,11 +78,9 @@ func (s *scanner) advance(final bool) {
 	}
 	for s.cur < safe {
 		s.dropHits()
-		if len(s.e.keywordless) == 0 || !s.anyKeywordless() {
-			if next := s.nextHit(safe); next > s.cur {
-				s.keep(next)
-				continue
-			}
+		if next := s.nextCandidate(safe); next > s.cur {
+			s.keep(next)
+			continue
 		}
 		m := s.decide(s.cur, safe, final, false)
 		if !m.decided {
@@ -84,13 +91,22 @@ func (s *scanner) advance(final bool) {
 	s.trim()
 }
 
-func (s *scanner) anyKeywordless() bool {
-	for _, i := range s.e.keywordless {
-		if s.active[i] {
-			return true
+// nextCandidate is the first position from cur on where a keyword starts
+// or a keywordless detector may start (at most limit).
+func (s *scanner) nextCandidate(limit int) int {
+	next := s.nextHit(limit)
+	if len(s.keywordless) == 0 {
+		return next
+	}
+	for j := s.cur; j < next; j++ {
+		prev, c := s.prevByte(j), s.buf[j-s.base]
+		for _, d := range s.keywordless {
+			if d.startAt(prev, c) {
+				return j
+			}
 		}
 	}
-	return false
+	return next
 }
 
 func (s *scanner) nextHit(limit int) int {
@@ -182,7 +198,7 @@ type candidate struct {
 }
 
 func (s *scanner) candidates(i int) []candidate {
-	var out []candidate
+	out := s.cands[:0]
 	for _, h := range s.hits {
 		if h.start < i {
 			continue
@@ -198,7 +214,10 @@ func (s *scanner) candidates(i int) []candidate {
 			out = append(out, candidate{d, -1})
 		}
 	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].det < out[b].det })
+	if len(out) > 1 {
+		sort.SliceStable(out, func(a, b int) bool { return out[a].det < out[b].det })
+	}
+	s.cands = out
 	return out
 }
 

@@ -1,0 +1,129 @@
+package mask
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// proseText is secret-free text with the usual near misses (keywords in
+// prose, numbers, non-ASCII) that the prefilter must wave through.
+func proseText(n int) string {
+	words := []string{"the", "model", "returns", "a", "token", "count", "and", "the", "password", "field", "is", "required;",
+		"deploy", "to", "aws", "with", "sk-learn", "日本語", "café", "\n", "1234", "function", "(x)", "{", "}", "return", "value", "=", "42;"}
+	r := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(words[r.IntN(len(words))])
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+func secretDenseText(n int) string {
+	r := rand.New(rand.NewPCG(3, 4))
+	var b strings.Builder
+	for b.Len() < n {
+		b.WriteString(fakeSecrets[r.IntN(len(fakeSecrets)-1)])
+		b.WriteString(" and some words in between ")
+	}
+	return b.String()
+}
+
+// realisticRequest builds a ~200 KB multi-turn Messages request: a long
+// system prompt, tool uses and tool results with file contents, a few
+// secrets, and thinking blocks.
+func realisticRequest(size int) []byte {
+	var msgs []any
+	prose := proseText(4000)
+	for i := 0; len(msgs) < 1000; i++ {
+		msgs = append(msgs,
+			map[string]any{"role": "user", "content": prose[:800] + fmt.Sprintf(" turn %d", i)},
+			map[string]any{"role": "assistant", "content": []any{
+				map[string]any{"type": "thinking", "thinking": prose[:500], "signature": "c2lnbmF0dXJl"},
+				map[string]any{"type": "text", "text": prose[500:900]},
+				map[string]any{"type": "tool_use", "id": fmt.Sprintf("toolu_%d", i), "name": "bash", "input": map[string]any{"command": "cat .env", "timeout": 10}}}},
+			map[string]any{"role": "user", "content": []any{map[string]any{"type": "tool_result", "tool_use_id": fmt.Sprintf("toolu_%d", i),
+				"content": prose[900:2500] + "\nAWS_KEY=AKIAIOSFODNN7EXAMPLE\n"}}})
+		body, _ := json.Marshal(map[string]any{"model": "claude-x", "max_tokens": 4096, "system": prose, "messages": msgs})
+		if len(body) >= size {
+			return body
+		}
+	}
+	panic("unreachable")
+}
+
+func benchText(b *testing.B, text string, cfg Config) {
+	cfg.CacheEntries = -1 // measure scanning, not the digest cache
+	m := newTestMasker(b, cfg)
+	b.SetBytes(int64(len(text)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m.Text(text, nil)
+	}
+}
+
+// go test ./policy/mask -run '^$' -bench . -benchmem
+func BenchmarkTextClean(b *testing.B)         { benchText(b, proseText(256<<10), Config{}) }
+func BenchmarkTextCleanPII(b *testing.B)      { benchText(b, proseText(256<<10), Config{PII: true}) }
+func BenchmarkTextSecretDense(b *testing.B)   { benchText(b, secretDenseText(256<<10), Config{}) }
+func BenchmarkRequest200KB(b *testing.B)      { benchRequest(b, -1) }
+func BenchmarkRequest200KBCache(b *testing.B) { benchRequest(b, 0) }
+
+func benchRequest(b *testing.B, cache int) {
+	body := realisticRequest(200 << 10)
+	m := newTestMasker(b, Config{CacheEntries: cache})
+	b.SetBytes(int64(len(body)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := m.Request(body, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStreamEvent measures the added cost per text_delta event of a
+// typical stream (deltas of a few words), and reports bytes held.
+func BenchmarkStreamEvent(b *testing.B) {
+	m := newTestMasker(b, Config{})
+	r := rand.New(rand.NewPCG(5, 6))
+	text := proseText(64<<10) + secretDenseText(4<<10)
+	var events [][]byte
+	for _, p := range randomRunePieces(r, text) {
+		events = append(events, []byte(textDelta("\n", 0, "text", "text_delta", p)))
+	}
+	b.ResetTimer()
+	maxHeld := 0
+	for i := 0; i < b.N; {
+		s := m.NewStream(io.Discard, nil, StreamOptions{})
+		for _, ev := range events {
+			s.Write(ev)
+			if bl := s.blocks[0]; bl != nil {
+				maxHeld = max(maxHeld, bl.sc.held()+len(bl.sc.out)+len(bl.sc.buf))
+			}
+			if i++; i == b.N {
+				break
+			}
+		}
+		s.Close()
+	}
+	b.ReportMetric(float64(maxHeld), "max-held-bytes")
+}
+
+// BenchmarkStreamPassthrough is the baseline: parsing events without
+// holding anything back (no detector keyword in the text).
+func BenchmarkStreamPassthrough(b *testing.B) {
+	m := newTestMasker(b, Config{})
+	ev := []byte(textDelta("\n", 0, "text", "text_delta", "Hello world, here is more "))
+	var sink bytes.Buffer
+	s := m.NewStream(&sink, nil, StreamOptions{})
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.Write(ev)
+		sink.Reset()
+	}
+}
