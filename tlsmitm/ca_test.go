@@ -62,9 +62,13 @@ func TestCAFileModes(t *testing.T) {
 	if len(leftovers) != 0 {
 		t.Errorf("temporary files left behind: %v", leftovers)
 	}
+	os.Chmod(dir, 0o755)
 	again, err := LoadOrCreateCA(CAConfig{Dir: dir, Hosts: testHosts}, nil)
 	if err != nil || again.Fingerprint() != a.Fingerprint() {
 		t.Fatalf("reload: err %v, fingerprint %s != %s", err, again.Fingerprint(), a.Fingerprint())
+	}
+	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
+		t.Errorf("a 0755 CA dir was left at %v", fi.Mode().Perm())
 	}
 }
 

@@ -34,8 +34,8 @@ func (s store) path(name string) string { return filepath.Join(s.dir, name) }
 
 // loadOrCreate returns the CA in the directory, creating one if there is none.
 func (s store) loadOrCreate(hosts []string) (*signingCA, bool, error) {
-	if err := os.MkdirAll(s.dir, 0o700); err != nil {
-		return nil, false, fmt.Errorf("creating ca dir: %w", err)
+	if err := s.ensureDir(); err != nil {
+		return nil, false, err
 	}
 	ca, err := s.load()
 	if errors.Is(err, fs.ErrNotExist) {
@@ -45,6 +45,24 @@ func (s store) loadOrCreate(hosts []string) (*signingCA, bool, error) {
 		return ca, true, nil
 	}
 	return ca, false, err
+}
+
+// ensureDir creates the CA directory 0700, and tightens an existing one that
+// others could list or enter.
+func (s store) ensureDir() error {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("creating ca dir: %w", err)
+	}
+	fi, err := os.Stat(s.dir)
+	if err != nil {
+		return fmt.Errorf("checking ca dir: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(s.dir, 0o700); err != nil {
+			return fmt.Errorf("restricting ca dir to 0700: %w", err)
+		}
+	}
+	return nil
 }
 
 // load reads ca.crt and ca.key, refusing a key others can read.

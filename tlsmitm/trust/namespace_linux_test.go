@@ -22,6 +22,11 @@ const nsChildEnv = "AIRLOCK_TRUST_NS_CHILD"
 var hostTrustDirs = []string{"/etc/ssl", "/etc/profile.d", "/etc/environment.d", "/etc/systemd",
 	"/etc/ca-certificates", "/usr/local/share/ca-certificates"}
 
+// hostWatched is what the parent asserts unchanged: the trust paths only,
+// not all of /etc/systemd, which other packages' tests may legitimately use.
+var hostWatched = []string{"/etc/ssl", "/etc/profile.d", "/etc/environment.d", "/etc/systemd/system.conf.d",
+	"/etc/ca-certificates", "/usr/local/share/ca-certificates"}
+
 // TestTrustInMountNamespace runs a real install, doctor check and uninstall
 // in a child process inside a private mount namespace, then asserts that the
 // host's trust files did not change.
@@ -53,7 +58,7 @@ func TestTrustInMountNamespace(t *testing.T) {
 
 func hostSnapshot(t *testing.T) map[string]string {
 	all := map[string]string{}
-	for _, d := range hostTrustDirs {
+	for _, d := range hostWatched {
 		for k, v := range snapshot(t, d) {
 			all[filepath.Join(d, k)] = v
 		}
