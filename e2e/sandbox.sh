@@ -3,55 +3,70 @@
 # tests need it, without changing the host:
 #   - inside a child cgroup (--cgroup), so the eBPF redirect attached there applies;
 #   - inside a private mount namespace whose /etc and /usr/local/share/ca-certificates
-#     are overlays on a temporary directory, so the host's files are untouched;
+#     are overlays on a temporary directory, so the host's files stay untouched;
 #   - with host names pinned in that namespace's /etc/hosts (--host "ADDR NAME"),
 #     e.g. api.anthropic.com -> 127.0.100.1, a loopback target;
-#   - with the CA trusted only through what `airlock trust install` provisions
-#     (--trust-cmd), then the environment drop-ins it wrote are read, as a login
-#     shell or a service would.
-# Usage: sandbox.sh [--cgroup DIR] [--host "ADDR NAME"]... [--trust-cmd CMD] -- COMMAND [ARG]...
-# The command's exit status is the script's.
+#   - trusting Airlock's CA only through what `airlock trust install` provisions
+#     (--trust-cmd): the client starts from an empty environment plus the
+#     drop-ins that install wrote, as a fresh login shell or service would;
+#     --env NAME=VALUE adds a variable on top.
+# Usage: sandbox.sh [--cgroup DIR] [--host "ADDR NAME"]... [--trust-cmd CMD]
+#                   [--env NAME=VALUE]... -- COMMAND [ARG]...
+# The command's exit status is the script's (97: trust install failed).
 set -euo pipefail
 
+# inner runs in the private mount namespace: overlays, hosts, trust, then the client.
 inner() {
 	local work=$1; shift
+	local d name
 	for d in /etc /usr/local/share/ca-certificates; do
-		local name; name=$(echo "$d" | tr / _)
+		[[ -d $d ]] || continue
+		name=$(tr / _ <<<"$d")
 		mkdir -p "$work/$name.upper" "$work/$name.work"
 		mount -t overlay "airlock-sandbox$name" \
 			-o "lowerdir=$d,upperdir=$work/$name.upper,workdir=$work/$name.work" "$d"
 	done
-	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n%s\n' "${SANDBOX_HOSTS:-}" >/etc/hosts
-	if [[ -n ${SANDBOX_TRUST:-} ]]; then
-		sh -c "$SANDBOX_TRUST" >"$work/trust.log" 2>&1 || { cat "$work/trust.log" >&2; echo "sandbox: trust install failed" >&2; exit 97; }
+	printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n%s' "${SANDBOX_HOSTS:-}" >/etc/hosts
+	if [[ -n ${SANDBOX_TRUST:-} ]] && ! sh -c "$SANDBOX_TRUST" >"$work/trust.log" 2>&1; then
+		cat "$work/trust.log" >&2
+		echo "sandbox: trust install failed: $SANDBOX_TRUST" >&2
+		exit 97
 	fi
-	load_dropins
-	exec "$@"
+	local extra=()
+	[[ -n ${SANDBOX_ENV:-} ]] && mapfile -t extra <<<"${SANDBOX_ENV%$'\n'}"
+	exec env -i PATH="$PATH" HOME="${HOME:-/root}" USER="${USER:-root}" LANG=C.UTF-8 TERM="${TERM:-dumb}" \
+		SANDBOX_EXTRA="${SANDBOX_ENV:-}" "$0" --client "$@"
 }
 
-# load_dropins reads the environment drop-ins a login shell (profile.d) and a
-# systemd service (environment.d) would read; PATH stays the caller's.
-load_dropins() {
-	local path=$PATH f
-	set +u
-	set -a
+# client reads the environment drop-ins a systemd service (environment.d) and a
+# login shell (profile.d) would read, then becomes the client.
+client() {
+	local f path=$PATH
+	set +u -a
 	for f in /etc/environment.d/*.conf; do [[ -r $f ]] && . "$f"; done
 	set +a
 	for f in /etc/profile.d/*.sh; do [[ -r $f ]] && . "$f"; done
 	set -u
 	export PATH=$path
+	if [[ -n $SANDBOX_EXTRA ]]; then
+		while IFS= read -r kv; do [[ -n $kv ]] && export "$kv"; done <<<"$SANDBOX_EXTRA"
+	fi
+	unset SANDBOX_EXTRA f
+	exec "$@"
 }
 
-if [[ ${1:-} == --inner ]]; then
-	shift; inner "$@"
-fi
+case ${1:-} in
+--inner) shift; inner "$@" ;;
+--client) shift; client "$@" ;;
+esac
 
-cgroup="" hosts="" trust=""
+cgroup="" hosts="" trust="" envs=""
 while (($#)); do
 	case $1 in
 	--cgroup) cgroup=$2; shift 2 ;;
 	--host) hosts+="$2"$'\n'; shift 2 ;;
 	--trust-cmd) trust=$2; shift 2 ;;
+	--env) envs+="$2"$'\n'; shift 2 ;;
 	--) shift; break ;;
 	*) echo "sandbox: unknown option $1" >&2; exit 2 ;;
 	esac
@@ -64,5 +79,7 @@ trap 'rm -rf "$work"' EXIT
 if [[ -n $cgroup ]]; then
 	echo $$ >"$cgroup/cgroup.procs"
 fi
-SANDBOX_HOSTS=$hosts SANDBOX_TRUST=$trust \
-	unshare --mount --propagation private -- "$0" --inner "$work" "$@"
+rc=0
+SANDBOX_HOSTS=$hosts SANDBOX_TRUST=$trust SANDBOX_ENV=$envs \
+	unshare --mount --propagation private -- "$0" --inner "$work" "$@" || rc=$?
+exit $rc

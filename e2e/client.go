@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/airlock-dev/airlock/audit"
+)
+
+// Result is what a client did.
+type Result struct {
+	Code   int
+	Stdout string
+	Stderr string
+}
+
+// JSON decodes the client's stdout (the SDK clients print one JSON line).
+func (r Result) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(r.Stdout), v); err != nil {
+		t.Fatalf("client output is not JSON: %v\nstdout: %s\nstderr: %s", err, r.Stdout, r.Stderr)
+	}
+}
+
+// Run runs an unmodified client (a program on PATH or a path) inside the
+// test's cgroup and a private mount namespace where api.anthropic.com is the
+// loopback target and the CA is trusted only through `airlock trust install`.
+// It fails t only on a harness error; the client's own failure is in Code.
+func (h *Harness) Run(t testing.TB, name string, args ...string) Result {
+	t.Helper()
+	return h.RunEnv(t, nil, name, args...)
+}
+
+// RunEnv is Run with extra NAME=VALUE variables for the client.
+func (h *Harness) RunEnv(t testing.TB, env []string, name string, args ...string) Result {
+	t.Helper()
+	sandbox := []string{"--cgroup", h.Cgroup, "--host", TargetAddr + " " + APIHost, "--trust-cmd", h.trustCmd()}
+	for _, kv := range env {
+		sandbox = append(sandbox, "--env", kv)
+	}
+	sandbox = append(append(sandbox, "--", name), args...)
+	res := h.exec(t, bins.Sandbox, sandbox...)
+	if res.Code == 97 {
+		t.Fatalf("sandbox: trust install failed:\n%s", res.Stderr)
+	}
+	return res
+}
+
+func (h *Harness) trustCmd() string {
+	return shellQuote(bins.Airlock) + " --config " + shellQuote(h.ConfigFile) + " trust install"
+}
+
+// GoSDK runs the Go SDK client (e2e/testdata/gosdk) in mode message|stream|tools.
+func (h *Harness) GoSDK(t testing.TB, mode, prompt string) Result {
+	t.Helper()
+	return h.Run(t, bins.GoSDK, mode, prompt)
+}
+
+// Airlock runs the operator CLI against this harness's daemon.
+func (h *Harness) Airlock(t testing.TB, args ...string) Result {
+	t.Helper()
+	return h.exec(t, bins.Airlock, append([]string{"--config", h.ConfigFile}, args...)...)
+}
+
+// Audit returns the daemon's audit records, oldest first (`airlock audit list --json`).
+func (h *Harness) Audit(t testing.TB) []audit.Record {
+	t.Helper()
+	res := h.Airlock(t, "audit", "list", "--json")
+	if res.Code != 0 {
+		t.Fatalf("airlock audit list: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	var recs []audit.Record
+	if err := json.Unmarshal([]byte(res.Stdout), &recs); err != nil {
+		t.Fatalf("airlock audit list --json: %v\n%s", err, res.Stdout)
+	}
+	return recs
+}
+
+// exec runs a command with the hang guard, in its own process group so a
+// timeout kills the whole tree.
+func (h *Harness) exec(t testing.TB, name string, args ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("%s %s: no answer within %v\nstderr: %s\ndaemon log:\n%s", name, strings.Join(args, " "), h.opts.Timeout, res.Stderr, h.Log())
+	case errors.As(err, &exit):
+		res.Code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("running %s: %v", name, err)
+	}
+	return res
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// process is a running airlockd.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // set when exited is closed
+}
+
+// daemonCmd is airlockd with this harness's config and environment.
+func (h *Harness) daemonCmd(ctx context.Context, args ...string) *exec.Cmd {
+	args = append([]string{"--config", h.ConfigFile, "--conf-dir", filepath.Join(h.Dir, "conf.d")}, args...)
+	cmd := exec.CommandContext(ctx, bins.Airlockd, args...)
+	cmd.Env = append(cleanEnv(), h.opts.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// StartDaemon starts airlockd and waits for sd_notify READY=1 on a socket the
+// harness listens on, as systemd would.
+func (h *Harness) StartDaemon(t testing.TB) error {
+	t.Helper()
+	notify, err := listenNotify(filepath.Join(h.RuntimeDir, "notify.sock"))
+	if err != nil {
+		return err
+	}
+	defer notify.Close()
+	cmd := h.daemonCmd(context.Background())
+	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+notify.LocalAddr().String())
+	cmd.Stdout, cmd.Stderr = h.log, h.log
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
+	h.daemon = p
+	return h.waitReady(notify, p)
+}
+
+func listenNotify(path string) (*net.UnixConn, error) {
+	os.Remove(path)
+	return net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+}
+
+func (h *Harness) waitReady(notify *net.UnixConn, p *process) error {
+	got := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := notify.Read(buf)
+			if err != nil {
+				got <- err
+				return
+			}
+			if strings.Contains(string(buf[:n]), "READY=1") {
+				got <- nil
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-got:
+		return err
+	case <-p.exited:
+		return fmt.Errorf("airlockd exited before READY: %v", p.err)
+	case <-time.After(h.opts.Timeout):
+		return fmt.Errorf("airlockd not READY after %v", h.opts.Timeout)
+	}
+}
+
+// Stop sends SIGTERM and waits for airlockd to exit (killing it after the
+// hang guard). It returns the exit error, nil for a clean exit.
+func (h *Harness) Stop(t testing.TB) error {
+	t.Helper()
+	p := h.daemon
+	if p == nil {
+		return nil
+	}
+	h.daemon = nil
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(h.opts.Timeout):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+		t.Errorf("airlockd did not stop within %v after SIGTERM\n%s", h.opts.Timeout, h.Log())
+	}
+	return p.err
+}
+
+// Signal sends sig to the running airlockd (SIGHUP to reload).
+func (h *Harness) Signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if h.daemon == nil {
+		t.Fatal("airlockd is not running")
+	}
+	if err := h.daemon.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Kill ends airlockd with SIGKILL, as a crash would.
+func (h *Harness) Kill(t testing.TB) {
+	t.Helper()
+	p := h.daemon
+	h.daemon = nil
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// RunDaemon runs airlockd to completion with extra args (e.g. --check, or a
+// start expected to fail) and returns its exit code and output.
+func (h *Harness) RunDaemon(t testing.TB, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
+	defer cancel()
+	out, err := h.daemonCmd(ctx, args...).CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &exit):
+		return exit.ExitCode(), string(out)
+	default:
+		t.Fatalf("running airlockd: %v", err)
+		return -1, ""
+	}
+}
+
+// cleanEnv is the environment for subprocesses: the test's, without proxies
+// and CA overrides that would send clients elsewhere or trust something else.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !droppedEnv(strings.ToUpper(name)) {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func droppedEnv(name string) bool {
+	if strings.HasSuffix(name, "_PROXY") || strings.HasPrefix(name, "ANTHROPIC_") || name == "NOTIFY_SOCKET" {
+		return true
+	}
+	for _, s := range []string{"CA_CERTS", "CA_BUNDLE", "CERT_FILE", "CERT_DIR", "CAINFO", "SSL_ROOTS"} {
+		if strings.Contains(name, s) {
+			return true
+		}
+	}
+	return strings.HasPrefix(name, "AIRLOCK_") && name != "AIRLOCK_REQUIRE_PRIVILEGED"
+}

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airlock-dev/airlock/internal/fakeapi"
+	"github.com/airlock-dev/airlock/internal/testutil"
+)
+
+// Fixed names of the test world. Everything is fake and on loopback.
+const (
+	ManagedKey = "sk-ant-api03-FAKE-managed-key-not-real" // what the upstream must receive
+	APIHost    = "api.anthropic.com"                      // resolved to TargetAddr inside the sandbox only
+	TargetAddr = "127.0.100.1"                            // inside Targets: redirected by the eBPF hooks
+	Targets    = "127.0.100.0/24"
+)
+
+// Options shape one test's daemon. The zero value is a working setup.
+type Options struct {
+	Policy   string         // policy YAML; "" = the daemon's built-in default
+	Config   string         // YAML merged after the harness's (conf.d/50-test.yaml)
+	Env      []string       // extra environment for airlockd
+	Upstream fakeapi.Config // zero: accepts ManagedKey only
+	Timeout  time.Duration  // hang guard for startup and each client (default 60s)
+}
+
+// Harness is one airlockd with its own fake upstream, cgroup, pin directory,
+// state and runtime directories and listener ports.
+type Harness struct {
+	Upstream   *fakeapi.Running
+	Dir        string // t.TempDir(): config, state, logs
+	ConfigFile string
+	StateDir   string
+	RuntimeDir string // short path: the admin and notify sockets live here
+	PinDir     string
+	Cgroup     string
+	ListenV4   string
+	ListenV6   string
+
+	opts   Options
+	daemon *process
+	log    *syncBuffer
+}
+
+// Start prepares a harness and starts airlockd, waiting for its READY
+// notification. Cleanup stops it and checks that nothing is left behind.
+func Start(t testing.TB, opts Options) *Harness {
+	t.Helper()
+	h := Prepare(t, opts)
+	if err := h.StartDaemon(t); err != nil {
+		t.Fatalf("starting airlockd: %v\n%s", err, h.Log())
+	}
+	return h
+}
+
+// Prepare creates everything a daemon needs (fake upstream, cgroup, config)
+// without starting it, for tests of startup failures.
+func Prepare(t testing.TB, opts Options) *Harness {
+	t.Helper()
+	testutil.RequirePrivileged(t, "eBPF capture, cgroups and mount namespaces")
+	if opts.Timeout <= 0 {
+		opts.Timeout = 60 * time.Second
+	}
+	if len(opts.Upstream.APIKeys)+len(opts.Upstream.BearerTokens) == 0 {
+		opts.Upstream.APIKeys = []string{ManagedKey}
+	}
+	h := &Harness{opts: opts, Dir: t.TempDir(), log: &syncBuffer{}}
+	h.Upstream = fakeapi.StartTLS(t, opts.Upstream)
+	h.RuntimeDir = shortTempDir(t)
+	h.StateDir = filepath.Join(h.Dir, "state")
+	h.PinDir = uniquePinDir(t)
+	h.Cgroup = newCgroup(t)
+	h.ListenV4, h.ListenV6 = freePort(t, "tcp4", "127.0.0.1"), freePort(t, "tcp6", "[::1]")
+	h.writeConfig(t)
+	t.Cleanup(func() { h.cleanup(t) })
+	return h
+}
+
+// Log is everything airlockd wrote so far.
+func (h *Harness) Log() string { return h.log.String() }
+
+// writeConfig writes the daemon's config, the managed key file and the policy.
+func (h *Harness) writeConfig(t testing.TB) {
+	t.Helper()
+	keyFile := filepath.Join(h.Dir, "managed.key")
+	writeFile(t, keyFile, ManagedKey+"\n", 0o400)
+	policyLine := ""
+	if h.opts.Policy != "" {
+		p := filepath.Join(h.Dir, "policy.yaml")
+		writeFile(t, p, h.opts.Policy, 0o644)
+		policyLine = "policy: {file: " + p + "}\n"
+	}
+	h.ConfigFile = filepath.Join(h.Dir, "airlock.yaml")
+	writeFile(t, h.ConfigFile, fmt.Sprintf(`# written by the e2e harness
+state_dir: %s
+runtime_dir: %s
+drain_timeout: 10s
+log: {level: debug, format: json}
+capture:
+  cgroup: %s
+  pin_dir: %s
+  listen_v4: "%s"
+  listen_v6: "%s"
+  targets: [%s]
+  hosts: []
+  api_hosts: [%s]
+upstream:
+  override: "%s"
+  extra_ca_file: %s
+credentials:
+  - {name: default, kind: api_key, file: %s}
+%s`, h.StateDir, h.RuntimeDir, h.Cgroup, h.PinDir, h.ListenV4, h.ListenV6, Targets, APIHost,
+		h.Upstream.Addr, h.Upstream.CAFile, keyFile, policyLine), 0o644)
+	confd := filepath.Join(h.Dir, "conf.d")
+	if err := os.MkdirAll(confd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if h.opts.Config != "" {
+		writeFile(t, filepath.Join(confd, "50-test.yaml"), h.opts.Config, 0o644)
+	}
+}
+
+func writeFile(t testing.TB, path, data string, mode os.FileMode) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// shortTempDir is a temporary directory with a path short enough for unix
+// sockets (108 bytes), removed at cleanup.
+func shortTempDir(t testing.TB) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "ae2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// freePort returns host:port of a currently free loopback port.
+func freePort(t testing.TB, network, host string) string {
+	t.Helper()
+	ln, err := net.Listen(network, host+":0")
+	if err != nil {
+		t.Fatalf("finding a free %s port: %v", network, err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return host + ":" + port
+}
+
+// syncBuffer collects a subprocess's output for the test's failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Contains reports whether the daemon's log contains s.
+func (h *Harness) LogContains(s string) bool { return strings.Contains(h.Log(), s) }
