@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/airlock-dev/airlock/policy/approval"
+)
+
+func TestApprovalsListShowApproveWithWindow(t *testing.T) {
+	d := startDaemon(t)
+	id, done := d.hold(t, "risky-tools")
+	r := d.run(t, "approvals", "list")
+	for _, want := range []string{"ID", "EXPIRES IN", id, "alice(1000) /usr/bin/python3 pid 4242", "risky-tools", "claude-opus-4-1"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("list lacks %q:\n%s", want, r.out)
+		}
+	}
+	var list []approval.Pending
+	d.run(t, "--json", "approvals", "list").decodeJSON(t, &list)
+	if len(list) != 1 || list[0].ID != id {
+		t.Fatalf("--json list = %+v", list)
+	}
+	r = d.run(t, "approvals", "show", id)
+	if r.code != 0 || !strings.Contains(r.out, "needs a human") || !strings.Contains(r.out, "abc123") {
+		t.Errorf("show: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	r = d.run(t, "approvals", "approve", id, "--for", "30m", "--reason", "incident 4411")
+	if r.code != 0 || !strings.Contains(r.out, "approved "+id) || !strings.Contains(r.out, "until") {
+		t.Fatalf("approve: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	o := outcome(t, done)
+	if !o.Approved || o.Reason != "incident 4411" || o.Until.IsZero() {
+		t.Errorf("outcome = %+v, want approved with a window", o)
+	}
+}
+
+func TestApprovalsDenyAndUnknownID(t *testing.T) {
+	d := startDaemon(t)
+	id, done := d.hold(t, "risky")
+	var res struct {
+		ID       string
+		Approved bool
+		Approver string
+	}
+	r := d.run(t, "--json", "approvals", "deny", id, "--reason", "not during the freeze")
+	r.decodeJSON(t, &res)
+	if res.ID != id || res.Approved || res.Approver == "" {
+		t.Errorf("deny --json = %+v", res)
+	}
+	if o := outcome(t, done); o.Approved || o.Reason != "not during the freeze" {
+		t.Errorf("outcome = %+v, want denied with the reason", o)
+	}
+	d.run(t, "approvals", "approve", id).wantOneLineError(t, ExitFailure, "airlock approvals list")
+	d.run(t, "approvals", "show", "nope").wantOneLineError(t, ExitFailure, "airlock approvals list")
+	d.run(t, "approvals", "approve").wantOneLineError(t, ExitUsage, "takes ID")
+	d.run(t, "approvals", "approve", "x", "--for", "soon").wantOneLineError(t, ExitUsage, "invalid argument")
+}

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/airlock-dev/airlock/audit"
+)
+
+func writeCompactJSON(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}
+
+// recordPairs are the key/value lines of one record.
+func recordPairs(r audit.Record) []any {
+	return []any{
+		"id", r.ID, "time", r.Time, "request id", r.RequestID, "upstream request id", r.UpstreamID,
+		"session", r.SessionID, "caller", callerLabel(r.Caller), "cmdline", joinArgs(r.Caller.Cmdline),
+		"unit", r.Caller.Unit, "container", r.Caller.Container, "cgroup", r.Caller.Cgroup,
+		"destination", r.Dst, "sni", r.SNI, "request", r.Method + " " + r.Path, "model", r.Model, "stream", r.Stream,
+		"decision", r.Decision, "rule", r.Rule, "reason", r.Reason, "credential", r.Credential,
+		"approval", r.ApprovalID, "approver", r.Approver, "masked", maskedSummary(r.Masked, r.MaskIncomplete),
+		"embedded credential", strings.TrimSpace(r.EmbeddedClass + " " + r.EmbeddedFP), "status", r.Status,
+		"time to first byte", r.TTFB, "duration", r.Duration,
+		"bytes in/out", fmt.Sprintf("%d/%d", r.BytesIn, r.BytesOut),
+		"tokens in/out", fmt.Sprintf("%d/%d", r.InputTokens, r.OutputTokens),
+		"cache read/write", fmt.Sprintf("%d/%d", r.CacheReadTokens, r.CacheWriteTokens),
+		"hash", r.Hash}
+}
+
+// maskedSummary is "aws=2, email=1" (sorted), flagged when masking could not
+// complete on a stream.
+func maskedSummary(m map[string]int, incomplete bool) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%d", k, m[k])
+	}
+	s := strings.Join(parts, ", ")
+	if s == "" {
+		s = "nothing"
+	}
+	if incomplete {
+		s += " (INCOMPLETE: a held-back match overflowed)"
+	}
+	return s
+}
+
+// printEntry prints a record, a summary of its recording and, with body,
+// the recorded request body and response.
+func printEntry(w io.Writer, e audit.Entry, body bool) error {
+	rc := e.Recording
+	summary := "none (metadata only)"
+	if rc != nil {
+		summary = fmt.Sprintf("request body %d bytes, response %d %s in %d event(s)",
+			len(rc.RequestBody), rc.Status, rc.ContentType, len(rc.Events))
+	}
+	if err := keyValues(w, append(recordPairs(e.Record), "recording", summary)...); err != nil || !body || rc == nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n--- request body (masked)\n%s\n--- response\n", rc.RequestBody)
+	for _, e := range rc.Events {
+		if _, err := w.Write(e.Data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *app) auditVerifyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify",
+		Short: "Check the hash chain: pinpoint edited, inserted or deleted records",
+		Long: `verify walks the audit trail's hash chain from the last retention checkpoint to
+the anchored head and reports every record that was edited, inserted or deleted
+(including deletions at the end). Exit status 1 when the trail was tampered with.`,
+		Example: `  airlock audit verify
+  airlock audit verify --json`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, sock := a.client()
+			rep, err := c.Verify(cmd.Context())
+			if err != nil {
+				return adminError(err, sock, "verifying the audit trail", "")
+			}
+			return a.printVerify(rep)
+		},
+	}
+}
+
+func (a *app) printVerify(rep audit.VerifyReport) error {
+	if a.jsonOut {
+		if err := writeJSON(a.io.Out, rep); err != nil {
+			return err
+		}
+	} else if rep.OK {
+		fmt.Fprintf(a.io.Out, "audit trail intact: %d record(s), head #%d %s\n", rep.Records, rep.HeadSeq, short(rep.HeadHash))
+	} else {
+		t := newTable(a.io.Out, "PROBLEM", "RECORD", "DETAIL")
+		for _, p := range rep.Problems {
+			t.row(p.Kind, seqRange(p), p.Detail)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	if !rep.OK {
+		return fail(nil, "treat the trail as tampered with: preserve the database and the system logs for investigation",
+			"audit trail verification failed: %d problem(s)", len(rep.Problems))
+	}
+	return nil
+}
+
+func seqRange(p audit.Problem) string {
+	if p.ToSeq > p.Seq {
+		return fmt.Sprintf("#%d-#%d", p.Seq, p.ToSeq)
+	}
+	return fmt.Sprintf("#%d", p.Seq)
+}
