@@ -37,8 +37,8 @@ func Install(ctx context.Context, opts Options, caPEM []byte) error {
 		return err
 	}
 	m.StoreFamily = store.Family
-	err = o.installFiles(m, store, caPEM)
-	if err == nil {
+	changed, err := o.installFiles(m, store, caPEM)
+	if err == nil && (changed || !o.bundleHoldsCA(store, caPEM)) {
 		err = o.refreshStore(ctx, store)
 	}
 	if err == nil {
@@ -47,8 +47,9 @@ func Install(ctx context.Context, opts Options, caPEM []byte) error {
 	return errors.Join(err, o.saveManifest(m))
 }
 
-// installFiles writes the CA file and the three environment drop-ins.
-func (o Options) installFiles(m *Manifest, store storeLayout, caPEM []byte) error {
+// installFiles writes the CA file and the three environment drop-ins and
+// reports whether any of them changed.
+func (o Options) installFiles(m *Manifest, store storeLayout, caPEM []byte) (bool, error) {
 	files := []struct {
 		path string
 		data []byte
@@ -58,24 +59,31 @@ func (o Options) installFiles(m *Manifest, store storeLayout, caPEM []byte) erro
 		{systemDropIn, []byte(systemdContent(store))},
 		{profileDropIn, []byte(profileContent(store))},
 	}
+	changed := false
 	for _, f := range files {
+		m.addFile(f.path)
+		if sameContent(o.at(f.path), f.data) {
+			continue
+		}
+		changed = true
 		if err := o.installFile(m, f.path, f.data); err != nil {
-			return err
+			return changed, err
 		}
 	}
-	return nil
+	return changed, nil
 }
 
 func (o Options) installFile(m *Manifest, path string, data []byte) error {
-	m.addFile(path)
-	if sameContent(o.at(path), data) {
-		return nil
-	}
 	if err := o.mkdirs(m, filepath.Dir(path)); err != nil {
 		return err
 	}
 	o.Log.Info("writing trust file", zap.String("path", o.at(path)))
 	return writeFile(o.at(path), data, 0o644)
+}
+
+func (o Options) bundleHoldsCA(store storeLayout, caPEM []byte) bool {
+	bundle, err := os.ReadFile(o.at(store.Bundle))
+	return err == nil && bundleHolds(bundle, caPEM)
 }
 
 // envVars are the variables every drop-in sets: Node reads our CA in
@@ -172,6 +180,9 @@ func Uninstall(ctx context.Context, opts Options) error {
 	m, err := o.loadManifest()
 	if err != nil {
 		return err
+	}
+	if len(m.Files) == 0 && m.JavaAlias == "" {
+		return nil // nothing was installed
 	}
 	var errs []error
 	for _, f := range m.Files {
