@@ -22,13 +22,17 @@ func TestStreamEqualsWholeText(t *testing.T) {
 			nl = "\r\n"
 		}
 		stream := buildStream(r, nl, randomRunePieces(r, text), randomRunePieces(r, string(toolJSON)))
+		var sel Selection
+		if seed%5 == 0 {
+			sel = Selection{"aws_access_key_id", "email", "password_assignment"}
+		}
 		var out bytes.Buffer
 		var onEvent int
-		s := m.NewStream(&out, nil, StreamOptions{OnEvent: func([]byte) { onEvent++ }})
+		s := m.NewStream(&out, sel, StreamOptions{OnEvent: func([]byte) { onEvent++ }})
 		feedChunks(t, r, s, []byte(stream))
 		events := parseSSE(t, out.Bytes())
-		wantText, res := m.Text(text, nil)
-		wantJSON, _ := m.Text(string(toolJSON), nil)
+		wantText, res := m.Text(text, sel)
+		wantJSON, _ := m.Text(string(toolJSON), sel)
 		if got := blockText(events, 0, "text"); got != wantText {
 			t.Fatalf("seed %d: text block\n got %q\nwant %q", seed, got, wantText)
 		}
