@@ -55,6 +55,10 @@ func NewCgroup(tb testing.TB) string {
 // a killed process leaves its cgroup asynchronously).
 func RemoveCgroup(tb testing.TB, dir string) {
 	tb.Helper()
+	if procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs")); containsPID(string(procs), os.Getpid()) {
+		tb.Errorf("not removing cgroup %s: this process is still in it", dir)
+		return
+	}
 	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
 	var err error
 	for range 100 {
@@ -124,4 +128,13 @@ func ownCgroupDir(tb testing.TB) (string, error) {
 		}
 	}
 	return "", errors.New("no cgroup v2 entry in /proc/self/cgroup")
+}
+
+func containsPID(procs string, pid int) bool {
+	for _, line := range splitLines(procs) {
+		if line == itoa(pid) {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,35 @@
+//go:build linux
+
+package intercept
+
+import (
+	"os"
+	"testing"
+)
+
+func TestUnitAndContainer(t *testing.T) {
+	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct{ cgroup, unit, container string }{
+		{"/system.slice/nginx.service", "nginx.service", ""},
+		{"/user.slice/user-1000.slice/session-3.scope", "session-3.scope", ""},
+		{"/system.slice/docker-" + id + ".scope", "docker-" + id + ".scope", id},
+		{"/kubepods/besteffort/pod1/" + id, "", id},
+		{"/", "", ""},
+	}
+	for _, tt := range tests {
+		if u, c := unitOf(tt.cgroup), containerOf(tt.cgroup); u != tt.unit || c != tt.container {
+			t.Errorf("%s: unit %q container %q, want %q %q", tt.cgroup, u, c, tt.unit, tt.container)
+		}
+	}
+}
+
+func TestProcessOfSelf(t *testing.T) {
+	p := ProcessOf(Record{TGID: uint32(os.Getpid()), UID: uint32(os.Getuid()), Comm: "x"})
+	exe, _ := os.Executable()
+	if p.PID != os.Getpid() || p.Exe != exe || len(p.Cmdline) == 0 || p.Cmdline[0] != os.Args[0] {
+		t.Errorf("ProcessOf(self) = %+v", p)
+	}
+	if p.Cgroup == "" {
+		t.Errorf("no cgroup path for self")
+	}
+}
