@@ -26,6 +26,7 @@ type detector struct {
 	exact    bool     // keywords are literal values matched case-sensitively, no regexp
 	re       *regexp.Regexp
 	cont     [256]bool // bytes a match may contain
+	contAll  bool      // cont holds every byte
 	maxLen   int       // bytes a match may span
 	// startAt, for keywordless detectors, says whether a match may start at
 	// a byte c preceded by prev (prev < 0 at the start of the text).
@@ -56,6 +57,10 @@ func newRegexDetector(info DetectorInfo, pattern string, maxLen int, keywords ..
 	}
 	d := &detector{info: info, keywords: keywords, re: re, maxLen: maxLen}
 	addContBytes(&d.cont, tree)
+	d.contAll = true
+	for _, ok := range d.cont {
+		d.contAll = d.contAll && ok
+	}
 	return d, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"regexp"
 	"sort"
 	"strings"
@@ -134,11 +135,17 @@ func (e *engine) selection(sel Selection) []bool {
 	return active
 }
 
-func (e *engine) placeholder(name, value string) string {
-	mac := hmac.New(sha256.New, e.key)
-	mac.Write([]byte(value))
-	return "[REDACTED:" + name + ":" + hex.EncodeToString(mac.Sum(nil))[:6] + "]"
+// placeholder renders the masked form of value; mac is the caller's
+// HMAC-SHA256 keyed with e.key (reused: keying it is the costly part).
+func (e *engine) placeholder(mac hash.Hash, name string, value []byte) []byte {
+	mac.Reset()
+	mac.Write(value)
+	var sum [sha256.Size]byte
+	digest := hex.EncodeToString(mac.Sum(sum[:0])[:3])
+	return []byte("[REDACTED:" + name + ":" + digest + "]")
 }
+
+func (e *engine) newMAC() hash.Hash { return hmac.New(sha256.New, e.key) }
 
 func (e *engine) infos() []DetectorInfo {
 	var out []DetectorInfo

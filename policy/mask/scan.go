@@ -2,6 +2,7 @@ package mask
 
 import (
 	"bytes"
+	"hash"
 	"sort"
 	"unicode/utf8"
 )
@@ -26,6 +27,7 @@ type scanner struct {
 	// keywordless are the active detectors without keywords.
 	keywordless []*detector
 	cands       []candidate // reused by candidates
+	mac         hash.Hash   // placeholder HMAC, keyed once per scanner
 	out         []byte
 	res         Result
 }
@@ -141,7 +143,10 @@ func (s *scanner) apply(m match) {
 		return
 	}
 	s.keep(m.vStart)
-	s.out = append(s.out, s.e.placeholder(d.info.Name, string(s.buf[m.vStart-s.base:m.vEnd-s.base]))...)
+	if s.mac == nil {
+		s.mac = s.e.newMAC()
+	}
+	s.out = append(s.out, s.e.placeholder(s.mac, d.info.Name, s.buf[m.vStart-s.base:m.vEnd-s.base])...)
 	s.cur = m.end
 	if s.res.Counts == nil {
 		s.res.Counts = map[string]int{}

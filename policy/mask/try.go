@@ -15,9 +15,13 @@ func (s *scanner) try(c candidate, i int, final bool) match {
 	if d.quickReject != nil && d.quickReject(s.buf[rel:]) {
 		return match{decided: true}
 	}
-	j := rel
-	for j < len(s.buf) && j-rel < d.maxLen && d.cont[s.buf[j]] {
-		j++
+	j := s.runEnd(d, rel)
+	if d.earlyMatch && j > rel+earlyProbe {
+		// Sound for the same reason as earlyMatch in a partial window: the
+		// first complete match in a prefix is the match of the whole window.
+		if m := s.runRegex(c.det, i, s.buf[rel:rel+earlyProbe]); m.isMatching {
+			return m
+		}
 	}
 	if j == len(s.buf) && !final {
 		if d.earlyMatch {
@@ -28,6 +32,22 @@ func (s *scanner) try(c candidate, i int, final bool) match {
 		return match{} // the window is not complete yet
 	}
 	return s.runRegex(c.det, i, s.buf[rel:min(len(s.buf), j+1)])
+}
+
+// earlyProbe is the prefix an earlyMatch detector tries first: most PEM
+// keys fit, and a smaller window keeps the regexp on its fast engine.
+const earlyProbe = 4 << 10
+
+// runEnd is where the window's run of bytes a match may contain ends.
+func (s *scanner) runEnd(d *detector, rel int) int {
+	if d.contAll {
+		return min(len(s.buf), rel+d.maxLen)
+	}
+	j := rel
+	for j < len(s.buf) && j-rel < d.maxLen && d.cont[s.buf[j]] {
+		j++
+	}
+	return j
 }
 
 // tryExact matches a literal value case-sensitively; the prefilter found
