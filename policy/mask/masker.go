@@ -96,6 +96,8 @@ func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
 
 func (e *engine) text(s string, sel Selection) (string, Result) {
 	sc := newScanner(e, e.selection(sel))
+	sc.buf = make([]byte, 0, len(s))
+	sc.out = make([]byte, 0, len(s)+len(s)/8)
 	sc.feed([]byte(s))
 	sc.advance(true)
 	out := sc.take(true)
