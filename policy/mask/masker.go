@@ -82,20 +82,25 @@ func (m *Masker) Text(s string, sel Selection) (string, Result) {
 }
 
 func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
+	return ec.textActive(s, sel, ec.e.selection(sel))
+}
+
+// textActive is text with the selection already resolved to active.
+func (ec *engineAndCache) textActive(s string, sel Selection, active []bool) (string, Result) {
 	if ec.cache == nil || len(s) < minCachedLen {
-		return ec.e.text(s, sel)
+		return ec.e.text(s, active)
 	}
 	key := digest(s, sel)
 	if c, ok := ec.cache.Get(key); ok {
 		return c.text, Result{Counts: cloneCounts(c.counts)}
 	}
-	out, res := ec.e.text(s, sel)
+	out, res := ec.e.text(s, active)
 	ec.cache.Add(key, cached{out, cloneCounts(res.Counts)})
 	return out, res
 }
 
-func (e *engine) text(s string, sel Selection) (string, Result) {
-	sc := newScanner(e, e.selection(sel))
+func (e *engine) text(s string, active []bool) (string, Result) {
+	sc := newScanner(e, active)
 	sc.buf = make([]byte, 0, len(s))
 	sc.out = make([]byte, 0, len(s)+len(s)/8)
 	sc.feed([]byte(s))

@@ -9,11 +9,12 @@ import (
 // walker masks the strings of a Messages body that carry content and
 // records the edits as splices into the original bytes.
 type walker struct {
-	ec    *engineAndCache
-	sel   Selection
-	b     []byte
-	edits []edit
-	res   Result
+	ec     *engineAndCache
+	sel    Selection
+	active []bool
+	b      []byte
+	edits  []edit
+	res    Result
 }
 
 type edit struct {
@@ -47,7 +48,7 @@ func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) er
 	if start >= len(body) || body[start] != '{' {
 		return body, Result{}, nil
 	}
-	w := &walker{ec: ec, sel: sel, b: body}
+	w := &walker{ec: ec, sel: sel, active: ec.e.selection(sel), b: body}
 	ms, err := members(body, start)
 	if err == nil {
 		err = top(w, ms)
@@ -197,7 +198,7 @@ func (w *walker) maskString(i int) error {
 	if err != nil {
 		return err
 	}
-	out, res := w.ec.text(s, w.sel)
+	out, res := w.ec.textActive(s, w.sel, w.active)
 	w.res.Add(res)
 	if res.Counts != nil {
 		w.edits = append(w.edits, edit{i, end, encodeString(out)})
@@ -222,6 +223,9 @@ func (w *walker) apply() []byte {
 }
 
 func decodeString(raw []byte) (string, error) {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil // no escapes: the common case
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", errJSON
