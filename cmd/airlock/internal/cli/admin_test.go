@@ -27,6 +27,12 @@ var t0 = time.Date(2026, 11, 29, 2, 15, 0, 0, time.UTC)
 
 func startDaemon(t *testing.T) *daemon {
 	t.Helper()
+	return startDaemonWith(t, admin.ServerConfig{})
+}
+
+// startDaemonWith starts the admin server with cfg (its socket path is set here).
+func startDaemonWith(t *testing.T, cfg admin.ServerConfig) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	d := &daemon{sock: filepath.Join(dir, "admin.sock"), dbPath: filepath.Join(dir, "audit.db")}
 	var err error
@@ -39,7 +45,8 @@ func startDaemon(t *testing.T) *daemon {
 		return map[string]any{"version": "test", "capture": map[string]any{"attached": "/sys/fs/cgroup/unified/test",
 			"targets": []string{"127.0.100.0/24"}}, "ca": map[string]any{"fingerprint": "ab:cd"}}, nil
 	}
-	srv := admin.NewServer(admin.ServerConfig{SocketPath: d.sock}, admin.Deps{Status: status, Approvals: d.broker, Audit: d.store})
+	cfg.SocketPath = d.sock
+	srv := admin.NewServer(cfg, admin.Deps{Status: status, Approvals: d.broker, Audit: d.store})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)

@@ -147,13 +147,14 @@ func (d *doctorEnv) printTable() error {
 	}
 	first := true
 	for _, c := range d.results {
-		if c.Fix != "" && c.Result != checkOK && c.Result != checkSkip {
-			if first {
-				fmt.Fprintln(d.a.io.Out, "\nFixes:")
-				first = false
-			}
-			fmt.Fprintf(d.a.io.Out, "  %s %s: %s\n", c.Section, c.Name, oneLine(c.Fix))
+		if c.Fix == "" || c.Result == checkOK || c.Result == checkSkip {
+			continue
 		}
+		if first {
+			fmt.Fprintln(d.a.io.Out, "\nFixes:")
+			first = false
+		}
+		fmt.Fprintf(d.a.io.Out, "  %s %s (%s)\n    problem: %s\n    fix:     %s\n", c.Section, c.Name, c.Result, oneLine(c.Detail), oneLine(c.Fix))
 	}
 	return nil
 }

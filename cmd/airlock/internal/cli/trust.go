@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -41,7 +42,12 @@ that. Services pick the variables up when restarted; shells at the next login.`,
 			if err := trust.Install(cmd.Context(), opts, pem); err != nil {
 				return fail(err, "run it as root; on other distributions use 'airlock ca export' and your own tooling", "provisioning trust")
 			}
-			return a.printTrustStatus(cmd.Context(), opts, pem)
+			// Installed: what is listed as missing (the system bundle under
+			// --root, where update-ca-certificates is not run) is information.
+			if err := a.printTrustStatus(cmd.Context(), opts, pem); err != nil && !isFailure(err) {
+				return err
+			}
+			return nil
 		},
 	}
 }
@@ -134,6 +140,13 @@ func trustProvisioned(ctx context.Context, opts trust.Options) bool {
 		}
 	}
 	return false
+}
+
+// isFailure reports whether err is a reported failure (exit 1) rather than
+// an I/O error.
+func isFailure(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ExitFailure
 }
 
 func yesNo(b bool) string {
