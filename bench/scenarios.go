@@ -1,0 +1,55 @@
+package bench
+
+import (
+	"fmt"
+	"time"
+)
+
+// Sizes shapes the scenarios: the full suite or the smoke mode.
+type Sizes struct {
+	Warmup, Duration time.Duration
+	Concurrency      []int // non-streamed request scenarios
+	StreamEvents     int   // text deltas per streamed answer
+	BigPrompt        int   // bytes of the multi-turn prompt
+	OpenConns        int   // connections and streams held open for the memory scenario
+}
+
+// FullSizes are the figures, sized to finish in minutes on 2 cores.
+var FullSizes = Sizes{Warmup: 500 * time.Millisecond, Duration: 3 * time.Second, Concurrency: []int{1, 16, 256},
+	StreamEvents: 200, BigPrompt: 200 << 10, OpenConns: 1000}
+
+// SmokeSizes prove the harness works in a few seconds.
+var SmokeSizes = Sizes{Warmup: 100 * time.Millisecond, Duration: 300 * time.Millisecond, Concurrency: []int{1, 16},
+	StreamEvents: 50, BigPrompt: 200 << 10, OpenConns: 20}
+
+var (
+	rpsMetrics = []Metric{{"rps", "req/s", true}, {"p50", "p50 ms", false}, {"p99", "p99 ms", false}}
+	memMetrics = []Metric{{"idle_kib", "KiB per idle conn", false}, {"stream_kib", "KiB per open stream", false}, {"base_mib", "RSS at rest MiB", false}}
+	strMetrics = []Metric{{"ttfe_p50", "first event p50 ms", false}, {"ttfe_p99", "first event p99 ms", false},
+		{"event_us", "µs per event (p50)", false}, {"events_per_s", "events/s", true}}
+)
+
+// Scenarios returns the suite's measurements, in report order.
+func Scenarios(z Sizes) []Scenario {
+	var out []Scenario
+	for _, c := range z.Concurrency {
+		l := Load{Concurrency: c, Warmup: z.Warmup, Duration: z.Duration, Body: SmallBody}
+		out = append(out, Scenario{ID: fmt.Sprintf("rps_c%d", c), Title: fmt.Sprintf("Non-streamed requests, concurrency %d (keep-alive)", c),
+			Note: "A one-turn request and a short JSON answer.", Metrics: rpsMetrics, Run: l.Run})
+	}
+	newConn := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, NewConn: true, Body: SmallBody}
+	stream := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Body: StreamBody, Header: StreamHeader(z.StreamEvents, 20)}
+	big := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Body: BigBody(z.BigPrompt)}
+	mem := Memory{N: z.OpenConns, Settle: 500 * time.Millisecond}
+	return append(out,
+		Scenario{ID: "newconn", Title: "A new connection per request (full TLS handshake), concurrency 4",
+			Note: "No keep-alive and no TLS session resumption: each request pays a handshake to the proxy (and the proxy's own upstream choice).", Metrics: rpsMetrics, Run: newConn.Run},
+		Scenario{ID: "stream", Title: fmt.Sprintf("Streamed answers: %d text deltas of 20 bytes, concurrency 4", z.StreamEvents),
+			Note: "Time to first event is from sending the request to reading message_start; µs per event is (stream time − first event) / deltas.", Metrics: strMetrics, Run: stream.Run},
+		Scenario{ID: "bigprompt", Title: fmt.Sprintf("A %d KB multi-turn prompt, concurrency 4", z.BigPrompt>>10),
+			Note: "Every turn is scanned by masking on every request; the answer is short.", Metrics: rpsMetrics, Run: big.Run},
+		Scenario{ID: "memory", Title: fmt.Sprintf("Memory: %d idle keep-alive connections, then %d open streams (HTTP/1.1)", z.OpenConns, z.OpenConns),
+			Note:    "Resident memory of the proxy's processes (all workers), before, with the idle connections and with the streams added; direct has no proxy.",
+			Metrics: memMetrics, Run: mem.Run, Skip: func(t Target) bool { return t.PIDs == nil }},
+	)
+}
