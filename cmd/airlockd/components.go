@@ -2,35 +2,61 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
+	"time"
 
-	"go.uber.org/zap"
-
+	"github.com/airlock-dev/airlock/admin"
+	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/gateway"
+	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/policy/approval"
 	"github.com/airlock-dev/airlock/policy/credential"
 	"github.com/airlock-dev/airlock/policy/mask"
+	"github.com/airlock-dev/airlock/tlsmitm"
 )
 
 // components are what the startup sequence builds, in that order.
 type components struct {
-	lock   *os.File
-	key    []byte // the install key (fingerprints, placeholders)
-	creds  *credential.Store
-	masker *mask.Masker
+	started  time.Time
+	lock     *os.File
+	key      []byte // the install key (fingerprints, placeholders)
+	ca       *tlsmitm.Authority
+	creds    *credential.Store
+	policy   *policySource
+	masker   *mask.Masker
+	audit    *audit.Store
+	broker   *approval.Broker
+	metrics  *admin.Metrics
+	gateway  *gateway.Gateway
+	tls      *tlsmitm.Server
+	capture  *intercept.Interceptor
+	selector *selectorRun
+	admin    *admin.Server
 }
 
 // sequence is the startup order: nothing that accepts traffic starts before
-// what it depends on, and the BPF hooks come after the listener is ready.
+// what it depends on, and the BPF hooks come after the TLS server that will
+// serve what they redirect. The admin API comes last: when it answers, the
+// daemon is whole.
 func (d *daemon) sequence() []startStep {
 	return []startStep{
 		{"lock", d.startLock},
 		{"state_dir", d.startStateDir},
+		{"ca", d.startCA},
 		{"credentials", d.startCredentials},
+		{"policy", d.startPolicy},
 		{"masking", d.startMasking},
+		{"audit", d.startAudit},
+		{"approvals", d.startApprovals},
+		{"gateway", d.startGateway},
+		{"tls", d.startTLS},
+		{"capture", d.startCapture},
+		{"admin", d.startAdmin},
 	}
 }
 
 func (d *daemon) startLock(context.Context) error {
+	d.parts.started = time.Now()
 	f, err := acquireLock(d.cfg.LockFile())
 	if err != nil {
 		return err
@@ -52,24 +78,4 @@ func (d *daemon) startStateDir(context.Context) error {
 	}
 	d.parts.key = key
 	return nil
-}
-
-// healthy is the watchdog's check: every serving component must be alive.
-func (d *daemon) healthy() error {
-	if d.parts.creds == nil {
-		return fmt.Errorf("credentials not loaded")
-	}
-	return nil
-}
-
-// reload re-reads targets, policy and credentials (SIGHUP). A part that
-// fails to reload keeps its previous state and logs why.
-func (d *daemon) reload() {
-	d.notifyReloading()
-	d.log.Info("reloading")
-	if err := d.parts.creds.Reload(); err != nil {
-		d.log.Error("credential reload failed: keeping the previous values", zap.Error(err))
-	}
-	d.parts.masker.SetManaged(secretStrings(d.parts.creds.Values()))
-	d.notifyReady()
 }

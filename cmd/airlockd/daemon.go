@@ -18,6 +18,7 @@ import (
 // reverse order within the drain deadline.
 type daemon struct {
 	cfg   *config.Config
+	src   config.Source // where cfg came from: SIGHUP reads it again
 	log   *zap.Logger
 	level zap.AtomicLevel
 
@@ -39,9 +40,12 @@ type startStep struct {
 	start func(ctx context.Context) error
 }
 
-func newDaemon(cfg *config.Config, log *zap.Logger, level zap.AtomicLevel) *daemon {
+// errNoPolicy fails the health check: no policy is in force.
+var errNoPolicy = errors.New("no policy in force")
+
+func newDaemon(cfg *config.Config, src config.Source, log *zap.Logger, level zap.AtomicLevel) *daemon {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &daemon{cfg: cfg, log: log, level: level, ctx: ctx, cancel: cancel, fatal: make(chan error, 4)}
+	return &daemon{cfg: cfg, src: src, log: log, level: level, ctx: ctx, cancel: cancel, fatal: make(chan error, 4)}
 }
 
 // start runs the startup sequence; on error the caller calls abort.

@@ -36,7 +36,8 @@ func run(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return exitConfig
 	}
-	cfg, err := config.Load(config.Source{Flags: fs})
+	src := config.Source{Flags: fs}
+	cfg, err := config.Load(src)
 	if err != nil {
 		printConfigError(stderr, err)
 		return exitConfig
@@ -45,18 +46,18 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "airlockd: configuration is valid")
 		return exitOK
 	}
-	return serve(cfg, stderr)
+	return serve(cfg, src, stderr)
 }
 
 // serve runs the daemon until a signal stops it.
-func serve(cfg *config.Config, stderr io.Writer) int {
+func serve(cfg *config.Config, src config.Source, stderr io.Writer) int {
 	log, level, err := newLogger(cfg.Log, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "airlockd: %v\n", err)
 		return exitConfig
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync errors are meaningless
-	d := newDaemon(cfg, log, level)
+	d := newDaemon(cfg, src, log, level)
 	if err := d.start(context.Background()); err != nil {
 		d.abort()
 		fmt.Fprintf(stderr, "airlockd: %s\n", oneLine(err))

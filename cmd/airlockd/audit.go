@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+
+	"github.com/airlock-dev/airlock/admin"
+	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/policy/approval"
+)
+
+func (d *daemon) startAudit(ctx context.Context) error {
+	a := d.cfg.Audit
+	store, err := audit.Open(ctx, audit.StoreConfig{Path: a.Path, MaxAge: a.MaxAge, MaxBytes: int64(a.MaxSize), Log: d.log})
+	if err != nil {
+		return fail("audit store "+a.Path, "make its directory writable, or set audit.path", err)
+	}
+	d.parts.audit = store
+	d.parts.metrics = admin.NewMetrics()
+	d.onStop("audit", func(context.Context) error { return store.Close() })
+	return nil
+}
+
+func (d *daemon) startApprovals(context.Context) error {
+	var hooks []approval.Webhook
+	for _, w := range d.cfg.Approvals.Webhooks {
+		hooks = append(hooks, approval.Webhook{URL: w.URL, Format: w.Format})
+	}
+	b := approval.NewBroker(approval.Config{Timeout: d.cfg.Approvals.Timeout, Webhooks: hooks, Log: d.log})
+	d.parts.broker = b
+	d.parts.metrics.SetPendingFunc(b.Count)
+	d.onStop("approvals", func(context.Context) error { return b.Close() })
+	return nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"go.uber.org/zap"
+
+	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/intercept"
+)
+
+// startCapture loads (or adopts) the eBPF programs, opens the listener that
+// hands API connections to the TLS server, and starts target selection.
+func (d *daemon) startCapture(context.Context) error {
+	cfg := captureConfig(d.cfg.Capture)
+	ic, err := intercept.New(cfg, d.parts.tls, d.log)
+	if err != nil {
+		return captureError(cfg, err)
+	}
+	d.parts.capture = ic
+	d.parts.metrics.SetBPFFunc(d.bpfCounters)
+	d.parts.selector = startSelector(d.ctx, cfg, ic, d.log)
+	go func() {
+		if err := ic.Listener.Serve(d.ctx); err != nil && d.ctx.Err() == nil {
+			d.report(fmt.Errorf("capture listener: %w", err))
+		}
+	}()
+	d.onStop("capture", d.stopCapture)
+	return nil
+}
+
+// stopCapture closes the listener. Fail closed keeps the links pinned, so
+// Claude-bound connections are refused until a daemon adopts them; fail open
+// detaches them so applications reach the API directly.
+func (d *daemon) stopCapture(context.Context) error {
+	d.parts.selector.stop()
+	if d.cfg.Capture.FailMode == config.FailOpen {
+		d.log.Info("fail mode open: detaching the eBPF programs")
+		return d.parts.capture.Detach()
+	}
+	d.log.Info("fail mode closed: eBPF programs stay pinned", zap.String("pin_dir", d.cfg.Capture.PinDir))
+	return d.parts.capture.Close()
+}
+
+func (d *daemon) bpfCounters() map[string]uint64 {
+	c, err := d.parts.capture.Loader.Counters()
+	if err != nil {
+		return nil
+	}
+	return map[string]uint64{"redirected": c.Redirected, "skipped": c.Skipped, "excluded": c.Excluded, "map_full": c.MapFull}
+}
+
+// captureConfig converts validated config into capture's typed config.
+func captureConfig(c config.Capture) intercept.Config {
+	ic := intercept.Config{
+		CgroupPath: c.Cgroup, PinDir: c.PinDir, Mark: c.Mark, ExcludeSelf: true,
+		ListenV4: netip.MustParseAddrPort(c.ListenV4), Hosts: c.Hosts, APIHosts: c.APIHosts,
+	}
+	if c.ListenV6 != "" {
+		ic.ListenV6 = netip.MustParseAddrPort(c.ListenV6)
+	}
+	for _, t := range c.Targets {
+		ic.Targets = append(ic.Targets, netip.MustParsePrefix(t))
+	}
+	for _, p := range c.Ports {
+		ic.Ports = append(ic.Ports, uint16(p))
+	}
+	return ic
+}
+
+// captureError turns a capture failure into one line with its fix: capture's
+// own SetupError when it has one, else the first failing host diagnostic.
+func captureError(cfg intercept.Config, err error) error {
+	var se *intercept.SetupError
+	if errors.As(err, &se) {
+		return fail("capture: "+se.What, se.Fix, se.Err)
+	}
+	for _, c := range intercept.Checks(cfg) {
+		if !c.OK {
+			return fail("capture: "+c.Name+": "+c.Detail, c.Fix, err)
+		}
+	}
+	return fail("capture", "run `airlock doctor` for the kernel and privilege checks", err)
+}
