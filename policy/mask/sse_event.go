@@ -2,8 +2,8 @@ package mask
 
 import (
 	"bytes"
-	"encoding/json"
 
+	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
 
@@ -16,24 +16,39 @@ type block struct {
 	crlf     bool
 }
 
+// sseData holds the fields of an event's data the masker looks at.
 type sseData struct {
-	Type  string `json:"type"`
-	Index *int   `json:"index"`
-	Delta *struct {
-		Type        string  `json:"type"`
-		Text        *string `json:"text"`
-		PartialJSON *string `json:"partial_json"`
-		Citation    *struct {
-			CitedText *string `json:"cited_text"`
-		} `json:"citation"`
-	} `json:"delta"`
+	Type      string
+	Index     *int
+	DeltaType string
+	Text      *string // delta.text, delta.partial_json or delta.citation.cited_text
+}
+
+// parseData reads the fields with gjson: events are parsed on the hot
+// path and reflection-based decoding cost most of the per-event time.
+func parseData(data []byte) (sseData, bool) {
+	if !gjson.ValidBytes(data) {
+		return sseData{}, false
+	}
+	r := gjson.ParseBytes(data)
+	d := sseData{Type: r.Get("type").String(), DeltaType: r.Get("delta.type").String()}
+	if idx := r.Get("index"); idx.Type == gjson.Number {
+		i := int(idx.Int())
+		d.Index = &i
+	}
+	path := map[string]string{"text_delta": "delta.text", "input_json_delta": "delta.partial_json", "citations_delta": "delta.citation.cited_text"}[d.DeltaType]
+	if t := r.Get(path); path != "" && t.Type == gjson.String {
+		text := t.String()
+		d.Text = &text
+	}
+	return d, true
 }
 
 // dispatch handles one complete event (raw, blank line included).
 func (s *Stream) dispatch(raw []byte) {
 	name, data, ok := parseEvent(raw)
-	var d sseData
-	if !ok || json.Unmarshal(data, &d) != nil {
+	d, valid := parseData(data)
+	if !ok || !valid {
 		if ok {
 			s.passed++ // data that is not JSON: nothing to mask in
 		}
@@ -80,17 +95,17 @@ func parseEvent(raw []byte) (name, data []byte, ok bool) {
 }
 
 func (s *Stream) delta(raw, name, data []byte, d *sseData) {
-	if d.Index == nil || d.Delta == nil {
+	if d.Index == nil || d.Text == nil {
 		s.write(raw, true)
 		return
 	}
-	switch {
-	case d.Delta.Type == "text_delta" && d.Delta.Text != nil:
-		s.feedBlock(raw, name, data, *d.Index, "delta.text", *d.Delta.Text)
-	case d.Delta.Type == "input_json_delta" && d.Delta.PartialJSON != nil:
-		s.feedBlock(raw, name, data, *d.Index, "delta.partial_json", *d.Delta.PartialJSON)
-	case d.Delta.Type == "citations_delta" && d.Delta.Citation != nil && d.Delta.Citation.CitedText != nil:
-		out, res := s.ec.text(*d.Delta.Citation.CitedText, s.sel)
+	switch d.DeltaType {
+	case "text_delta":
+		s.feedBlock(raw, name, data, *d.Index, "delta.text", *d.Text)
+	case "input_json_delta":
+		s.feedBlock(raw, name, data, *d.Index, "delta.partial_json", *d.Text)
+	case "citations_delta":
+		out, res := s.ec.text(*d.Text, s.sel)
 		s.res.Add(res)
 		if res.Counts == nil {
 			s.write(raw, true)
