@@ -1,0 +1,118 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/airlock-dev/airlock/caller"
+)
+
+func TestCurrentReloadKeepsPreviousOnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "policy.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("rules:\n  - id: one\n    when: 'true'\n    action: allow\n")
+	c, err := NewCurrent(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{Caller: caller.Process{UID: 1}}
+	write("rules:\n  - id: two\n    when: 'caller.nope'\n    action: allow\n")
+	err = c.Reload()
+	if err == nil || !strings.Contains(err.Error(), "3:18") || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("reload error %v", err)
+	}
+	if d := c.Engine().Decide(in); d.Rule != "one" {
+		t.Errorf("after a bad reload the rule is %q", d.Rule)
+	}
+	write("rules:\n  - id: three\n    when: 'true'\n    action: deny\n")
+	if err := c.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Engine().Decide(in); d.Rule != "three" || d.Err() == nil {
+		t.Errorf("after a good reload: %+v", d)
+	}
+}
+
+// Limit state survives a reload, so reloading cannot reset a caller's allowance.
+func TestLimitStateCarriesOver(t *testing.T) {
+	src := []byte("rules:\n  - id: r\n    when: 'true'\n    action: allow\n    rate_limit: {requests: 1, window: 1h}\n")
+	e1, err := Compile(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Input{Caller: caller.Process{UID: 5, Exe: "/bin/x"}}
+	if d := e1.Decide(in); d.Action != Allow {
+		t.Fatal(d.Err())
+	}
+	e2, _ := Compile(src, Options{State: e1.State()})
+	if d := e2.Decide(in); d.Denial == nil || d.Denial.Kind != DenyLimit {
+		t.Errorf("reloaded engine forgot the window: %+v", d)
+	}
+}
+
+func TestDecideConcurrent(t *testing.T) {
+	src := []byte("rules:\n  - id: r\n    when: 'caller.uid == 1'\n    action: allow\n    rate_limit: {requests: 100, window: 1h}\n")
+	e, err := Compile(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				d := e.Decide(&Input{Caller: caller.Process{UID: 1}})
+				e.Consume(d, &caller.Process{UID: 1}, 3)
+				if d.Action == Allow {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if allowed != 100 {
+		t.Errorf("allowed %d of 400, want exactly 100", allowed)
+	}
+}
+
+func TestParseBody(t *testing.T) {
+	var q Request
+	ParseBody([]byte(`{"model":"m","max_tokens":5,"stream":true,"tools":[{"name":"bash"},{"type":"web_search_20250305","name":"web_search"},{"type":"computer_x"}]}`), &q)
+	if !q.BodyParsed || q.Model != "m" || q.MaxTokens != 5 || !q.Stream || strings.Join(q.Tools, ",") != "bash,web_search,computer_x" {
+		t.Errorf("%+v", q)
+	}
+	for _, bad := range []string{``, `{"model":`, `[1]`, `"x"`, "{\"model\":\"m\"} trailing"} {
+		var q Request
+		ParseBody([]byte(bad), &q)
+		if q.BodyParsed {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+}
+
+func FuzzCompile(f *testing.F) {
+	files, _ := filepath.Glob("../testdata/policy/*.txt")
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		src, _, _ := strings.Cut(string(b), "\n--- ")
+		f.Add(src)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		e, err := Compile([]byte(src), Options{})
+		if err == nil {
+			e.Decide(&Input{})
+		}
+	})
+}
