@@ -89,11 +89,17 @@ func (l *Loader) setMark(mark uint32) error {
 }
 
 // Lookup returns the record of the redirected connection whose client is
-// peer (the remote address our listener accepted). ErrNoRecord if none.
+// peer (the remote address our listener accepted), and forgets it so a
+// later connection reusing the port cannot inherit it. ErrNoRecord if none.
 func (l *Loader) Lookup(peer netip.AddrPort) (Record, error) {
 	key := peerKey(peer)
 	var r redirectRecord
-	err := l.objs.RecordsByPeer.Lookup(&key, &r)
+	err := l.objs.RecordsByPeer.LookupAndDelete(&key, &r)
+	if errors.Is(err, ebpf.ErrNotSupported) { // hash LookupAndDelete needs 5.14
+		if err = l.objs.RecordsByPeer.Lookup(&key, &r); err == nil {
+			_ = l.objs.RecordsByPeer.Delete(&key)
+		}
+	}
 	if errors.Is(err, ebpf.ErrKeyNotExist) {
 		return Record{}, fmt.Errorf("%w %s", ErrNoRecord, peer)
 	}
