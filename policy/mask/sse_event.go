@@ -7,6 +7,10 @@ import (
 	"github.com/tidwall/sjson"
 )
 
+// maxOpenBlocks bounds the content blocks a stream keeps state for; the
+// API streams blocks one after another, so more means a broken upstream.
+const maxOpenBlocks = 16
+
 // block is the masking state of one content block of a stream.
 type block struct {
 	sc       *scanner
@@ -123,6 +127,9 @@ func (s *Stream) feedBlock(raw, name, data []byte, index int, path, text string)
 	b := s.blocks[index]
 	if b == nil || b.path != path {
 		s.flushBlock(index)
+		if len(s.blocks) >= maxOpenBlocks {
+			s.flushAll() // a stream that never closes its blocks must not grow memory
+		}
 		b = &block{sc: newScanner(s.ec.e, s.active), path: path}
 		s.blocks[index] = b
 	}
