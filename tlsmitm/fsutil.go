@@ -19,11 +19,12 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	if err := f.Chmod(mode); err == nil {
+	err = f.Chmod(mode)
+	if err == nil {
 		_, err = f.Write(data)
-		if err == nil {
-			err = f.Sync()
-		}
+	}
+	if err == nil {
+		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -7,11 +7,10 @@ import (
 
 // Distro-specific locations of the system trust store.
 type storeLayout struct {
-	Family   string   // "debian" or "rhel"
-	CAFile   string   // where our CA goes (also NODE_EXTRA_CA_CERTS)
-	Bundle   string   // the generated bundle that includes it (SSL_CERT_FILE)
-	Refresh  []string // the command that regenerates Bundle
-	anchorOK bool
+	Family  string   // "debian" or "rhel"
+	CAFile  string   // where our CA goes (also NODE_EXTRA_CA_CERTS)
+	Bundle  string   // the generated bundle that includes it (SSL_CERT_FILE)
+	Refresh []string // the command that regenerates Bundle
 }
 
 var (
