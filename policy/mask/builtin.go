@@ -69,6 +69,18 @@ func tuneEmail(d *detector) {
 	local := byteSet("AZaz09", "._%+-")
 	d.startAt = func(prev int, c byte) bool { return local[c] && (prev < 0 || !local[prev]) }
 	d.needByte = '@'
+	// The local part is a run of local bytes that must end in '@' within
+	// 64 bytes: once the byte after the run is present and is not '@', no
+	// address starts here. Most words are released by this test alone.
+	d.quickReject = func(b []byte) bool {
+		i := 0
+		for i < len(b) && local[b[i]] {
+			if i++; i > 64 {
+				return true
+			}
+		}
+		return i < len(b) && b[i] != '@'
+	}
 	d.notFollowed = byteSet("AZaz09", "-")
 }
 
