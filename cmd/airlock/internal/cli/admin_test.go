@@ -42,8 +42,13 @@ func startDaemonWith(t *testing.T, cfg admin.ServerConfig) *daemon {
 	t.Cleanup(func() { d.store.Close() })
 	d.broker = approval.NewBroker(approval.Config{Timeout: time.Minute})
 	status := func(context.Context) (any, error) {
-		return map[string]any{"version": "test", "capture": map[string]any{"attached": "/sys/fs/cgroup/unified/test",
-			"targets": []string{"127.0.100.0/24"}}, "ca": map[string]any{"fingerprint": "ab:cd"}}, nil
+		// The shape cmd/airlockd serves.
+		return map[string]any{"version": "test", "pid": 4321, "fail_mode": "closed",
+			"capture": map[string]any{"attached": "/sys/fs/cgroup/unified/test", "targets": []string{"127.0.100.0/24"},
+				"counters": map[string]any{"redirected": 12, "skipped": 3}},
+			"ca":          map[string]any{"fingerprint": "ab:cd", "not_after": "2036-11-29T00:00:00Z"},
+			"credentials": []map[string]any{{"name": "default", "kind": "api_key", "source": "systemd", "ok": true}},
+		}, nil
 	}
 	cfg.SocketPath = d.sock
 	srv := admin.NewServer(cfg, admin.Deps{Status: status, Approvals: d.broker, Audit: d.store})
@@ -89,7 +94,7 @@ func TestStatusThroughAdminAPI(t *testing.T) {
 	d := startDaemon(t)
 	r := d.run(t, "status")
 	for _, want := range []string{"capture.attached:", "/sys/fs/cgroup/unified/test", "capture.targets:", "127.0.100.0/24",
-		"ca.fingerprint:", "pending_approvals:"} {
+		"ca.fingerprint:", "capture.counters.redirected:", "credentials[0].ok:", "pending_approvals:"} {
 		if r.code != 0 || !strings.Contains(r.out, want) {
 			t.Errorf("status lacks %q (code %d):\n%s%s", want, r.code, r.out, r.err)
 		}

@@ -119,3 +119,14 @@ func TestDoctorUpstreamRefused(t *testing.T) {
 		t.Errorf("no fix for a refused connection:\n%s", r.out)
 	}
 }
+
+func TestDoctorKernelRunsCaptureDiagnostics(t *testing.T) {
+	cfg, _ := testConfig(t, "")
+	var rep doctorReport
+	run(t, "", "--config", cfg, "--json", "doctor", "--only", "kernel").decodeJSON(t, &rep)
+	for _, name := range []string{"bpf syscall", "cgroup2 mount", "hook connect4", "hook getpeername6", "hook sockops"} {
+		if c, ok := rep.find("kernel", name); !ok || c.Result == checkFail && c.Fix == "" {
+			t.Errorf("kernel check %q missing or without a fix: %+v", name, c)
+		}
+	}
+}

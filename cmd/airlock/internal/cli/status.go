@@ -41,7 +41,7 @@ func (a *app) runStatus(ctx context.Context) error {
 	if st == nil {
 		st = map[string]any{}
 	}
-	if _, ok := st["pending_approvals"]; !ok {
+	if _, ok := st["approvals"]; !ok {
 		if pending, err := c.Approvals(ctx); err == nil {
 			st["pending_approvals"] = len(pending)
 		}
