@@ -3,6 +3,7 @@
 package intercept
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"net/http"
@@ -127,4 +128,34 @@ func TestPassThrough(t *testing.T) {
 		t.Errorf("non-API SNI reached the API handler: %+v", o)
 	default:
 	}
+}
+
+// TestInterceptorRun wires capture the way the daemon does (New, Run,
+// Detach) and sends one API connection through it.
+func TestInterceptorRun(t *testing.T) {
+	origin := newOriginServer(t, "127.0.100.3:0")
+	h := newHarness(t, testTargets, origin.addr.Port())
+	if err := h.loader.Detach(); err != nil { // New loads its own
+		t.Fatal(err)
+	}
+	ic, err := New(h.cfg, APIHandlerFunc(h.serveAPI), nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	h.loader = ic.Loader
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ic.Run(ctx) }()
+	res := h.runHelper("HELPER_DIAL="+origin.addr.String(), "HELPER_SNI="+testAPIHost)
+	if !strings.HasPrefix(res.Response, "api:") {
+		t.Errorf("client got %q (error %q), want the API handler's answer", res.Response, res.Error)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	if err := ic.Detach(); err != nil {
+		t.Errorf("Detach: %v", err)
+	}
+	assertAttached(t, h.cgroup, 0)
 }

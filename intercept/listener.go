@@ -38,24 +38,31 @@ func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, log *zap.L
 		log = zap.NewNop()
 	}
 	l := &Listener{cfg: cfg, lookup: lookup, handler: handler, log: log.Named("intercept")}
-	for _, a := range []struct {
-		network string
-		addr    netip.AddrPort
-	}{{"tcp4", cfg.ListenV4}, {"tcp6", cfg.ListenV6}} {
-		ln, err := net.Listen(a.network, a.addr.String())
-		if err != nil {
-			l.Close()
-			return nil, fmt.Errorf("listening on %s: %w", a.addr, err)
-		}
-		l.lns = append(l.lns, ln)
+	ln4, err := net.Listen("tcp4", cfg.ListenV4.String())
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", cfg.ListenV4, err)
 	}
+	l.lns = append(l.lns, ln4)
+	ln6, err := net.Listen("tcp6", cfg.ListenV6.String())
+	if err != nil {
+		// Hosts without IPv6: serve IPv4 only; Addrs reports no v6 address,
+		// so the kernel refuses IPv6 targets instead of redirecting them.
+		l.log.Warn("no IPv6 listener", zap.Stringer("addr", cfg.ListenV6), zap.Error(err))
+		return l, nil
+	}
+	l.lns = append(l.lns, ln6)
 	return l, nil
 }
 
 // Addrs are the bound listener addresses (with the real ports when the
-// config asked for port 0): hand them to Loader.SetListeners.
+// config asked for port 0): hand them to Loader.SetListeners. v6 is the
+// zero AddrPort when IPv6 could not be served.
 func (l *Listener) Addrs() (v4, v6 netip.AddrPort) {
-	return l.lns[0].Addr().(*net.TCPAddr).AddrPort(), l.lns[1].Addr().(*net.TCPAddr).AddrPort()
+	v4 = l.lns[0].Addr().(*net.TCPAddr).AddrPort()
+	if len(l.lns) > 1 {
+		v6 = l.lns[1].Addr().(*net.TCPAddr).AddrPort()
+	}
+	return v4, v6
 }
 
 // Serve accepts until ctx is done or Close is called, then waits for the
@@ -70,7 +77,9 @@ func (l *Listener) Serve(ctx context.Context) error {
 	}
 	err := <-errs
 	cancel()
-	<-errs
+	for range len(l.lns) - 1 {
+		<-errs
+	}
 	l.wg.Wait()
 	if errors.Is(err, net.ErrClosed) {
 		return nil

@@ -64,15 +64,13 @@ func (l *Loader) writeInitialConfig() error {
 // the programs refuse target connections for that family.
 func (l *Loader) SetListeners(v4, v6 netip.AddrPort) error {
 	return l.updateConfig(func(c *redirectConfig) {
-		c.ListenV4, c.PortV4 = ip4Word(v4.Addr().Unmap()), htons(v4.Port())
-		if !v4.Addr().Unmap().Is4() {
-			c.PortV4 = 0
+		*c = redirectConfig{ExcludedTgid: c.ExcludedTgid, ExcludedCgroup: c.ExcludedCgroup, Mark: l.cfg.Mark}
+		if a := v4.Addr().Unmap(); a.Is4() {
+			c.ListenV4, c.PortV4 = ip4Word(a), htons(v4.Port())
 		}
-		c.ListenV6, c.PortV6 = ip6Words(v6.Addr()), htons(v6.Port())
-		if !v6.Addr().Is6() {
-			c.PortV6 = 0
+		if a := v6.Addr(); a.Is6() {
+			c.ListenV6, c.PortV6 = ip6Words(a), htons(v6.Port())
 		}
-		c.Mark = l.cfg.Mark
 	})
 }
 

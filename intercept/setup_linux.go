@@ -78,11 +78,16 @@ func isBPFFS(path string) bool {
 	return unix.Statfs(path, &st) == nil && st.Type == unix.BPF_FS_MAGIC
 }
 
-// ownCgroupID is the cgroup v2 id (the directory's inode) of this process.
+// ownCgroupID is the cgroup v2 id (the directory's inode) of this process,
+// or 0 (no cgroup guard, the tgid guard remains) in the root cgroup.
 func ownCgroupID() (uint64, error) {
 	rel, err := ownCgroup2Path()
 	if err != nil {
 		return 0, err
+	}
+	if rel == "/" {
+		// Excluding the root cgroup would exempt every process left in it.
+		return 0, nil
 	}
 	mount, err := Cgroup2Mount()
 	if err != nil {
