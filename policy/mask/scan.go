@@ -3,7 +3,6 @@ package mask
 import (
 	"bytes"
 	"hash"
-	"sort"
 	"unicode/utf8"
 )
 
@@ -219,8 +218,10 @@ func (s *scanner) candidates(i int) []candidate {
 			out = append(out, candidate{d, -1})
 		}
 	}
-	if len(out) > 1 {
-		sort.SliceStable(out, func(a, b int) bool { return out[a].det < out[b].det })
+	for a := 1; a < len(out); a++ { // insertion sort: a handful, stable
+		for b := a; b > 0 && out[b-1].det > out[b].det; b-- {
+			out[b-1], out[b] = out[b], out[b-1]
+		}
 	}
 	s.cands = out
 	return out
