@@ -117,6 +117,16 @@ func TestAuditVerifyDetectsDeletion(t *testing.T) {
 	if rep.OK || len(rep.Problems) == 0 {
 		t.Errorf("verify --json = %+v", rep)
 	}
+	// Without the daemon, straight from the file.
+	r = run(t, "", "--socket", "/nonexistent/admin.sock", "audit", "verify", "--db", d.dbPath)
+	r.wantOneLineError(t, ExitFailure, "verification failed")
+	if !strings.Contains(r.out, "#2") {
+		t.Errorf("verify --db does not pinpoint record #2:\n%s", r.out)
+	}
+	run(t, "", "audit", "verify", "--db", d.dbPath+".missing").wantOneLineError(t, ExitFailure, "cannot open the audit database")
+	if _, err := os.Stat(d.dbPath + ".missing"); err == nil {
+		t.Error("verify --db created a database")
+	}
 }
 
 func TestSessionsListShowReplay(t *testing.T) {

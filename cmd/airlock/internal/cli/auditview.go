@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -77,16 +79,23 @@ func printEntry(w io.Writer, e audit.Entry, body bool) error {
 }
 
 func (a *app) auditVerifyCommand() *cobra.Command {
-	return &cobra.Command{
+	var db string
+	c := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash chain: pinpoint edited, inserted or deleted records",
 		Long: `verify walks the audit trail's hash chain from the last retention checkpoint to
 the anchored head and reports every record that was edited, inserted or deleted
-(including deletions at the end). Exit status 1 when the trail was tampered with.`,
+(including deletions at the end). With --db it opens the database file itself,
+so it works while airlockd is down (after a crash, or on a copy). Exit status 1
+when the trail was tampered with.`,
 		Example: `  airlock audit verify
-  airlock audit verify --json`,
+  airlock audit verify --json
+  sudo airlock audit verify --db /var/lib/airlock/audit.db`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if db != "" {
+				return a.verifyFile(cmd.Context(), db)
+			}
 			c, sock := a.client()
 			rep, err := c.Verify(cmd.Context())
 			if err != nil {
@@ -95,6 +104,26 @@ the anchored head and reports every record that was edited, inserted or deleted
 			return a.printVerify(rep)
 		},
 	}
+	c.Flags().StringVar(&db, "db", "", "verify this audit database file directly, without the daemon")
+	return c
+}
+
+// verifyFile opens the store read for verification; a missing file is an
+// error rather than a new empty store.
+func (a *app) verifyFile(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return fail(err, "give the audit database path (audit.path, default <state_dir>/audit.db)", "cannot open the audit database")
+	}
+	st, err := audit.Open(ctx, audit.StoreConfig{Path: path})
+	if err != nil {
+		return fail(err, "run it as root; check the file is an Airlock audit database", "opening %s", path)
+	}
+	defer st.Close()
+	rep, err := st.Verify(ctx)
+	if err != nil {
+		return fail(err, "check the file is an Airlock audit database", "verifying %s", path)
+	}
+	return a.printVerify(rep)
 }
 
 func (a *app) printVerify(rep audit.VerifyReport) error {
