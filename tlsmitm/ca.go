@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,10 @@ var ErrKeyPermissions = errors.New("ca key file is accessible by group or others
 
 // ErrHostNotAllowed means a leaf was asked for a name outside the configured hosts.
 var ErrHostNotAllowed = errors.New("host is not a configured API host")
+
+// ErrHostsChanged means the CA on disk is constrained to other host names
+// than the configuration asks for: leaves for a new host would not verify.
+var ErrHostsChanged = errors.New("ca name constraints differ from the configured API hosts")
 
 // Authority is the loaded CA: the current signing CA plus retired CAs whose
 // leaves may still be in use, which stay in the exported trust bundle.
@@ -68,6 +73,9 @@ func (a *Authority) Reload() error {
 	st := store{dir: a.cfg.Dir}
 	cur, created, err := st.loadOrCreate(a.cfg.Hosts)
 	if err != nil {
+		return err
+	}
+	if err := checkConstraints(cur.cert, a.cfg.Hosts); err != nil {
 		return err
 	}
 	retired, err := st.loadRetired(time.Now())
@@ -135,6 +143,16 @@ func (a *Authority) signer() (*signingCA, uint64) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return a.current, a.generate
+}
+
+func checkConstraints(c *x509.Certificate, hosts []string) error {
+	have := normalizeHosts(c.PermittedDNSDomains)
+	slices.Sort(have)
+	want := slices.Sorted(slices.Values(hosts))
+	if !slices.Equal(have, want) {
+		return fmt.Errorf("ca permits %v, configuration asks for %v: %w; run `airlock ca rotate`", have, want, ErrHostsChanged)
+	}
+	return nil
 }
 
 func fingerprint(c *x509.Certificate) string {

@@ -187,3 +187,24 @@ func TestReloadRemintsCachedLeaves(t *testing.T) {
 		t.Error("cached leaf of the old CA was reused after rotation")
 	}
 }
+
+func TestCAHostsChangedNeedsRotation(t *testing.T) {
+	cfg := CAConfig{Dir: filepath.Join(t.TempDir(), "ca"), Hosts: testHosts}
+	if _, err := LoadOrCreateCA(cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateCA(CAConfig{Dir: cfg.Dir, Hosts: []string{"api-staging.anthropic.com", "API.anthropic.com"}}, nil); err != nil {
+		t.Errorf("same hosts in another order and case refused: %v", err)
+	}
+	cfg.Hosts = append(cfg.Hosts, "new.api.example")
+	if _, err := LoadOrCreateCA(cfg, nil); !errors.Is(err, ErrHostsChanged) {
+		t.Fatalf("new host with the old CA: err %v, want ErrHostsChanged", err)
+	}
+	if err := RotateCA(cfg); err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadOrCreateCA(cfg, nil)
+	if err != nil || !a.Allowed("new.api.example") {
+		t.Fatalf("after rotation: %v", err)
+	}
+}

@@ -64,6 +64,11 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		return nil, errors.New("tlsmitm server: Authority and Handler are required")
 	}
 	cfg = withServerDefaults(cfg)
+	for _, h := range cfg.Hosts {
+		if !cfg.Authority.Allowed(h) {
+			return nil, fmt.Errorf("tlsmitm server: host %q: %w", h, ErrHostNotAllowed)
+		}
+	}
 	s := &Server{cfg: cfg, log: cfg.Log.Named("tls"), leaves: NewLeaves(cfg.Authority, cfg.LeafCacheSize),
 		ln: newConnListener(), served: make(chan struct{})}
 	s.tls = s.tlsConfig()
