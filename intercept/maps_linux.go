@@ -81,11 +81,6 @@ func (l *Loader) setExclusions(tgid uint32, cgroupID uint64) error {
 	})
 }
 
-// setMark sets the SO_MARK guard (0 = off).
-func (l *Loader) setMark(mark uint32) error {
-	return l.updateConfig(func(c *redirectConfig) { c.Mark = mark })
-}
-
 // Lookup returns the record of the redirected connection whose client is
 // peer (the remote address our listener accepted), and forgets it so a
 // later connection reusing the port cannot inherit it. ErrNoRecord if none.
