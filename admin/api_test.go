@@ -227,3 +227,11 @@ func TestTCPWithoutTokenRefusesToStart(t *testing.T) {
 		t.Fatal("TCP listener started without a token")
 	}
 }
+
+func TestMetricsPortMustBeLoopback(t *testing.T) {
+	s := NewServer(ServerConfig{SocketPath: t.TempDir() + "/a.sock", MetricsAddr: "0.0.0.0:0"}, Deps{})
+	if err := s.Start(context.Background()); err == nil {
+		s.Close()
+		t.Fatal("metrics listener started on a non-loopback address")
+	}
+}

@@ -81,10 +81,26 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 	}
 	if s.cfg.MetricsAddr != "" {
+		if err := requireLoopback(s.cfg.MetricsAddr); err != nil {
+			s.Close()
+			return err
+		}
 		if err := s.listenTCP(ctx, "metrics", s.cfg.MetricsAddr, s.deps.Metrics.Handler()); err != nil {
 			s.Close()
 			return err
 		}
+	}
+	return nil
+}
+
+// requireLoopback keeps the unauthenticated metrics port off the network.
+func requireLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("metrics address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("metrics address %q: must be a loopback address (the port has no authentication)", addr)
 	}
 	return nil
 }
