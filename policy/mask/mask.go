@@ -3,6 +3,8 @@
 // non-streamed responses and, exactly at any chunk boundary, in SSE streams.
 package mask
 
+import "go.uber.org/zap"
+
 // Result says what a masking pass did.
 type Result struct {
 	Counts     map[string]int // detector → items masked
@@ -57,4 +59,7 @@ type Selection []string
 // StreamOptions tunes a Stream.
 type StreamOptions struct {
 	OnEvent func(event []byte) // each complete SSE event exactly as written to dst
+	// Log receives a warning for each event passed through unparsed
+	// (never its content); nil = zap.NewNop().
+	Log *zap.Logger
 }

@@ -54,7 +54,7 @@ func (s *Stream) dispatch(raw []byte) {
 	d, valid := parseData(data)
 	if !ok || !valid {
 		if ok {
-			s.passed++ // data that is not JSON: nothing to mask in
+			s.malformed("data is not JSON; passed through", len(raw))
 		}
 		s.write(raw, true)
 		return

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"sort"
+
+	"go.uber.org/zap"
 )
 
 // ErrStreamCut is returned by Write after the stream was ended with an
@@ -25,6 +27,7 @@ type Stream struct {
 	active     []bool
 	dst        io.Writer
 	opt        StreamOptions
+	log        *zap.Logger
 	maxHold    int
 	cut        bool
 	eventLimit int
@@ -42,7 +45,11 @@ type Stream struct {
 // NewStream returns a Stream that writes masked events to dst.
 func (m *Masker) NewStream(dst io.Writer, sel Selection, opt StreamOptions) *Stream {
 	ec := m.engine.Load()
-	return &Stream{
+	log := opt.Log
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Stream{log: log.Named("mask"),
 		ec: ec, sel: sel, active: ec.e.selection(sel), dst: dst, opt: opt,
 		maxHold: m.cfg.MaxHold, cut: m.cfg.CutOnOverflow,
 		eventLimit: max(minEventLimit, 4*m.cfg.MaxHold), blocks: map[int]*block{},
@@ -92,7 +99,7 @@ func (s *Stream) readLine(p []byte) []byte {
 }
 
 func (s *Stream) startOversize() {
-	s.passed++
+	s.malformed("event larger than the parse bound passed through unmasked", len(s.ev))
 	s.res.Incomplete = true
 	s.lineLen = len(bytes.TrimSuffix(s.ev[s.lineStart:], []byte("\r")))
 	s.write(s.ev, false)
@@ -128,7 +135,7 @@ func (s *Stream) Close() error {
 	}
 	s.flushAll()
 	if len(s.ev) > 0 && !s.oversize {
-		s.passed++
+		s.malformed("stream ended inside an event; trailing bytes masked as plain text", len(s.ev))
 		out, res := s.ec.text(string(s.ev), s.sel)
 		s.res.Add(res)
 		s.write([]byte(out), false)
@@ -145,6 +152,12 @@ func (s *Stream) Result() Result {
 		r.Add(b.sc.res)
 	}
 	return r
+}
+
+// malformed counts and logs an event that could not be parsed.
+func (s *Stream) malformed(reason string, size int) {
+	s.passed++
+	s.log.Warn("malformed sse event", zap.String("reason", reason), zap.Int("bytes", size))
 }
 
 // Passthrough counts malformed or oversized events passed through unparsed.

@@ -3,9 +3,13 @@ package mask
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // TestStreamEqualsWholeText is the exactness property: whatever the
@@ -75,11 +79,20 @@ func TestStreamMalformedPassesThrough(t *testing.T) {
 	}
 	for name, in := range cases {
 		var out bytes.Buffer
-		s := m.NewStream(&out, nil, StreamOptions{})
+		core, logs := observer.New(zap.WarnLevel)
+		s := m.NewStream(&out, nil, StreamOptions{Log: zap.New(core)})
 		s.Write([]byte(in))
 		s.Close()
 		if out.String() != in {
 			t.Errorf("%s: got %q", name, out.String())
+		}
+		if wantLogged := name == "invalid json"; (logs.Len() == 1) != wantLogged || (s.Passthrough() == 1) != wantLogged {
+			t.Errorf("%s: %d warnings, passthrough %d", name, logs.Len(), s.Passthrough())
+		}
+		for _, e := range logs.All() {
+			if strings.Contains(fmt.Sprint(e.ContextMap()), "sk-") {
+				t.Errorf("%s: log carries content: %v", name, e.ContextMap())
+			}
 		}
 	}
 }
