@@ -168,9 +168,27 @@ func TestLoopGuards(t *testing.T) {
 			}
 		})
 	}
+	if c, err := h.loader.Counters(); err != nil || c.Excluded < 3 {
+		t.Errorf("counters = %+v, %v; want excluded >= 3", c, err)
+	}
 	before := target.accepted.Load()
 	res := h.runHelper(dial, "HELPER_SNI="+testAPIHost, fmt.Sprintf("HELPER_MARKED_DIALER=%d", h.cfg.Mark+1))
 	if !strings.HasPrefix(res.Response, "api:") || target.accepted.Load() != before {
 		t.Errorf("unguarded dial reached the origin (%q): the guards are not what kept it out", res.Response)
+	}
+}
+
+// TestNoListenerRefuses: with no listener address in the kernel (port 0),
+// a target connection is refused outright, never sent to its destination.
+func TestNoListenerRefuses(t *testing.T) {
+	target := newOriginServer(t, "127.0.100.4:0")
+	h := newHarness(t, testTargets, target.addr.Port())
+	if err := h.loader.SetListeners(netip.AddrPort{}, netip.AddrPort{}); err != nil {
+		t.Fatal(err)
+	}
+	res := h.runHelper("HELPER_DIAL=" + target.addr.String())
+	if !strings.Contains(res.Error, "operation not permitted") || target.accepted.Load() != 0 {
+		t.Errorf("dial with no listener: %q error %q, origin accepted %d; want EPERM and 0",
+			res.Response, res.Error, target.accepted.Load())
 	}
 }
