@@ -26,9 +26,11 @@ func (s *Store) pruneLogged() {
 	}
 }
 
-// prune applies MaxAge and MaxBytes, oldest records first. It runs on the
-// writer goroutine (or before it starts), so the chain cannot move under it.
+// prune applies MaxAge and MaxBytes, oldest records first. It never touches
+// the chain head, so it may run beside the writer.
 func (s *Store) prune(ctx context.Context) error {
+	s.pruneMu.Lock()
+	defer s.pruneMu.Unlock()
 	cut, err := s.cutoff(ctx)
 	if err != nil || cut == 0 {
 		return err
