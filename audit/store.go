@@ -43,7 +43,7 @@ type Store struct {
 	closing  chan struct{}
 	done     chan struct{}
 	closeMu  sync.Once
-	pruneMu  sync.Mutex // one retention pass at a time (the writer's and Prune's)
+	pruneMu  sync.Mutex            // one retention pass at a time (the writer's and Prune's)
 	writeErr atomic.Pointer[error] // last write failure, nil while writable
 	sessions *sessionTracker
 	head     chainHead // owned by the writer goroutine
