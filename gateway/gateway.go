@@ -65,6 +65,7 @@ type Gateway struct {
 	proxy  *httputil.ReverseProxy
 	idBase string
 	idSeq  atomic.Uint64
+	bufs   *bufferPool
 }
 
 // New checks cfg and builds the handler.
@@ -83,10 +84,12 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Log.Named("gateway"), strip: credential.NewStripper(cfg.InstallKey)}
 	g.idBase = "req_airlock_" + randomHex(6) + "_"
+	g.bufs = newBufferPool()
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        g.rewrite,
 		Transport:      cfg.Transport,
 		FlushInterval:  -1,
+		BufferPool:     g.bufs,
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.upstreamError,
 		ErrorLog:       zap.NewStdLog(g.log),

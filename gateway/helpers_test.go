@@ -203,3 +203,10 @@ func newRequest(method, target, body string) *http.Request {
 const messagesBody = `{"model":"claude-sonnet-4-5","max_tokens":1024,  "messages":[{"role":"user","content":"hi"}]}`
 
 type credentialConfig = credential.Config
+
+// reset forgets recorded requests (benchmarks keep memory flat).
+func (u *upstream) reset() {
+	u.mu.Lock()
+	u.requests = u.requests[:0]
+	u.mu.Unlock()
+}

@@ -30,7 +30,7 @@ type sseBody struct {
 }
 
 func newSSEBody(ex *exchange, src io.ReadCloser) *sseBody {
-	b := &sseBody{ex: ex, src: src, buf: make([]byte, 32<<10)}
+	b := &sseBody{ex: ex, src: src, buf: ex.g.bufs.Get()}
 	b.in = b
 	if m := ex.g.cfg.Masker; m != nil && ex.maskResp {
 		b.stream = m.NewStream(b, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{})
@@ -150,5 +150,9 @@ func sseFields(ev []byte) (name string, data []byte) {
 // Close finishes the audit if the client went away before the end.
 func (b *sseBody) Close() error {
 	b.ex.g.finish(b.ex)
+	if b.buf != nil {
+		b.ex.g.bufs.Put(b.buf)
+		b.buf = nil
+	}
 	return b.src.Close()
 }

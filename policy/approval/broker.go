@@ -31,6 +31,9 @@ type Config struct {
 	Webhooks []Webhook     // announced for every new pending approval
 	Log      *zap.Logger
 	Now      func() time.Time // for tests; nil means time.Now
+	// OnPending, if set, is told of each new hold before the request waits
+	// (e.g. for e2e tests or a UI); it must not block.
+	OnPending func(Pending)
 }
 
 // Pending is a held request as an operator sees it.
@@ -108,6 +111,9 @@ func (b *Broker) Await(ctx context.Context, req Request) (Outcome, error) {
 	b.log.Info("request held for approval", zap.String("approval_id", h.ID),
 		zap.String("rule", req.Rule), zap.Uint32("uid", req.Caller.UID), zap.String("exe", req.Caller.Exe))
 	b.hooks.announce(h.Pending)
+	if b.cfg.OnPending != nil {
+		b.cfg.OnPending(h.Pending)
+	}
 	timer := time.NewTimer(h.Expires.Sub(b.cfg.Now()))
 	defer timer.Stop()
 	select {

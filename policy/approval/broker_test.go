@@ -269,3 +269,16 @@ func TestDecideUnknown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOnPendingIsTold(t *testing.T) {
+	seen := make(chan Pending, 1)
+	b := NewBroker(Config{Timeout: time.Hour, OnPending: func(p Pending) { seen <- p }})
+	go func() {
+		p := <-seen
+		_ = b.Approve(p.ID, "hook", "", 0)
+	}()
+	out, err := b.Await(context.Background(), testRequest(1, "r"))
+	if err != nil || !out.Approved || out.Approver != "hook" {
+		t.Fatalf("outcome = %+v, %v", out, err)
+	}
+}
