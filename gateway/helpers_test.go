@@ -19,11 +19,11 @@ import (
 )
 
 const (
-	managedKey   = "sk-ant-api03-FAKE-managed-key-not-real"
-	managedKey2  = "sk-ant-api03-FAKE-rotated-key-not-real"
-	clientKey    = "sk-ant-api03-FAKE-embedded-client-key"
-	allowAll     = "rules:\n  - id: everyone\n    when: \"true\"\n    action: allow\n"
-	sseResponse  = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":12,\"output_tokens\":1,\"cache_read_input_tokens\":3}}}\n\n" +
+	managedKey  = "sk-ant-api03-FAKE-managed-key-not-real"
+	managedKey2 = "sk-ant-api03-FAKE-rotated-key-not-real"
+	clientKey   = "sk-ant-api03-FAKE-embedded-client-key"
+	allowAll    = "rules:\n  - id: everyone\n    when: \"true\"\n    action: allow\n"
+	sseResponse = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"usage\":{\"input_tokens\":12,\"output_tokens\":1,\"cache_read_input_tokens\":3}}}\n\n" +
 		"event: ping\ndata: {\"type\":\"ping\"}\n\n" +
 		"event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
 		"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n" +

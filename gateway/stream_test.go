@@ -9,7 +9,6 @@ import (
 	"github.com/airlock-dev/airlock/audit"
 )
 
-
 func TestStreamUsageRecordingAndAuditBeforeFinalEvent(t *testing.T) {
 	e := newEnv(t, allowAll, sse)
 	w := httptest.NewRecorder()
