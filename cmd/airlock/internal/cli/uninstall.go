@@ -11,7 +11,7 @@ import (
 )
 
 type uninstallFlags struct {
-	root             string
+	root, pinDir     string
 	keepState, purge bool
 }
 
@@ -35,6 +35,7 @@ and the binaries. Without a manifest it still detaches and unpins.`,
 	c.Flags().StringVar(&f.root, "root", "/", "uninstall from under this directory instead of / (no systemctl)")
 	c.Flags().BoolVar(&f.keepState, "keep-state", false, "keep the state directory (CA, audit store, recordings)")
 	c.Flags().BoolVar(&f.purge, "purge", false, "also remove files edited since install (the configuration)")
+	c.Flags().StringVar(&f.pinDir, "pin-dir", "", "detach and unpin this bpffs directory, exactly there even with --root (default: the manifest's, else capture.pin_dir)")
 	return c
 }
 
@@ -43,7 +44,7 @@ func (a *app) runUninstall(ctx context.Context, f uninstallFlags) error {
 		return err
 	}
 	cfg := installer.UninstallConfig{
-		Root: f.root, KeepState: f.keepState, Purge: f.purge, PinDir: a.pinDir(),
+		Root: f.root, KeepState: f.keepState, Purge: f.purge, PinDir: a.pinDir(), PinDirHost: f.pinDir,
 		Hooks: a.hooks(f.root), Progress: a.progress(),
 	}
 	steps, err := installer.Uninstall(ctx, cfg)

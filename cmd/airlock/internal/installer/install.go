@@ -70,6 +70,7 @@ type Installer struct {
 	m        *Manifest
 	settings Settings
 	steps    []Step
+	pinHost  string // uninstall: an explicit live pin directory
 }
 
 // ErrStartFailed means the files are in place but the daemon did not start or

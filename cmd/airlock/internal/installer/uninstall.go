@@ -11,13 +11,16 @@ import (
 
 // UninstallConfig is one uninstall.
 type UninstallConfig struct {
-	Root      string
-	PinDir    string // detached and unpinned even without a manifest (a crashed daemon)
-	KeepState bool   // keep the state directory (CA, audit store, recordings)
-	Purge     bool   // also remove files edited since install (the config)
-	Hooks     Hooks
-	Systemd   *Systemd
-	Progress  func(Step)
+	Root   string
+	PinDir string // detached and unpinned even without a manifest (a crashed daemon)
+	// PinDirHost, when set, is detached and unpinned exactly there (not under
+	// Root): the operator named the live bpffs directory.
+	PinDirHost string
+	KeepState  bool // keep the state directory (CA, audit store, recordings)
+	Purge      bool // also remove files edited since install (the config)
+	Hooks      Hooks
+	Systemd    *Systemd
+	Progress   func(Step)
 }
 
 // Uninstall undoes what the manifest lists, last change first. Without a
@@ -25,6 +28,7 @@ type UninstallConfig struct {
 // unpin error).
 func Uninstall(ctx context.Context, cfg UninstallConfig) ([]Step, error) {
 	in := newInstaller(Config{Root: cfg.Root, Hooks: cfg.Hooks, Systemd: cfg.Systemd, Progress: cfg.Progress})
+	in.pinHost = cfg.PinDirHost
 	m, err := LoadManifest(cfg.Root)
 	if err != nil {
 		in.m.PinDir = cfg.PinDir
@@ -137,19 +141,23 @@ func (in *Installer) undoDir(a Action) error {
 // unpin detaches the daemon's programs and removes its pins: without it, a
 // crashed fail-closed daemon would leave Claude-bound connections refused.
 func (in *Installer) unpin(ctx context.Context) error {
-	if in.m.PinDir == "" || in.cfg.Hooks.Unpin == nil {
+	name, path := in.m.PinDir, in.abs(in.m.PinDir)
+	if in.pinHost != "" {
+		name, path = in.pinHost, in.pinHost
+	}
+	if name == "" || in.cfg.Hooks.Unpin == nil {
 		return nil
 	}
-	if _, err := os.Stat(in.abs(in.m.PinDir)); errors.Is(err, fs.ErrNotExist) {
-		in.step("detach", "skipped", "nothing pinned at "+in.m.PinDir)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		in.step("detach", "skipped", "nothing pinned at "+name)
 		return nil
 	}
-	removed, err := in.cfg.Hooks.Unpin(ctx, in.abs(in.m.PinDir))
+	removed, err := in.cfg.Hooks.Unpin(ctx, path)
 	if err == nil && !removed {
-		in.step("detach", "skipped", "nothing pinned at "+in.m.PinDir)
+		in.step("detach", "skipped", "nothing pinned at "+name)
 		return nil
 	}
-	return in.record("detach", "detached and unpinned "+in.m.PinDir, err)
+	return in.record("detach", "detached and unpinned "+name, err)
 }
 
 // record turns the outcome of one undo into a progress line.
