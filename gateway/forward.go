@@ -73,7 +73,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		resp.Header.Del("Content-Length")
 		resp.ContentLength = -1
 		resp.Body = newSSEBody(ex, resp.Body)
-	case inspectable && strings.HasPrefix(ct, "application/json") && resp.ContentLength <= g.cfg.MaxBody:
+	case inspectable && strings.HasPrefix(ct, "application/json") && resp.ContentLength <= g.cfg.MaxBody &&
+		(isMessages(resp.Request.URL.Path) || resp.StatusCode >= 400):
+		// Messages answers and API errors are small: mask and audit them whole.
 		return g.bufferJSON(ex, resp)
 	default:
 		resp.Body = &passBody{ex: ex, src: resp.Body}
