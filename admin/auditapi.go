@@ -65,6 +65,11 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if r.URL.Query().Get("format") == "jsonl" {
+		w.Header().Set("Content-Type", "application/jsonl")
+		_ = s.deps.Audit.Export(r.Context(), f, w) // headers are sent: a failure can only cut the stream
+		return
+	}
 	recs, err := s.deps.Audit.List(r.Context(), f)
 	if err != nil {
 		writeErr(w, err)

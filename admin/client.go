@@ -161,19 +161,15 @@ func (c *Client) Audit(ctx context.Context, f audit.Filter) ([]audit.Record, err
 	return out, c.getJSON(ctx, http.MethodGet, "/v1/audit"+filterQuery(f), nil, &out)
 }
 
-// Export writes the records matching f to w as JSON lines.
+// Export streams the records matching f to w as JSON lines.
 func (c *Client) Export(ctx context.Context, f audit.Filter, w io.Writer) error {
-	recs, err := c.Audit(ctx, f)
-	if err != nil {
-		return err
+	q := filterQuery(f)
+	if q == "" {
+		q = "?format=jsonl"
+	} else {
+		q += "&format=jsonl"
 	}
-	enc := json.NewEncoder(w)
-	for i := range recs {
-		if err := enc.Encode(&recs[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return c.stream(ctx, "/v1/audit"+q, w)
 }
 
 // AuditRecord returns one record with its recording.

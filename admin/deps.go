@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/airlock-dev/airlock/audit"
@@ -22,6 +23,7 @@ type Approvals interface {
 // AuditReader is the read side of *audit.Store.
 type AuditReader interface {
 	List(ctx context.Context, f audit.Filter) ([]audit.Record, error)
+	Export(ctx context.Context, f audit.Filter, w io.Writer) error
 	Get(ctx context.Context, id int64) (audit.Record, error)
 	Recording(ctx context.Context, recordID int64) (*audit.Recording, error)
 	Verify(ctx context.Context) (audit.VerifyReport, error)
