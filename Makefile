@@ -5,7 +5,7 @@ PKGS     := ./...
 CLANG    ?= clang
 export CGO_ENABLED ?= 0
 
-.PHONY: all build generate generate-check test test-unit lint demo bench clean
+.PHONY: all build generate generate-check test test-unit lint demo bench bench-smoke clean
 
 all: build
 
@@ -25,6 +25,15 @@ generate-check: generate
 test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+# Side-by-side benchmarks (needs root for the eBPF capture path; installs nginx,
+# mitmproxy and nghttp2-client from Debian) -> BENCHMARKS.md. bench-smoke is the
+# seconds-long direct-vs-Airlock run that `make test` also covers (bench/smoke_test.go).
+bench:
+	scripts/bench.sh
+
+bench-smoke:
+	scripts/bench.sh --smoke
 
 lint:
 	gofmt -l . | tee /dev/stderr | (! read)

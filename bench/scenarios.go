@@ -50,6 +50,6 @@ func Scenarios(z Sizes) []Scenario {
 			Note: "Every turn is scanned by masking on every request; the answer is short.", Metrics: rpsMetrics, Run: big.Run},
 		Scenario{ID: "memory", Title: fmt.Sprintf("Memory: %d idle keep-alive connections, then %d open streams (HTTP/1.1)", z.OpenConns, z.OpenConns),
 			Note:    "Resident memory of the proxy's processes (all workers), before, with the idle connections and with the streams added; direct has no proxy.",
-			Metrics: memMetrics, Run: mem.Run, Skip: func(t Target) bool { return t.PIDs == nil }},
+			Metrics: memMetrics, Run: mem.Run, Skip: func(t Target) bool { return t.PIDs == nil }, Runs: 1},
 	)
 }

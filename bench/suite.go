@@ -19,6 +19,7 @@ type Scenario struct {
 	Metrics         []Metric
 	Run             func(ctx context.Context, t Target) Result
 	Skip            func(t Target) bool // targets the scenario does not apply to
+	Runs            int                 // runs of this scenario when fewer than the suite's (0: the suite's)
 }
 
 // Measured is everything one scenario produced: per target, every run.
@@ -41,7 +42,11 @@ func (s Suite) Run(ctx context.Context) []Measured {
 	var out []Measured
 	for _, sc := range s.Scenarios {
 		m := Measured{Scenario: sc, Runs: map[string][]Result{}}
-		for run := range s.Runs {
+		runs := s.Runs
+		if sc.Runs > 0 {
+			runs = min(runs, sc.Runs)
+		}
+		for run := range runs {
 			for _, t := range s.Targets {
 				if ctx.Err() != nil || (sc.Skip != nil && sc.Skip(t)) {
 					continue

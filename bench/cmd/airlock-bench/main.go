@@ -1,0 +1,146 @@
+// Command airlock-bench runs Airlock's benchmarks and writes BENCHMARKS.md.
+//
+//	airlock-bench run -out BENCHMARKS.md -airlockd bin/airlockd   # the full suite (make bench)
+//	airlock-bench run -smoke -out /tmp/smoke.md                    # direct and in-process Airlock, seconds
+//
+// It also serves the pieces the full suite runs as separate processes:
+//
+//	airlock-bench serve-fake -listen ADDR -dir DIR -key KEY
+//	airlock-bench serve-airlock -listen ADDR -dir DIR -upstream ADDR -upstream-ca FILE -key KEY [-mask] [-audit]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/airlock-dev/airlock/bench"
+	"github.com/airlock-dev/airlock/internal/fakeapi"
+)
+
+func main() {
+	cmd, args := "run", os.Args[1:]
+	if len(args) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "run":
+		err = run(args)
+	case "serve-fake":
+		err = serveFake(args)
+	case "serve-airlock":
+		err = serveAirlock(args)
+	default:
+		err = fmt.Errorf("unknown command %q (run, serve-fake, serve-airlock)", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "airlock-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	out := fs.String("out", "BENCHMARKS.md", "the report to write")
+	smoke := fs.Bool("smoke", false, "direct and in-process Airlock only, a few seconds")
+	airlockd := fs.String("airlockd", "", "the airlockd binary (measured through the eBPF capture path)")
+	runs := fs.Int("runs", 3, "runs per measurement (the report shows medians and spread)")
+	duration := fs.Duration("duration", bench.FullSizes.Duration, "measured time per run")
+	peers := fs.Bool("peers", true, "measure nginx and mitmproxy when installed")
+	limit := fs.Duration("limit", 8*time.Minute, "stop measuring after this long")
+	fs.Parse(args)
+	ctx, cancel := signalContext(*limit)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "airlock-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var rep *bench.Report
+	if *smoke {
+		rep, err = bench.RunSmoke(ctx, dir, os.Stderr)
+	} else {
+		rep, err = runFull(ctx, dir, *airlockd, *runs, *duration, *peers)
+	}
+	if err != nil {
+		return err
+	}
+	rep.Commands = append([]string{"airlock-bench " + joinArgs(os.Args[1:])}, rep.Commands...)
+	return os.WriteFile(*out, []byte(rep.Markdown()), 0o644)
+}
+
+func runFull(ctx context.Context, dir, airlockd string, runs int, d time.Duration, peers bool) (*bench.Report, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	sizes := bench.FullSizes
+	sizes.Duration = d
+	return bench.RunFull(ctx, bench.FullOptions{Dir: dir, Self: self, Airlockd: airlockd, Runs: runs, Sizes: sizes, Peers: peers, Progress: os.Stderr})
+}
+
+func joinArgs(args []string) string {
+	s := ""
+	for i, a := range args {
+		if i > 0 {
+			s += " "
+		}
+		s += a
+	}
+	return s
+}
+
+func signalContext(limit time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	return ctx, func() { stop(); cancel() }
+}
+
+func serveFake(args []string) error {
+	fs := flag.NewFlagSet("serve-fake", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "address")
+	dir := fs.String("dir", "", "where to write fakeapi-ca.pem")
+	key := fs.String("key", bench.ManagedKey, "the accepted API key")
+	fs.Parse(args)
+	r, err := fakeapi.StartTLSAt(fakeapi.Config{APIKeys: []string{*key}, NoRecord: true}, *listen, *dir)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return waitSignal("fake API", r.Addr)
+}
+
+func serveAirlock(args []string) error {
+	fs := flag.NewFlagSet("serve-airlock", flag.ExitOnError)
+	var cfg bench.AirlockConfig
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:0", "address")
+	fs.StringVar(&cfg.Dir, "dir", "", "state directory (CA, audit)")
+	fs.StringVar(&cfg.Upstream, "upstream", "", "the fake API's host:port")
+	fs.StringVar(&cfg.UpstreamCAFile, "upstream-ca", "", "the fake API's CA")
+	fs.StringVar(&cfg.ManagedKey, "key", bench.ManagedKey, "the managed API key")
+	fs.BoolVar(&cfg.Mask, "mask", true, "mask requests and responses")
+	fs.BoolVar(&cfg.Audit, "audit", true, "write audit records and recordings")
+	fs.Parse(args)
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return err
+	}
+	a, err := bench.StartAirlock(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return waitSignal("airlock", a.Addr)
+}
+
+func waitSignal(what, addr string) error {
+	fmt.Printf("%s listening on %s\n", what, addr)
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	return nil
+}

@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"context"
+	"strings"
+)
+
+// startAirlocks starts (b) airlockd through the eBPF capture, with masking and
+// audit on, and (c) the same data path with masking and audit off.
+func (f *full) startAirlocks(ctx context.Context) {
+	if !f.startDaemon(ctx) {
+		f.startInproc(ctx, AirlockTarget, "Airlock's data path in its own process (TLS, gateway, policy, masking, audit) behind a plain listener: NOT the eBPF capture path (airlockd unavailable, see notes)", true)
+	}
+	f.startInproc(ctx, "airlock-lean", "Airlock's data path (TLS, gateway, credential swap, policy) with masking and audit off, in its own process behind a plain listener", false)
+}
+
+func (f *full) startDaemon(ctx context.Context) bool {
+	if f.opts.Airlockd == "" {
+		f.note("no airlockd binary given (-airlockd): the capture path was not measured")
+		return false
+	}
+	d, err := StartAirlockd(ctx, f.opts.Airlockd, f.env)
+	if err != nil {
+		f.note("airlockd did not start: %v", err)
+		return false
+	}
+	f.closers = append(f.closers, func() { d.Close() })
+	t := Target{Name: AirlockTarget, Label: "airlockd through the eBPF capture path (client dials " + TargetAddr + " from a captured cgroup): key substitution, policy, masking and audit on",
+		Addr: TargetAddr, Key: EmbeddedKey, PIDs: pidsOf(d.Proc), Enter: d.Enter}
+	if !f.add(ctx, t, d.Proc, d.CAFile) {
+		return false
+	}
+	f.daemon = d
+	f.command(d.Command + " &   # captured cgroup " + d.Cgroup)
+	f.rep.Versions["airlockd"] = version(f.opts.Airlockd, "--version")
+	return true
+}
+
+// startInproc runs `airlock-bench serve-airlock` as its own process.
+func (f *full) startInproc(ctx context.Context, name, label string, on bool) {
+	addr, err := FreePort()
+	if err != nil {
+		f.note("%s left out: %v", name, err)
+		return
+	}
+	dir := f.opts.Dir + "/" + name
+	flag := map[bool]string{true: "true", false: "false"}[on]
+	argv := []string{f.opts.Self, "serve-airlock", "-listen", addr, "-dir", dir, "-upstream", f.env.Upstream,
+		"-upstream-ca", f.env.UpstreamCA, "-key", ManagedKey, "-mask=" + flag, "-audit=" + flag}
+	p, err := StartProc(f.opts.Dir, name, nil, argv...)
+	if err != nil {
+		f.note("%s left out: %v", name, err)
+		return
+	}
+	f.procs = append(f.procs, p)
+	if waitFile(ctx, p, dir+"/airlock-ca.pem") == nil {
+		f.add(ctx, Target{Name: name, Label: label, Addr: addr, Key: EmbeddedKey, PIDs: pidsOf(p)}, p, dir+"/airlock-ca.pem")
+	}
+	f.command(strings.Join(argv, " ") + " &")
+}
+
+// startPeers starts nginx and mitmproxy, when installed.
+func (f *full) startPeers(ctx context.Context) {
+	ca := f.env.PeerCA
+	if lookPath("nginx") {
+		f.startPeer(ctx, "nginx", "nginx terminating TLS, proxy_set_header swapping the credential, keep-alive HTTP/1.1 upstream", StartNginx, ca)
+		f.rep.Versions["nginx"] = version("nginx", "-v")
+	} else {
+		f.note("nginx is not installed: left out")
+	}
+	if lookPath("mitmdump") {
+		f.startPeer(ctx, "mitmproxy", "mitmdump in reverse-proxy mode with a 10-line addon swapping the credential (SSE streamed)", StartMitmproxy, MitmCA(f.env))
+		f.rep.Versions["mitmproxy"] = version("mitmdump", "--version")
+	} else {
+		f.note("mitmproxy is not installed: left out")
+	}
+}
+
+func (f *full) startPeer(ctx context.Context, name, label string, start func(PeerEnv, string) (*Proc, string, error), ca string) {
+	addr, err := FreePort()
+	if err == nil {
+		var p *Proc
+		var cmd string
+		if p, cmd, err = start(f.env, addr); err == nil {
+			f.procs = append(f.procs, p)
+			f.command(cmd + " &")
+			if waitFile(ctx, p, ca) == nil {
+				f.add(ctx, Target{Name: name, Label: label, Addr: addr, Key: EmbeddedKey, PIDs: pidsOf(p)}, p, ca)
+			}
+			return
+		}
+	}
+	f.note("%s left out: %v", name, err)
+}
+
+// measureConnect compares connect() inside and outside the captured cgroup.
+func (f *full) measureConnect() {
+	if f.daemon == nil {
+		return
+	}
+	res, err := MeasureConnect(200000, max(f.opts.Runs, 3), f.daemon.Enter)
+	if err != nil {
+		f.note("connect() measurement failed: %v", err)
+		return
+	}
+	res.AttachedWhere, res.DetachedWhere = "inside airlockd's captured cgroup", "this process's own cgroup (no Airlock programs)"
+	f.rep.Connect = res
+}
