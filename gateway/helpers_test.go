@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -54,6 +55,7 @@ func newUpstream(t testing.TB, h http.HandlerFunc) *upstream {
 		u.mu.Lock()
 		u.requests = append(u.requests, recorded{r.Method, r.RequestURI, r.Host, r.Header.Clone(), body})
 		u.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		if u.handler == nil {
 			okJSON(w, r)
 			return
