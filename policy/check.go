@@ -87,3 +87,12 @@ func Evaluate(policySrc, sample []byte) (Decision, error) {
 	}
 	return e.Decide(in), nil
 }
+
+// EvaluateFile is Evaluate for a policy file, for `airlock policy test FILE`.
+func EvaluateFile(path string, sample []byte) (Decision, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Decision{}, fmt.Errorf("reading policy: %w", err)
+	}
+	return Evaluate(src, sample)
+}
