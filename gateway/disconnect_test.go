@@ -1,0 +1,49 @@
+package gateway
+
+import (
+	"bufio"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A client that goes away mid-stream still leaves an audit record.
+func TestClientDisconnectStillAudited(t *testing.T) {
+	h := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, strings.SplitAfter(sseResponse, "\n\n")[0])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // until the gateway cancels the upstream request
+	}
+	e := newEnv(t, allowAll, h)
+	srv := httptest.NewServer(e.gw)
+	defer srv.Close()
+	r, _ := http.NewRequest("POST", srv.URL+"/v1/messages", strings.NewReader(`{"model":"m","max_tokens":1,"stream":true}`))
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, _ := bufio.NewReader(resp.Body).ReadString('\n')
+	if line != "event: message_start\n" {
+		t.Fatalf("first line %q", line)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(30 * time.Second) // hang guard only
+	for time.Now().Before(deadline) {
+		e.audit.mu.Lock()
+		n := len(e.audit.recs)
+		e.audit.mu.Unlock()
+		if n > 0 {
+			rec, _ := e.audit.last(t)
+			if rec.InputTokens != 12 || rec.Decision != "allow" {
+				t.Errorf("record %+v", rec)
+			}
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no audit record after the client went away")
+}
