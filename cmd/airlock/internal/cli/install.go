@@ -24,7 +24,7 @@ func (a *app) installCommand() *cobra.Command {
 		Use:   "install",
 		Short: "Install airlockd: binaries, config, state dir, CA, trust, systemd unit, then a self-test",
 		Long: `install puts Airlock on this host: airlock and airlockd in /usr/local/bin, the
-example configuration as /etc/airlock/airlock.yaml (an existing one is kept), the
+example configuration as /etc/airlock/airlock.yaml or --config (an existing one is kept), the
 state directory (0700), a CA limited to the API host names, trust for that CA in
 the system store and the runtimes' environment, and the systemd unit, which it
 enables and starts before checking a request through the daemon's path.
@@ -56,7 +56,7 @@ func (a *app) runInstall(ctx context.Context, f installFlags) error {
 		return err
 	}
 	cfg := installer.Config{
-		Root: f.root, Sources: src, SkipTrust: f.skipTrust, NoStart: f.noStart,
+		Root: f.root, Sources: src, SkipTrust: f.skipTrust, NoStart: f.noStart, ConfigAt: a.configPath,
 		Hooks: a.hooks(f.root), Progress: a.progress(),
 	}
 	steps, err := installer.Install(ctx, cfg)
@@ -67,7 +67,7 @@ func (a *app) runInstall(ctx context.Context, f installFlags) error {
 	if !a.jsonOut {
 		fmt.Fprintf(a.io.Out, "\nInstalled. Next: put the managed key where the unit's LoadCredential= or credentials[0] of %s\n"+
 			"points (the example: /etc/airlock/credentials/anthropic-api-key, mode 0600), restart airlockd, then run\n"+
-			"'airlock doctor' and 'airlock status'.\n", filepath.Join(f.root, installer.DefaultConfig))
+			"'airlock doctor' and 'airlock status'.\n", filepath.Join(f.root, a.configPath))
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,7 +17,10 @@ func buildCLI(t *testing.T) string {
 	t.Helper()
 	dir := openDir(t)
 	bin := filepath.Join(dir, "airlock")
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = "/usr/local/go/bin/go"
+	}
 	cmd := exec.Command(gobin, "build", "-o", bin, "github.com/airlock-dev/airlock/cmd/airlock")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building airlock: %v\n%s", err, out)
