@@ -24,6 +24,7 @@ import (
 
 // Binaries are the programs the harness built for this test run.
 type Binaries struct {
+	Dir      string // where they were built; removed after the tests
 	Airlockd string
 	Airlock  string
 	GoSDK    string // e2e/testdata/gosdk: the Go SDK client
@@ -54,6 +55,7 @@ func Main(m *testing.M) int {
 func build(dir string) error {
 	root := moduleRoot()
 	bins = Binaries{
+		Dir:      dir,
 		Airlockd: filepath.Join(dir, "airlockd"),
 		Airlock:  filepath.Join(dir, "airlock"),
 		GoSDK:    filepath.Join(dir, "gosdk"),

@@ -40,7 +40,7 @@ func (h *Harness) Run(t testing.TB, name string, args ...string) Result {
 // RunEnv is Run with extra NAME=VALUE variables for the client.
 func (h *Harness) RunEnv(t testing.TB, env []string, name string, args ...string) Result {
 	t.Helper()
-	sandbox := []string{"--cgroup", h.Cgroup, "--host", TargetAddr + " " + APIHost, "--trust-cmd", h.trustCmd()}
+	sandbox := []string{"--cgroup", h.Cgroup, "--layer", h.trustLayer(t)}
 	for _, kv := range env {
 		sandbox = append(sandbox, "--env", kv)
 	}
@@ -52,8 +52,18 @@ func (h *Harness) RunEnv(t testing.TB, env []string, name string, args ...string
 	return res
 }
 
-func (h *Harness) trustCmd() string {
-	return shellQuote(bins.Airlock) + " --config " + shellQuote(h.ConfigFile) + " trust install"
+// trustLayer is the sandbox layer trusting this daemon's CA (prepared on
+// first use for a test with its own CA).
+func (h *Harness) trustLayer(t testing.TB) string {
+	t.Helper()
+	if h.layer == "" {
+		layer, err := layerFor(h.Dir, h.ConfigFile)
+		if err != nil {
+			t.Fatalf("trust install: %v", err)
+		}
+		h.layer = layer
+	}
+	return h.layer
 }
 
 // GoSDK runs the Go SDK client (e2e/testdata/gosdk) in mode message|stream|tools.

@@ -30,6 +30,7 @@ type Options struct {
 	Env      []string       // extra environment for airlockd
 	Upstream fakeapi.Config // zero: accepts ManagedKey only
 	Timeout  time.Duration  // hang guard for startup and each client (default 60s)
+	OwnCA    bool           // a CA (and trust layer) of this test's own instead of the shared one
 }
 
 // Harness is one airlockd with its own fake upstream, cgroup, pin directory,
@@ -48,6 +49,7 @@ type Harness struct {
 	opts   Options
 	daemon *process
 	log    *syncBuffer
+	layer  string // sandbox layer where the CA is trusted and the API host resolves to TargetAddr
 }
 
 // Start prepares a harness and starts airlockd, waiting for its READY
@@ -81,6 +83,13 @@ func Prepare(t testing.TB, opts Options) *Harness {
 	h.ListenV4, h.ListenV6 = freePort(t, "tcp4", "127.0.0.1"), freePort(t, "tcp6", "[::1]")
 	h.writeConfig(t)
 	t.Cleanup(func() { h.cleanup(t) })
+	if !opts.OwnCA {
+		caDir, layer := sharedTrust(t)
+		if err := copyCA(caDir, filepath.Join(h.StateDir, "ca")); err != nil {
+			t.Fatalf("copying the shared CA: %v", err)
+		}
+		h.layer = layer
+	}
 	return h
 }
 
