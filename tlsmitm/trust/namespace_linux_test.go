@@ -1,7 +1,9 @@
 package trust
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,9 +14,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/airlock-dev/airlock/internal/testutil"
+	"github.com/airlock-dev/airlock/tlsmitm"
 )
 
-const nsChildEnv = "AIRLOCK_TRUST_NS_CHILD"
+const (
+	nsChildEnv = "AIRLOCK_TRUST_NS_CHILD"
+	nsCADirEnv = "AIRLOCK_TRUST_NS_CADIR" // the parent's CA, so it can look for traces of it
+)
 
 // hostTrustDirs are every place a real install, the store refresh and its
 // hooks (Java's jks-keystore) may write. The child bind-mounts a private copy
@@ -40,19 +46,47 @@ func TestTrustInMountNamespace(t *testing.T) {
 	testutil.Require(t, err == nil, "unshare is not installed")
 	_, err = exec.LookPath("update-ca-certificates")
 	testutil.Require(t, err == nil, "update-ca-certificates is not installed (Debian ca-certificates)")
+	caDir := filepath.Join(t.TempDir(), "ca")
+	ca, err := tlsmitm.LoadOrCreateCA(tlsmitm.CAConfig{Dir: caDir, Hosts: []string{"api.anthropic.com"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := hostSnapshot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, unshare, "--mount", "--propagation", "private",
 		os.Args[0], "-test.run=^TestTrustInMountNamespace$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), nsChildEnv+"=1")
+	cmd.Env = append(os.Environ(), nsChildEnv+"=1", nsCADirEnv+"="+caDir)
 	out, err := cmd.CombinedOutput()
 	t.Logf("child:\n%s", out)
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestTrustInMountNamespace") {
 		t.Errorf("child failed: %v", err)
 	}
-	if after := hostSnapshot(t); !equalMaps(before, after) {
-		t.Errorf("the host's trust files changed")
+	assertHostUntouched(t, before, ca.Certificate().Raw)
+}
+
+// assertHostUntouched fails if any watched host file holds this test's CA
+// (Install always writes the CA before anything else, so any leak of ours
+// leaves it). Other changes are reported but not blamed on this test: other
+// processes on a shared machine may provision trust concurrently.
+func assertHostUntouched(t *testing.T, before map[string]string, der []byte) {
+	after := hostSnapshot(t)
+	pemLine := base64.StdEncoding.EncodeToString(der)[:64]
+	for path := range after {
+		b, err := os.ReadFile(path)
+		if err == nil && (bytes.Contains(b, der) || bytes.Contains(b, []byte(pemLine))) {
+			t.Errorf("the host's %s holds this test's CA: the install escaped the namespace", path)
+		}
+	}
+	for path, sum := range after {
+		if before[path] != sum {
+			t.Logf("warning: host %s changed during the test without a trace of this test's CA", path)
+		}
+	}
+	for path := range before {
+		if _, ok := after[path]; !ok {
+			t.Logf("warning: host %s disappeared during the test", path)
+		}
 	}
 }
 
@@ -99,12 +133,16 @@ func bindMount(t *testing.T, src, dst string) {
 func trustNamespaceChild(t *testing.T) {
 	privateCopies(t)
 	ctx := context.Background()
-	ca := testCA(t)
+	ca, err := tlsmitm.LoadOrCreateCA(tlsmitm.CAConfig{Dir: os.Getenv(nsCADirEnv), Hosts: []string{"api.anthropic.com"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	leaf, err := ca.IssueLeaf("api.anthropic.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := Options{StateDir: t.TempDir()}
+	cleanBaseline(t)
 	bundleBefore, _ := os.ReadFile(debianStore.Bundle)
 	check := func(wantOK bool) {
 		results, err := Check(ctx, CheckConfig{Certificate: leaf, Host: "api.anthropic.com", Timeout: 90 * time.Second})
@@ -143,6 +181,24 @@ func assertStatus(t *testing.T, opts Options, caPEM []byte, want bool) {
 	for _, it := range items {
 		if it.Installed != want {
 			t.Errorf("status %s: installed=%v, want %v (%s)", it.Name, it.Installed, want, it.Detail)
+		}
+	}
+}
+
+// cleanBaseline removes, in the private copies only, Airlock trust that
+// something else left on the host, so install and uninstall start from a
+// store without it.
+func cleanBaseline(t *testing.T) {
+	found := false
+	for _, f := range []string{debianStore.CAFile, envDropIn, systemDropIn, profileDropIn} {
+		if err := os.Remove(f); err == nil {
+			found = true
+			t.Logf("warning: the host already has %s (not from this test); removed in the namespace copy", f)
+		}
+	}
+	if found {
+		if out, err := exec.Command("update-ca-certificates").CombinedOutput(); err != nil {
+			t.Fatalf("update-ca-certificates: %v %s", err, out)
 		}
 	}
 }
