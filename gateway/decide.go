@@ -22,14 +22,16 @@ import (
 func (g *Gateway) prepare(ex *exchange, r *http.Request, body []byte, embedded string) {
 	ex.in.Embedded = embedded
 	q := &ex.in.Request
-	if isMessages(q.Path) {
+	json := isJSON(r.Header.Get("Content-Type"))
+	if json {
 		policy.ParseBody(body, q)
-	} else {
-		q.BodySize = int64(len(body))
+	} else { // multipart uploads and the like: no body fields to read
+		q.BodySize, q.BodyParsed = int64(len(body)), true
 	}
 	ex.rec.Model, ex.rec.Stream = q.Model, q.Stream
 	ex.body, ex.orig = body, body
-	if g.cfg.Masker == nil || !q.BodyParsed {
+	ex.jsonBody = json && q.BodyParsed && len(body) > 0
+	if g.cfg.Masker == nil || !ex.jsonBody {
 		return
 	}
 	masked, res, err := g.cfg.Masker.Request(body, nil)
@@ -40,6 +42,17 @@ func (g *Gateway) prepare(ex *exchange, r *http.Request, body []byte, embedded s
 	ex.in.Findings = res.Counts
 	ex.body = masked
 	ex.rec.Masked, ex.rec.MaskIncomplete = res.Counts, res.Incomplete
+}
+
+// isJSON reports whether a request's content type says JSON (or says
+// nothing, as some clients do).
+func isJSON(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(strings.ToLower(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
 }
 
 // isMessages reports whether path carries a Messages-style JSON body.
@@ -81,7 +94,7 @@ func (g *Gateway) applyMaskSelection(ex *exchange) {
 		return
 	}
 	ex.maskResp = m.Response == nil || len(m.Response) > 0
-	if m.Request == nil || !ex.in.Request.BodyParsed {
+	if m.Request == nil || !ex.jsonBody {
 		return
 	}
 	if len(m.Request) == 0 {

@@ -178,3 +178,19 @@ func TestAuditWriteFailureWithholdsResponse(t *testing.T) {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 }
+
+// Requests without a JSON body (GET, multipart uploads) are decided with the
+// body fields empty; only a JSON body that does not parse is refused.
+func TestBodylessRequestsUnderBodyRules(t *testing.T) {
+	e := newEnv(t, denyPolicy, nil)
+	get := newRequest("GET", "/v1/models", "")
+	get.Header.Del("Content-Type")
+	if w := e.do(get); w.Code != 200 {
+		t.Errorf("GET /v1/models: %d %s", w.Code, w.Body)
+	}
+	up := newRequest("POST", "/v1/files", "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nx\r\n--b--\r\n")
+	up.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+	if w := e.do(up); w.Code != 200 {
+		t.Errorf("multipart upload: %d %s", w.Code, w.Body)
+	}
+}

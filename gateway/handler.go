@@ -33,6 +33,7 @@ type exchange struct {
 	maskErr  error
 	cred     credential.Credential
 	maskResp bool
+	jsonBody bool // the request body is a JSON object: masked and parsed
 	finished bool
 }
 

@@ -4,11 +4,11 @@ import "github.com/tidwall/gjson"
 
 // ParseBody fills the body fields of q from a Messages-style JSON body
 // without decoding the whole document: rules need only these few fields, and
-// the body itself is forwarded as received. A body that is empty or not valid
-// JSON leaves BodyParsed false.
+// the body itself is forwarded as received. An empty body parses (every field
+// zero); a body that is not a JSON object leaves BodyParsed false.
 func ParseBody(body []byte, q *Request) {
 	q.BodySize = int64(len(body))
-	q.BodyParsed = false
+	q.BodyParsed = len(body) == 0
 	if len(body) == 0 || !gjson.ValidBytes(body) {
 		return
 	}

@@ -99,19 +99,16 @@ func orDefault(reason string) string {
 	return strings.TrimRight(reason, ".")
 }
 
-// checkCaps enforces the model allowlist and the max_tokens ceiling. They
-// apply to requests whose JSON body parsed; a body on a model endpoint that
-// did not parse cannot be checked and is refused.
+// checkCaps enforces the model allowlist and the max_tokens ceiling on
+// requests that name a model or max_tokens; a body that should have been JSON
+// but is not cannot be checked and is refused.
 func checkCaps(s *ruleSpec, q *Request) (string, DenyKind) {
 	if len(s.Models) == 0 && s.MaxTokens == 0 {
 		return "", ""
 	}
 	if !q.BodyParsed {
-		if q.BodySize > 0 && strings.HasPrefix(q.Path, "/v1/messages") {
-			return fmt.Sprintf("Airlock policy rule %q caps the model and max_tokens, but the request body is not valid JSON; "+
-				"send a valid JSON body.", s.ID), DenyInvalid
-		}
-		return "", ""
+		return fmt.Sprintf("Airlock policy rule %q caps the model and max_tokens, but the request body is not valid JSON; "+
+			"send a valid JSON body.", s.ID), DenyInvalid
 	}
 	if len(s.Models) > 0 && q.Model != "" && !modelAllowed(s.Models, q.Model) {
 		return fmt.Sprintf("Airlock policy rule %q does not allow model %q; use one of: %s.",

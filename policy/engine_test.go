@@ -93,7 +93,11 @@ func TestParseBody(t *testing.T) {
 	if !q.BodyParsed || q.Model != "m" || q.MaxTokens != 5 || !q.Stream || strings.Join(q.Tools, ",") != "bash,web_search,computer_x" {
 		t.Errorf("%+v", q)
 	}
-	for _, bad := range []string{``, `{"model":`, `[1]`, `"x"`, "{\"model\":\"m\"} trailing"} {
+	ParseBody(nil, &q)
+	if !q.BodyParsed || q.BodySize != 0 {
+		t.Errorf("empty body: %+v", q)
+	}
+	for _, bad := range []string{`{"model":`, `[1]`, `"x"`, "{\"model\":\"m\"} trailing"} {
 		var q Request
 		ParseBody([]byte(bad), &q)
 		if q.BodyParsed {

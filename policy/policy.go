@@ -39,7 +39,9 @@ const (
 )
 
 // Input is everything a decision may look at. Body fields (Model, MaxTokens,
-// Stream, Tools) are meaningful only when BodyParsed is true.
+// Stream, Tools) are meaningful only when BodyParsed is true; a request
+// without a body, or with a body that is not JSON by its content type, has
+// BodyParsed true and those fields zero.
 type Input struct {
 	Caller   caller.Process
 	Request  Request
@@ -58,7 +60,7 @@ type Request struct {
 	Tools      []string `json:"tools"`
 	Betas      []string `json:"betas"`
 	BodySize   int64    `json:"body_size"`
-	BodyParsed bool     `json:"body_parsed"` // false: empty, not JSON, or malformed
+	BodyParsed bool     `json:"body_parsed"` // false: the body should be JSON but is not; rules reading body fields refuse it
 }
 
 // Mask is a rule's masking selection: detector names per direction, and what
