@@ -102,3 +102,131 @@ func assertPrefixTurnsEqual(t *testing.T, one, two []byte) {
 		}
 	}
 }
+
+// Thinking blocks the client sends back: they carry the secrets, and must
+// reach the upstream byte for byte (their signature covers them).
+const (
+	thinkingBlock = `{"type":"thinking","thinking":"The account is ` + fakeAWSKeyID + ` and the login ` + fakeAnthropic +
+		`, so use both.","signature":"EqQBCkYIARgCIkBGQUtFLXNpZ25hdHVyZS1ub3QtcmVhbA=="}`
+	redactedBlock = `{"type":"redacted_thinking","data":"RkFLRS1yZWRhY3RlZC10aGlua2luZy1ub3QtcmVhbA=="}`
+	thinkingText  = "The account is " + fakeAWSKeyID + " and the login " + fakeAnthropic + ", so use both."
+)
+
+func thinkingConversation(stream bool) string {
+	s := "false"
+	if stream {
+		s = "true"
+	}
+	return `{"model":"claude-sonnet-4-5","max_tokens":64,"stream":` + s + `,"messages":[` +
+		`{"role":"user","content":"Think about the deployment."},` +
+		`{"role":"assistant","content":[` + thinkingBlock + `,` + redactedBlock + `,{"type":"text","text":"I thought about it."}]},` +
+		`{"role":"user","content":"Again with ` + fakeAWSKeyID + ` and ` + fakeAnthropic + `"}]}`
+}
+
+// maskStream: the fake API echoes every text of the request, the untouched
+// thinking included, so it "leaks" the secrets back (in 3-byte deltas when
+// streaming); the client gets exactly the masked text and a valid stream.
+func maskStream(t *testing.T, h *Harness, stream bool) {
+	h.Upstream.Reset()
+	r := curlReply(t, h, messagesArgs(thinkingConversation(stream), "x-api-key: "+leakedKeyOne,
+		fakeapi.HeaderScenario+": echo", fakeapi.HeaderChunk+": 3")...)
+	if r.Status != 200 {
+		t.Fatalf("status %d\n%s", r.Status, r.All)
+	}
+	up := string(assertOnlyManaged(t, h, 1)[0].Body)
+	if !strings.Contains(up, thinkingBlock) || !strings.Contains(up, redactedBlock) {
+		t.Fatalf("thinking blocks changed on the way up:\n%s", up)
+	}
+	awsPH, antPH := awsPlaceholder.FindString(up), anthropicPlaceholder.FindString(up)
+	if awsPH == "" || antPH == "" || strings.Count(up, fakeAWSKeyID) != 1 || strings.Count(up, fakeAnthropic) != 1 {
+		t.Fatalf("want the secrets masked everywhere but in the thinking block:\n%s", up)
+	}
+	echo := "Think about the deployment.\n" + thinkingText + "\nI thought about it.\nAgain with " + fakeAWSKeyID + " and " + fakeAnthropic
+	want := strings.NewReplacer(fakeAWSKeyID, awsPH, fakeAnthropic, antPH).Replace(echo)
+	var text string
+	if stream {
+		text = sseText(t, r.Body)
+	} else {
+		text = jsonText(t, r.Body)
+	}
+	if strings.Contains(r.All, fakeAWSKeyID) || strings.Contains(r.All, fakeAnthropic) {
+		t.Fatalf("a secret reached the client:\n%s", r.All)
+	}
+	if text != want {
+		t.Errorf("client text:\n%q\nwant:\n%q", text, want)
+	}
+	wantCounts := map[string]int{"aws_access_key_id": 2, "anthropic_api_key": 2} // one each way
+	if rec := h.LastAudit(t); !maps.Equal(rec.Masked, wantCounts) || rec.MaskIncomplete {
+		t.Errorf("audit masked counts %v (incomplete %v), want %v", rec.Masked, rec.MaskIncomplete, wantCounts)
+	}
+}
+
+// jsonText is the text of a non-streamed Messages response.
+func jsonText(t *testing.T, body string) string {
+	t.Helper()
+	var m struct {
+		Type    string `json:"type"`
+		Content []struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		} `json:"content"`
+	}
+	if err := json.Unmarshal([]byte(body), &m); err != nil || m.Type != "message" || len(m.Content) != 1 {
+		t.Fatalf("not a one-block message (%v):\n%s", err, body)
+	}
+	return m.Content[0].Text
+}
+
+// sseText checks the stream is valid SSE in the Messages shape (each event
+// has a name and a JSON data line of that type; message_start first,
+// message_stop last) and returns the text its text_delta events spell.
+func sseText(t *testing.T, body string) string {
+	t.Helper()
+	if !strings.HasSuffix(body, "\n\n") {
+		t.Fatalf("stream does not end with a complete event:\n%q", body)
+	}
+	var names []string
+	var text strings.Builder
+	for _, ev := range strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n") {
+		name, data := sseEvent(t, ev)
+		names = append(names, name)
+		var d struct {
+			Type  string `json:"type"`
+			Delta struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			} `json:"delta"`
+		}
+		if err := json.Unmarshal([]byte(data), &d); err != nil || d.Type != name {
+			t.Fatalf("event %q has data %q (%v)", name, data, err)
+		}
+		if d.Delta.Type == "text_delta" {
+			text.WriteString(d.Delta.Text)
+		}
+	}
+	if names[0] != "message_start" || names[len(names)-1] != "message_stop" {
+		t.Fatalf("stream events %v: want message_start first and message_stop last", names)
+	}
+	return text.String()
+}
+
+// sseEvent parses one event's "event:" and "data:" lines.
+func sseEvent(t *testing.T, ev string) (name, data string) {
+	t.Helper()
+	for _, line := range strings.Split(ev, "\n") {
+		field, value, ok := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch {
+		case !ok:
+			t.Fatalf("malformed SSE line %q in event %q", line, ev)
+		case field == "event":
+			name = value
+		case field == "data":
+			data += value
+		}
+	}
+	if name == "" || data == "" {
+		t.Fatalf("event without a name or data: %q", ev)
+	}
+	return name, data
+}
