@@ -5,7 +5,7 @@ PKGS     := ./...
 CLANG    ?= clang
 export CGO_ENABLED ?= 0
 
-.PHONY: all build generate generate-check test test-unit lint demo bench bench-smoke clean
+.PHONY: all build generate generate-check test test-unit lint demo e2e-node bench bench-smoke clean
 
 all: build
 
@@ -22,9 +22,30 @@ generate-check: generate
 
 # The README's test command. Privileged tests need root; with
 # AIRLOCK_REQUIRE_PRIVILEGED=1 (CI) they fail instead of skipping.
-test:
+test: e2e-node
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+# The official TypeScript SDK that the end-to-end tests run (e2e/node), installed
+# from the npm registry exactly as the committed lock file says, into a cache
+# outside the tree; `npm ci` runs only when the lock file changed.
+E2E_NODE_DIR ?= $(HOME)/.cache/airlock/e2e-node
+export AIRLOCK_E2E_NODE_DIR := $(E2E_NODE_DIR)
+
+e2e-node:
+	@mkdir -p $(E2E_NODE_DIR)
+	@cp e2e/node/client.mjs $(E2E_NODE_DIR)/
+	@if ! cmp -s e2e/node/package-lock.json $(E2E_NODE_DIR)/package-lock.json || \
+	    [ ! -f $(E2E_NODE_DIR)/node_modules/@anthropic-ai/sdk/package.json ]; then \
+		cp e2e/node/package.json e2e/node/package-lock.json $(E2E_NODE_DIR)/ && \
+		cd $(E2E_NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
+
+# The README's first command: as root, builds, starts the fake Claude API and
+# airlockd on this machine (child cgroup, private mount namespace, loopback
+# only), runs unmodified clients, shows what happened, and cleans up.
+demo:
+	scripts/demo.sh
 
 # Side-by-side benchmarks (needs root for the eBPF capture path; installs nginx,
 # mitmproxy and nghttp2-client from Debian) -> BENCHMARKS.md. bench-smoke is the

@@ -18,7 +18,7 @@ func curlMessages(body string, extra ...string) []string {
 
 func TestCurlMessage(t *testing.T) {
 	h := Start(t, Options{})
-	res := h.Run(t, "curl", curlMessages(`{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello airlock"}]}`)...)
+	res := h.Run(t, "curl", curlMessages(`{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello airlock"}]}`)...)
 	if res.Code != 0 {
 		t.Fatalf("curl: exit %d\n%s\n%s\ndaemon:\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
 	}
@@ -40,7 +40,7 @@ func TestCurlMessage(t *testing.T) {
 
 func TestCurlStream(t *testing.T) {
 	h := Start(t, Options{})
-	res := h.Run(t, "curl", curlMessages(`{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"stream please"}]}`, "-N")...)
+	res := h.Run(t, "curl", curlMessages(`{"model":"claude-haiku-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"stream please"}]}`, "-N")...)
 	if res.Code != 0 {
 		t.Fatalf("curl: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
 	}

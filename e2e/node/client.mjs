@@ -14,14 +14,14 @@ const textOf = (m) => m.content.filter((b) => b.type === 'text').map((b) => b.te
 
 async function message() {
   const m = await client.messages.create({
-    model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: prompt }],
+    model: 'claude-haiku-4-5', max_tokens: 256, messages: [{ role: 'user', content: prompt }],
   });
   return { id: m.id, text: textOf(m), stop_reason: m.stop_reason, usage: m.usage };
 }
 
 async function stream() {
   const s = client.messages.stream({
-    model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: prompt }],
+    model: 'claude-haiku-4-5', max_tokens: 256, messages: [{ role: 'user', content: prompt }],
   });
   let deltas = 0;
   s.on('text', () => { deltas++; });
@@ -40,7 +40,7 @@ async function tools() {
   const use = first.content.find((b) => b.type === 'tool_use');
   messages.push({ role: 'assistant', content: first.content });
   messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18°C and sunny' }] });
-  const second = await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 256, tools: toolDefs, messages });
+  const second = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 256, tools: toolDefs, messages });
   return { tool: use.name, input: use.input, first_stop: first.stop_reason, text: textOf(second), stop_reason: second.stop_reason };
 }
 

@@ -77,7 +77,7 @@ func params(model, prompt string) anthropic.MessageNewParams {
 }
 
 func message(ctx context.Context, c anthropic.Client, prompt string) (result, error) {
-	m, err := c.Messages.New(ctx, params("claude-sonnet-4-5", prompt))
+	m, err := c.Messages.New(ctx, params("claude-haiku-4-5", prompt))
 	if err != nil {
 		return result{}, err
 	}
@@ -85,7 +85,7 @@ func message(ctx context.Context, c anthropic.Client, prompt string) (result, er
 }
 
 func stream(ctx context.Context, c anthropic.Client, prompt string) (result, error) {
-	s := c.Messages.NewStreaming(ctx, params("claude-sonnet-4-5", prompt))
+	s := c.Messages.NewStreaming(ctx, params("claude-haiku-4-5", prompt))
 	defer s.Close()
 	var m anthropic.Message
 	deltas := 0
@@ -123,7 +123,7 @@ func tools(ctx context.Context, c anthropic.Client, prompt string) (result, erro
 	if use.ID == "" {
 		return result{}, errors.New("the model asked for no tool")
 	}
-	p.Model = "claude-sonnet-4-5"
+	p.Model = "claude-haiku-4-5"
 	p.Messages = append(p.Messages, first.ToParam(),
 		anthropic.NewUserMessage(anthropic.NewToolResultBlock(use.ID, "18°C and sunny", false)))
 	second, err := c.Messages.New(ctx, p)
