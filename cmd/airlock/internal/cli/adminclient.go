@@ -28,6 +28,8 @@ func adminError(err error, sock, what, notFoundFix string) error {
 		return refused(sock, apiErr.Message)
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusServiceUnavailable:
 		return fail(nil, "check 'journalctl -u airlockd' and 'airlock doctor'", "%s: the daemon cannot serve it now: %s", what, apiErr.Message)
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict:
+		return fail(nil, "decisions are single-use: the outcome is in 'airlock audit list'", "%s: %s", what, apiErr.Message)
 	case errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest:
 		return fail(nil, "see the command's --help", "%s: %s", what, apiErr.Message)
 	case errors.Is(err, fs.ErrPermission):

@@ -97,6 +97,7 @@ func assertInstalled(t *testing.T, root string) {
 
 func TestInstallJSONAndReinstallIsIdempotent(t *testing.T) {
 	root, from := installRoot(t)
+	before := snapshot(t, root)
 	args := []string{"--json", "install", "--root", root, "--from", from, "--deploy-dir", repoFile("deploy"), "--skip-trust"}
 	var first struct {
 		OK    bool
@@ -122,6 +123,9 @@ func TestInstallJSONAndReinstallIsIdempotent(t *testing.T) {
 	}
 	if r := run(t, "", "uninstall", "--root", root); r.code != 0 {
 		t.Fatalf("uninstall: %s %s", r.out, r.err)
+	}
+	if after := snapshot(t, root); !slices.Equal(before, after) {
+		t.Errorf("uninstall after a reinstall did not restore the tree:\nbefore %v\nafter  %v", before, after)
 	}
 }
 

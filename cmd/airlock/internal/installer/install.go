@@ -71,6 +71,7 @@ type Installer struct {
 	settings Settings
 	steps    []Step
 	pinHost  string // uninstall: an explicit live pin directory
+	base     int    // actions recorded by earlier installs
 }
 
 // ErrStartFailed means the files are in place but the daemon did not start or
@@ -79,8 +80,14 @@ var ErrStartFailed = errors.New("daemon not running")
 
 // Install performs every step, saving the manifest after each. A failure
 // before the daemon starts rolls back what was done.
+//
+// Installing again (an upgrade, a repair) extends the existing manifest, so
+// uninstall still undoes the first install too.
 func Install(ctx context.Context, cfg Config) ([]Step, error) {
 	in := newInstaller(cfg)
+	if m, err := LoadManifest(cfg.Root); err == nil {
+		in.m, in.base = m, len(m.Actions)
+	}
 	// The manifest's directory is usually the state directory; created (and
 	// recorded) first so that the manifest can be saved after every step.
 	err := in.mkdirAll(filepath.Dir(ManifestPath), 0o700, KindState)
@@ -88,15 +95,28 @@ func Install(ctx context.Context, cfg Config) ([]Step, error) {
 		err = in.placeFiles(ctx)
 	}
 	if err != nil {
-		in.step("rollback", "ok", "undoing "+fmt.Sprint(len(in.m.Actions))+" change(s)")
-		in.m.PinDir = "" // nothing was started: leave any pins alone
-		if rerr := in.undoAll(ctx, false, false); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-		}
-		_ = os.Remove(in.abs(ManifestPath))
-		return in.steps, err
+		return in.steps, errors.Join(err, in.rollback(ctx))
 	}
 	return in.steps, in.startDaemon(ctx)
+}
+
+// rollback undoes the changes of this run only, keeping an earlier install's.
+func (in *Installer) rollback(ctx context.Context) error {
+	earlier := in.m.Actions[:in.base:in.base]
+	in.m.Actions = in.m.Actions[in.base:]
+	in.step("rollback", "ok", "undoing "+fmt.Sprint(len(in.m.Actions))+" change(s)")
+	pins := in.m.PinDir
+	in.m.PinDir = "" // nothing was started: leave any pins alone
+	err := in.undoAll(ctx, false, false)
+	if err != nil {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	if len(earlier) == 0 {
+		_ = os.Remove(in.abs(ManifestPath))
+		return nil
+	}
+	in.m.Actions, in.m.PinDir = earlier, pins
+	return in.m.save(in.cfg.Root)
 }
 
 func newInstaller(cfg Config) *Installer {

@@ -212,3 +212,49 @@ func TestUninstallWithoutManifestStillUnpins(t *testing.T) {
 		t.Errorf("pins of a crashed daemon not removed (calls %v, stat %v)", f.calls, err)
 	}
 }
+
+// A second install (an upgrade) must not make uninstall forget the first.
+func TestReinstallExtendsTheManifest(t *testing.T) {
+	f := newFixture(t)
+	if _, err := Install(context.Background(), f.config()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(f.src, "airlockd"), []byte("daemon-binary-v2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Install(context.Background(), f.config()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(f.root, "usr/local/bin/airlockd"))
+	if string(got) != "daemon-binary-v2" {
+		t.Fatalf("upgrade did not replace the daemon: %q", got)
+	}
+	if _, err := Uninstall(context.Background(), f.uninstallConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if left := tree(t, f.root); len(left) != 0 {
+		t.Errorf("uninstall after a reinstall left %v", left)
+	}
+}
+
+// A failed reinstall rolls back only its own changes.
+func TestFailedReinstallKeepsTheFirstInstall(t *testing.T) {
+	f := newFixture(t)
+	if _, err := Install(context.Background(), f.config()); err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.config()
+	cfg.Hooks.InstallTrust = func(context.Context, string, Settings) error { return errors.New("store is read-only") }
+	if _, err := Install(context.Background(), cfg); err == nil {
+		t.Fatal("reinstall with a failing trust step succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(f.root, "usr/local/bin/airlock")); err != nil {
+		t.Fatalf("the failed reinstall removed the first install: %v", err)
+	}
+	if _, err := Uninstall(context.Background(), f.uninstallConfig()); err != nil {
+		t.Fatal(err)
+	}
+	if left := tree(t, f.root); len(left) != 0 {
+		t.Errorf("uninstall left %v", left)
+	}
+}

@@ -54,7 +54,17 @@ type Manifest struct {
 	Actions     []Action  `json:"actions"`
 }
 
-func (m *Manifest) add(a Action) { m.Actions = append(m.Actions, a) }
+// add records a; a change to something already recorded (an upgraded binary)
+// only updates its digest, so it is undone once and keeps its first position.
+func (m *Manifest) add(a Action) {
+	for i, old := range m.Actions {
+		if old.Kind == a.Kind && old.Path == a.Path {
+			m.Actions[i].SHA256 = a.SHA256
+			return
+		}
+	}
+	m.Actions = append(m.Actions, a)
+}
 
 // LoadManifest reads the manifest of the install under root.
 func LoadManifest(root string) (*Manifest, error) {
