@@ -29,7 +29,7 @@ type check struct {
 }
 
 // doctorSections in the order they run: each later one depends on the earlier.
-var doctorSections = []string{"privileges", "kernel", "config", "ca", "trust", "dns", "daemon", "upstream"}
+var doctorSections = []string{"privileges", "kernel", "config", "credentials", "ca", "trust", "dns", "daemon", "upstream"}
 
 type doctorFlags struct {
 	only, skip []string
@@ -54,6 +54,8 @@ func (a *app) doctorCommand() *cobra.Command {
   privileges  root, or the capabilities the daemon needs
   kernel      BPF syscall, cgroup2 mount, CGROUP_BPF, each hook type, bpffs
   config      the configuration loads and validates
+  credentials each managed credential's source is there and private (the
+              value is never read)
   ca          the CA exists, its key is private, it is not about to expire
   trust       each runtime present (curl, node, python3, Go, java) completes a
               real handshake with a loopback endpoint signed by the CA
@@ -106,7 +108,7 @@ func (d *doctorEnv) wanted(section string) bool {
 
 func (d *doctorEnv) run(ctx context.Context, section string) []check {
 	fns := map[string]func(context.Context) []check{
-		"privileges": d.privileges, "kernel": d.kernel, "config": d.config, "ca": d.ca,
+		"privileges": d.privileges, "kernel": d.kernel, "config": d.config, "credentials": d.credentials, "ca": d.ca,
 		"trust": d.trust, "dns": d.dns, "daemon": d.daemon, "upstream": d.upstream,
 	}
 	out := fns[section](ctx)

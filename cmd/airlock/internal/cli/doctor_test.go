@@ -5,8 +5,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/airlock-dev/airlock/cmd/internal/config"
 )
 
 type doctorReport struct {
@@ -127,6 +130,35 @@ func TestDoctorKernelRunsCaptureDiagnostics(t *testing.T) {
 	for _, name := range []string{"bpf syscall", "cgroup2 mount", "hook connect4", "hook getpeername6", "hook sockops"} {
 		if c, ok := rep.find("kernel", name); !ok || c.Result == checkFail && c.Fix == "" {
 			t.Errorf("kernel check %q missing or without a fix: %+v", name, c)
+		}
+	}
+}
+
+func TestDoctorCredentialSources(t *testing.T) {
+	dir := t.TempDir()
+	unit := dir + "/airlockd.service"
+	writeFile(t, unit, "[Service]\nLoadCredential=anthropic-api-key:"+dir+"/key\n")
+	cases := []struct {
+		name   string
+		c      config.Credential
+		setup  func()
+		result string
+		want   string
+	}{
+		{"missing file", config.Credential{Name: "a", File: dir + "/nokey"}, nil, checkFail, "write the managed key"},
+		{"shared file", config.Credential{Name: "b", File: dir + "/shared"}, func() { os.WriteFile(dir+"/shared", []byte("x"), 0o644) }, checkFail, "chmod 0600"},
+		{"systemd credential", config.Credential{Name: "c", Systemd: "anthropic-api-key"}, func() { os.WriteFile(dir+"/key", []byte("x"), 0o600) }, checkOK, "present, private"},
+		{"systemd without LoadCredential", config.Credential{Name: "d", Systemd: "other"}, nil, checkWarn, "LoadCredential=other:"},
+		{"helper", config.Credential{Name: "e", Command: config.Argv{"/nonexistent/vault"}}, nil, checkFail, "install the helper"},
+		{"env", config.Credential{Name: "f", Env: "ANTHROPIC_KEY"}, nil, checkOK, "ANTHROPIC_KEY"},
+	}
+	for _, c := range cases {
+		if c.setup != nil {
+			c.setup()
+		}
+		got := credentialCheck(c.c, unit)
+		if got.Result != c.result || !strings.Contains(got.Detail+" "+got.Fix, c.want) {
+			t.Errorf("%s: %+v, want %s mentioning %q", c.name, got, c.result, c.want)
 		}
 	}
 }

@@ -47,7 +47,8 @@ func (a *app) policyPath(args []string) (string, error) {
 	}
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return "", err
+		return "", usage("name the policy file, e.g. 'airlock policy check /etc/airlock/policy.yaml' or --policy FILE",
+			"no policy file given, and the configuration (%s) does not load to say which", a.configPath)
 	}
 	if cfg.Policy.File == "" {
 		return "", usage("name the file: 'airlock policy check FILE'",

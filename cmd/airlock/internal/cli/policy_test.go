@@ -107,3 +107,13 @@ func TestPolicyTestBadInput(t *testing.T) {
 		t.Errorf("an invalid policy must be reported with positions: code %d out %q", r.code, r.out)
 	}
 }
+
+func TestPolicyFileFromConfig(t *testing.T) {
+	cfg, _ := testConfig(t, "policy: {file: testdata/good-policy.yaml}\n")
+	if r := run(t, "", "--config", cfg, "policy", "check"); r.code != 0 || !strings.Contains(r.out, "good-policy.yaml: ok") {
+		t.Errorf("check without FILE: code %d out %q err %q", r.code, r.out, r.err)
+	}
+	run(t, "", "--config", "testdata/nonexistent.yaml", "policy", "check").wantOneLineError(t, ExitUsage, "no policy file given")
+	empty, _ := testConfig(t, "")
+	run(t, "", "--config", empty, "policy", "test").wantOneLineError(t, ExitUsage, "sets no policy file")
+}
