@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/fakeapi"
 )
 
 // AssertUpstreamGotOnlyManagedKey checks the fake API received n requests, each
@@ -56,3 +57,6 @@ func (h *Harness) LastAudit(t testing.TB) audit.Record {
 	}
 	return last
 }
+
+// upstreamKeys is a fake upstream that accepts these API keys.
+func upstreamKeys(keys ...string) fakeapi.Config { return fakeapi.Config{APIKeys: keys} }

@@ -119,3 +119,34 @@ func (h *Harness) exec(t testing.TB, name string, args ...string) Result {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Background runs a client like Run without waiting: wait returns its Result.
+func (h *Harness) Background(t testing.TB, name string, args ...string) (wait func() Result) {
+	t.Helper()
+	done := make(chan Result, 1)
+	go func() { done <- h.runNoFatal(name, args...) }()
+	return func() Result { return <-done }
+}
+
+// runNoFatal is Run for another goroutine: harness errors become Code -1.
+func (h *Harness) runNoFatal(name string, args ...string) Result {
+	sandbox := append([]string{"--cgroup", h.Cgroup, "--layer", h.layer, "--", name}, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bins.Sandbox, sandbox...)
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.Code = exit.ExitCode()
+	case err != nil:
+		res.Code, res.Stderr = -1, err.Error()
+	}
+	return res
+}

@@ -32,10 +32,15 @@ func (d *daemon) startCapture(context.Context) error {
 	return nil
 }
 
-// stopCapture closes the listener. Fail closed keeps the links pinned, so
+// stopCapture first drains the TLS server (in-flight requests and streams
+// finish, up to the drain deadline; closing the listener would cut them),
+// then closes the listener. Fail closed keeps the links pinned, so
 // Claude-bound connections are refused until a daemon adopts them; fail open
 // detaches them so applications reach the API directly.
-func (d *daemon) stopCapture(context.Context) error {
+func (d *daemon) stopCapture(ctx context.Context) error {
+	if err := d.drainTLS(ctx); err != nil {
+		d.log.Warn("drain deadline passed: cutting the remaining connections", zap.Error(err))
+	}
 	d.parts.selector.stop()
 	if d.cfg.Capture.FailMode == config.FailOpen {
 		d.log.Info("fail mode open: detaching the eBPF programs")

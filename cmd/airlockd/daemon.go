@@ -27,7 +27,8 @@ type daemon struct {
 	fatal  chan error // a component that stopped on its own
 	stops  []stopStep
 
-	parts components
+	parts    components
+	drainTLS func(ctx context.Context) error // idempotent: capture's stop drains first
 }
 
 type stopStep struct {

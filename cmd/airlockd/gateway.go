@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 
 	"github.com/airlock-dev/airlock/admin"
 	"github.com/airlock-dev/airlock/gateway"
@@ -54,6 +55,17 @@ func (d *daemon) startTLS(context.Context) error {
 		return fail("TLS server", "report this bug", err)
 	}
 	d.parts.tls = s
-	d.onStop("tls (draining)", s.Shutdown)
+	d.drainTLS = onceCtx(s.Shutdown)
+	d.onStop("tls", d.drainTLS)
 	return nil
+}
+
+// onceCtx runs f once; later calls return its first result.
+func onceCtx(f func(context.Context) error) func(context.Context) error {
+	var once sync.Once
+	var err error
+	return func(ctx context.Context) error {
+		once.Do(func() { err = f(ctx) })
+		return err
+	}
 }
