@@ -143,7 +143,10 @@ func (a *Airlock) serve(cfg AirlockConfig, gw *gateway.Gateway) error {
 	if err != nil {
 		return fmt.Errorf("ca: %w", err)
 	}
-	if err := os.WriteFile(a.CAFile, ca.CertPEM(), 0o644); err != nil {
+	if err := os.WriteFile(a.CAFile+".tmp", ca.CertPEM(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(a.CAFile+".tmp", a.CAFile); err != nil { // readers poll for the file
 		return err
 	}
 	if a.tls, err = tlsmitm.NewServer(tlsmitm.ServerConfig{Authority: ca, Handler: gw, Log: cfg.Log}); err != nil {

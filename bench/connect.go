@@ -18,7 +18,7 @@ func (c *ConnectResult) overheadNs() float64 { return c.UDPAttached.Median - c.U
 
 func (c *ConnectResult) write(b *strings.Builder) {
 	fmt.Fprintf(b, "## connect() with the capture programs attached\n\nA destination outside the targets (127.0.0.1), %d connect() calls per run. "+
-		"UDP connect() on one socket isolates the cgroup/connect4 hook; the TCP figure is a whole socket, loopback handshake and close. "+
+		"UDP connect() on one socket isolates the cgroup/connect4 hook; the TCP figure is a whole socket, loopback handshake and close. Each figure is the median of batches (1000 UDP or 100 TCP calls), so a preempted batch does not count. "+
 		"Attached: %s. Not attached: %s.\n\n", c.Iterations, c.AttachedWhere, c.DetachedWhere)
 	b.WriteString("| | not attached ns | attached ns | added ns |\n| --- | ---: | ---: | ---: |\n")
 	fmt.Fprintf(b, "| UDP connect() | %s | %s | %s |\n", c.UDPDetached, c.UDPAttached, format(c.UDPAttached.Median-c.UDPDetached.Median))

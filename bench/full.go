@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,8 +19,22 @@ type FullOptions struct {
 	Airlockd string // the airlockd binary; "" = in-process pieces instead of the daemon
 	Runs     int
 	Sizes    Sizes
-	Peers    bool // nginx and mitmproxy, when installed
+	Peers    bool     // nginx and mitmproxy, when installed
+	Only     []string // configurations to measure besides direct (empty: all)
+	Select   []string // scenario ids to run (empty: all)
 	Progress io.Writer
+}
+
+func (o FullOptions) wants(target string) bool {
+	return len(o.Only) == 0 || slices.Contains(o.Only, target)
+}
+
+func (o FullOptions) scenarios() []Scenario {
+	all := Scenarios(o.Sizes)
+	if len(o.Select) == 0 {
+		return all
+	}
+	return slices.DeleteFunc(all, func(s Scenario) bool { return !slices.Contains(o.Select, s.ID) })
 }
 
 // full is one full run's state: what is running and what the report says.
@@ -44,7 +59,7 @@ func RunFull(ctx context.Context, opts FullOptions) (*Report, error) {
 	if opts.Peers {
 		f.startPeers(ctx)
 	}
-	f.rep.Measured = Suite{Targets: f.rep.Targets, Scenarios: Scenarios(opts.Sizes), Runs: opts.Runs, Progress: opts.Progress}.Run(ctx)
+	f.rep.Measured = Suite{Targets: f.rep.Targets, Scenarios: opts.scenarios(), Runs: opts.Runs, Progress: opts.Progress}.Run(ctx)
 	f.measureConnect()
 	f.rep.Generated, f.rep.Machine = time.Now(), Machine()
 	return f.rep, nil
@@ -90,7 +105,7 @@ func (f *full) startFake(ctx context.Context) error {
 
 func waitFile(ctx context.Context, p *Proc, name string) error {
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(name); err == nil {
+		if st, err := os.Stat(name); err == nil && st.Size() > 0 {
 			return nil
 		}
 		if p.Exited() {
@@ -103,6 +118,9 @@ func waitFile(ctx context.Context, p *Proc, name string) error {
 // add checks that t answers, then adds it to the report's configurations;
 // caFiles are the roots t's clients trust (the fake's CA is always added).
 func (f *full) add(ctx context.Context, t Target, p *Proc, caFiles ...string) bool {
+	if !f.opts.wants(t.Name) && t.Name != Baseline {
+		return false
+	}
 	roots, err := LoadRoots(append(caFiles, f.env.UpstreamCA)...)
 	if err != nil {
 		f.note("%s left out: reading its CA: %v", t.Name, err)

@@ -8,10 +8,12 @@ import (
 // startAirlocks starts (b) airlockd through the eBPF capture, with masking and
 // audit on, and (c) the same data path with masking and audit off.
 func (f *full) startAirlocks(ctx context.Context) {
-	if !f.startDaemon(ctx) {
+	if f.opts.wants(AirlockTarget) && !f.startDaemon(ctx) {
 		f.startInproc(ctx, AirlockTarget, "Airlock's data path in its own process (TLS, gateway, policy, masking, audit) behind a plain listener: NOT the eBPF capture path (airlockd unavailable, see notes)", true)
 	}
-	f.startInproc(ctx, "airlock-lean", "Airlock's data path (TLS, gateway, credential swap, policy) with masking and audit off, in its own process behind a plain listener", false)
+	if f.opts.wants("airlock-lean") {
+		f.startInproc(ctx, "airlock-lean", "Airlock's data path (TLS, gateway, credential swap, policy) with masking and audit off, in its own process behind a plain listener", false)
+	}
 }
 
 func (f *full) startDaemon(ctx context.Context) bool {
@@ -61,18 +63,24 @@ func (f *full) startInproc(ctx context.Context, name, label string, on bool) {
 
 // startPeers starts nginx and mitmproxy, when installed.
 func (f *full) startPeers(ctx context.Context) {
-	ca := f.env.PeerCA
-	if lookPath("nginx") {
-		f.startPeer(ctx, "nginx", "nginx terminating TLS, proxy_set_header swapping the credential, keep-alive HTTP/1.1 upstream", StartNginx, ca)
-		f.rep.Versions["nginx"] = version("nginx", "-v")
-	} else {
-		f.note("nginx is not installed: left out")
+	peers := []struct {
+		name, program, label string
+		start                func(PeerEnv, string) (*Proc, string, error)
+		ca                   string
+		version              []string
+	}{
+		{"nginx", "nginx", "nginx terminating TLS, proxy_set_header swapping the credential, keep-alive HTTP/1.1 upstream", StartNginx, f.env.PeerCA, []string{"nginx", "-v"}},
+		{"mitmproxy", "mitmdump", "mitmdump in reverse-proxy mode with a 10-line addon swapping the credential (SSE streamed)", StartMitmproxy, MitmCA(f.env), []string{"mitmdump", "--version"}},
 	}
-	if lookPath("mitmdump") {
-		f.startPeer(ctx, "mitmproxy", "mitmdump in reverse-proxy mode with a 10-line addon swapping the credential (SSE streamed)", StartMitmproxy, MitmCA(f.env))
-		f.rep.Versions["mitmproxy"] = version("mitmdump", "--version")
-	} else {
-		f.note("mitmproxy is not installed: left out")
+	for _, p := range peers {
+		switch {
+		case !f.opts.wants(p.name):
+		case !lookPath(p.program):
+			f.note("%s is not installed: left out", p.name)
+		default:
+			f.startPeer(ctx, p.name, p.label, p.start, p.ca)
+			f.rep.Versions[p.name] = version(p.version...)
+		}
 	}
 }
 

@@ -2,16 +2,18 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
 // Sizes shapes the scenarios: the full suite or the smoke mode.
 type Sizes struct {
 	Warmup, Duration time.Duration
-	Concurrency      []int // non-streamed request scenarios
-	StreamEvents     int   // text deltas per streamed answer
-	BigPrompt        int   // bytes of the multi-turn prompt
-	OpenConns        int   // connections and streams held open for the memory scenario
+	Concurrency      []int  // non-streamed request scenarios
+	StreamEvents     int    // text deltas per streamed answer
+	BigPrompt        int    // bytes of the multi-turn prompt
+	OpenConns        int    // connections and streams held open for the memory scenario
+	H2LoadDir        string // scratch directory for h2load's body file; "" = no h2load scenario
 }
 
 // FullSizes are the issue's figures, sized to finish in minutes on 2 cores.
@@ -41,6 +43,13 @@ func Scenarios(z Sizes) []Scenario {
 	stream := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Body: StreamBody, Header: StreamHeader(z.StreamEvents, 20)}
 	big := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Body: BigBody(z.BigPrompt)}
 	mem := Memory{N: z.OpenConns, Settle: 500 * time.Millisecond}
+	if z.H2LoadDir != "" && lookPath("h2load") {
+		h := H2Load{Concurrency: 16, Warmup: z.Warmup, Duration: max(z.Duration, time.Second), Body: SmallBody, Dir: z.H2LoadDir}
+		cmd := "h2load " + strings.Join(h.Args(Target{Addr: "<configuration's address>", Key: "<key>"}, "body.json"), " ")
+		out = append(out, Scenario{ID: "h2load_c16", Title: "Non-streamed requests, concurrency 16, driven by h2load (HTTP/1.1)",
+			Note:    "The same request driven by nghttp2's h2load, which spends far less CPU per request than the Go client (all processes share the cores). h2load prints no percentiles, only the mean. Command: `" + cmd + "`",
+			Metrics: []Metric{{"rps", "req/s", true}, {"mean", "mean ms", false}}, Run: h.Run})
+	}
 	return append(out,
 		Scenario{ID: "newconn", Title: "A new connection per request (full TLS handshake), concurrency 4",
 			Note: "No keep-alive and no TLS session resumption: each request pays a handshake to the proxy (and the proxy's own upstream choice).", Metrics: rpsMetrics, Run: newConn.Run},

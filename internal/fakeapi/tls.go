@@ -141,7 +141,7 @@ func (r *Running) makeCerts(caFile string) (tls.Certificate, error) {
 	r.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
 	r.CAFile, r.Pool = caFile, x509.NewCertPool()
 	r.Pool.AddCert(ca)
-	if err := os.WriteFile(caFile, r.CAPEM, 0o644); err != nil {
+	if err := writeAtomic(caFile, r.CAPEM); err != nil {
 		return tls.Certificate{}, fmt.Errorf("writing the fake CA: %w", err)
 	}
 	return tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}, nil
@@ -167,4 +167,14 @@ func newCert(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecds
 		return nil, nil, fmt.Errorf("signing a certificate: %w", err)
 	}
 	return key, der, nil
+}
+
+// writeAtomic writes data so that a reader polling for the file never sees it
+// empty or partial.
+func writeAtomic(name string, data []byte) error {
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
 }

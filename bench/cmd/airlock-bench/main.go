@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +55,8 @@ func run(args []string) error {
 	duration := fs.Duration("duration", bench.FullSizes.Duration, "measured time per run")
 	peers := fs.Bool("peers", true, "measure nginx and mitmproxy when installed")
 	limit := fs.Duration("limit", 8*time.Minute, "stop measuring after this long")
+	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-lean,nginx,mitmproxy)")
+	sel := fs.String("scenarios", "", "comma-separated scenario ids (rps_c1,rps_c16,rps_c256,h2load_c16,newconn,stream,bigprompt,memory)")
 	fs.Parse(args)
 	ctx, cancel := signalContext(*limit)
 	defer cancel()
@@ -65,7 +69,8 @@ func run(args []string) error {
 	if *smoke {
 		rep, err = bench.RunSmoke(ctx, dir, os.Stderr)
 	} else {
-		rep, err = runFull(ctx, dir, *airlockd, *runs, *duration, *peers)
+		rep, err = runFull(ctx, bench.FullOptions{Dir: dir, Airlockd: *airlockd, Runs: *runs, Peers: *peers,
+			Only: split(*only), Select: split(*sel), Progress: os.Stderr}, *duration)
 	}
 	if err != nil {
 		return err
@@ -74,14 +79,21 @@ func run(args []string) error {
 	return os.WriteFile(*out, []byte(rep.Markdown()), 0o644)
 }
 
-func runFull(ctx context.Context, dir, airlockd string, runs int, d time.Duration, peers bool) (*bench.Report, error) {
+func runFull(ctx context.Context, opts bench.FullOptions, d time.Duration) (*bench.Report, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	sizes := bench.FullSizes
-	sizes.Duration = d
-	return bench.RunFull(ctx, bench.FullOptions{Dir: dir, Self: self, Airlockd: airlockd, Runs: runs, Sizes: sizes, Peers: peers, Progress: os.Stderr})
+	opts.Self, opts.Sizes = self, bench.FullSizes
+	opts.Sizes.Duration, opts.Sizes.H2LoadDir = d, opts.Dir
+	return bench.RunFull(ctx, opts)
+}
+
+func split(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }
 
 func joinArgs(args []string) string {
@@ -125,7 +137,15 @@ func serveAirlock(args []string) error {
 	fs.StringVar(&cfg.ManagedKey, "key", bench.ManagedKey, "the managed API key")
 	fs.BoolVar(&cfg.Mask, "mask", true, "mask requests and responses")
 	fs.BoolVar(&cfg.Audit, "audit", true, "write audit records and recordings")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until stopped (go tool pprof)")
 	fs.Parse(args)
+	if *cpuProfile != "" {
+		stop, err := startProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
 	}
@@ -143,4 +163,16 @@ func waitSignal(what, addr string) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	return nil
+}
+
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
