@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -191,6 +190,7 @@ func until(now, t time.Time) string {
 	return "expired"
 }
 
+// joinArgs is a command line for a terminal: credentials masked, one line, short.
 func joinArgs(args []string) string {
-	return truncate(oneLine(strings.Join(args, " ")), 120)
+	return truncate(oneLine(redactArgs(args)), 160)
 }

@@ -56,3 +56,10 @@ func TestApprovalsDenyAndUnknownID(t *testing.T) {
 	d.run(t, "approvals", "approve").wantOneLineError(t, ExitUsage, "takes ID")
 	d.run(t, "approvals", "approve", "x", "--for", "soon").wantOneLineError(t, ExitUsage, "invalid argument")
 }
+
+func TestCmdlineCredentialsAreMaskedOnScreen(t *testing.T) {
+	got := joinArgs([]string{"curl", "-H", "x-api-key: sk-ant-api03-FAKE-leaked-key-in-the-demo-app", "https://api.anthropic.com"})
+	if strings.Contains(got, "FAKE-leaked") || !strings.Contains(got, "curl -H x-api-key:") {
+		t.Errorf("joinArgs = %q: the embedded key must not be printed", got)
+	}
+}

@@ -63,8 +63,8 @@ func printEntry(w io.Writer, e audit.Entry, body bool) error {
 	rc := e.Recording
 	summary := "none (metadata only)"
 	if rc != nil {
-		summary = fmt.Sprintf("request body %d bytes, response %d %s in %d event(s)",
-			len(rc.RequestBody), rc.Status, rc.ContentType, len(rc.Events))
+		summary = fmt.Sprintf("request body %d bytes, %s in %d event(s)",
+			len(rc.RequestBody), strings.Join(strings.Fields("response "+statusText(rc.Status)+" "+rc.ContentType), " "), len(rc.Events))
 	}
 	if err := keyValues(w, append(recordPairs(e.Record), "recording", summary)...); err != nil || !body || rc == nil {
 		return err
@@ -154,4 +154,11 @@ func seqRange(p audit.Problem) string {
 		return fmt.Sprintf("#%d-#%d", p.Seq, p.ToSeq)
 	}
 	return fmt.Sprintf("#%d", p.Seq)
+}
+
+func statusText(status int) string {
+	if status == 0 {
+		return ""
+	}
+	return fmt.Sprint(status)
 }
