@@ -89,6 +89,9 @@ func (a *app) runAuditList(ctx context.Context, f auditFlags) error {
 	if err != nil {
 		return adminError(err, sock, "listing audit records", "")
 	}
+	if format == "table" && filter.Limit > 0 && len(recs) == filter.Limit {
+		defer fmt.Fprintf(a.io.Out, "(the newest %d records; --limit 0 shows all)\n", filter.Limit)
+	}
 	return a.printRecords(format, recs)
 }
 

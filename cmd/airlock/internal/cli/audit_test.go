@@ -153,3 +153,12 @@ func TestSessionsListShowReplay(t *testing.T) {
 	d.run(t, "sessions", "replay", "sess-bob", "--speed", "0").wantOneLineError(t, ExitUsage, "--speed must be positive")
 	d.run(t, "sessions", "show", "nope").wantOneLineError(t, ExitFailure, "airlock sessions list")
 }
+
+func TestAuditListSaysWhenLimited(t *testing.T) {
+	d := startDaemon(t)
+	d.writeRecords(t)
+	r := d.run(t, "audit", "list", "--limit", "2")
+	if r.code != 0 || strings.Count(r.out, "/v1/messages") != 2 || !strings.Contains(r.out, "the newest 2 records") {
+		t.Errorf("--limit 2:\n%s%s", r.out, r.err)
+	}
+}

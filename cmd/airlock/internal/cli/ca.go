@@ -114,14 +114,9 @@ func (a *app) runCARotate(ctx context.Context, noTrust bool) error {
 	if err != nil {
 		return fail(err, "inspect "+cfg.CADir(), "loading the new CA")
 	}
-	trusted, opts := "not refreshed (--no-trust)", trust.Options{StateDir: cfg.StateDir}
-	if !noTrust && !trustProvisioned(ctx, opts) {
-		trusted = "not provisioned here (run 'airlock trust install' to provision it)"
-	} else if !noTrust {
-		if err := trust.Install(ctx, opts, ca.CertPEM()); err != nil {
-			return fail(err, "run 'airlock trust install' once the cause is fixed", "the CA rotated, but refreshing trust failed")
-		}
-		trusted = "refreshed"
+	trusted, err := refreshTrust(ctx, cfg.StateDir, ca.CertPEM(), noTrust)
+	if err != nil {
+		return err
 	}
 	if a.jsonOut {
 		return writeJSON(a.io.Out, map[string]any{"old_fingerprint": old.Fingerprint(), "ca": caInfo(cfg, ca), "trust": trusted})
@@ -129,6 +124,22 @@ func (a *app) runCARotate(ctx context.Context, noTrust bool) error {
 	fmt.Fprintf(a.io.Out, "rotated: %s -> %s (valid until %s); trust %s.\nNext: systemctl restart airlockd, so it signs with the new CA.\n",
 		short(old.Fingerprint()), short(ca.Fingerprint()), cell(ca.NotAfter()), trusted)
 	return nil
+}
+
+// refreshTrust re-provisions trust with the rotated bundle, where trust
+// had been provisioned, and says what it did.
+func refreshTrust(ctx context.Context, stateDir string, pem []byte, skip bool) (string, error) {
+	opts := trust.Options{StateDir: stateDir}
+	switch {
+	case skip:
+		return "not refreshed (--no-trust)", nil
+	case !trustProvisioned(ctx, opts):
+		return "not provisioned here (run 'airlock trust install' to provision it)", nil
+	}
+	if err := trust.Install(ctx, opts, pem); err != nil {
+		return "", fail(err, "run 'airlock trust install' once the cause is fixed", "the CA rotated, but refreshing trust failed")
+	}
+	return "refreshed", nil
 }
 
 // short abbreviates a fingerprint for a terminal.
