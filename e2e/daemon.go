@@ -24,7 +24,8 @@ type process struct {
 // daemonCmd is airlockd with this harness's config and environment.
 func (h *Harness) daemonCmd(ctx context.Context, args ...string) *exec.Cmd {
 	args = append([]string{"--config", h.ConfigFile, "--conf-dir", filepath.Join(h.Dir, "conf.d")}, args...)
-	cmd := exec.CommandContext(ctx, bins.Airlockd, args...)
+	args = append(append(append([]string(nil), h.opts.Wrapper...), bins.Airlockd), args...)
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(cleanEnv(), h.opts.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd

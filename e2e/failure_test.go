@@ -95,3 +95,15 @@ func TestSecondDaemonRefuses(t *testing.T) {
 		t.Fatal("the first daemon stopped")
 	}
 }
+
+// TestCaptureSetupErrorIsOneLine: a cgroup that is not cgroup v2 (as on a
+// host without the hooks' prerequisites) stops startup with capture's reason and fix.
+func TestCaptureSetupErrorIsOneLine(t *testing.T) {
+	h := Prepare(t, Options{Config: "capture: {cgroup: " + t.TempDir() + "}\n"})
+	code, out := h.RunDaemon(t)
+	line := reasonLine(t, out)
+	if code != 1 || !strings.Contains(line, "capture: ") || !strings.Contains(line, "not a cgroup v2 directory") || !strings.Contains(line, "fix: ") {
+		t.Fatalf("exit %d, reason %q", code, line)
+	}
+	h.AssertNoLeftovers(t)
+}

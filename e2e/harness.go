@@ -31,6 +31,7 @@ type Options struct {
 	Upstream fakeapi.Config // zero: accepts ManagedKey only
 	Timeout  time.Duration  // hang guard for startup and each client (default 60s)
 	OwnCA    bool           // a CA (and trust layer) of this test's own instead of the shared one
+	Wrapper  []string       // a command airlockd runs under (e.g. setpriv with a capability set)
 }
 
 // Harness is one airlockd with its own fake upstream, cgroup, pin directory,
