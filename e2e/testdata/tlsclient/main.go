@@ -69,12 +69,15 @@ func fail(err error) {
 // client insists on one HTTP version, so a server that negotiates another fails.
 func client(proto string) *http.Client {
 	var p http.Protocols
+	tr := &http.Transport{Protocols: &p, TLSHandshakeTimeout: 30 * time.Second}
 	if proto == "1.1" {
 		p.SetHTTP1(true)
+		// Offer http/1.1 by ALPN as browsers and curl do (net/http offers
+		// nothing when HTTP/2 is off). System roots still: RootCAs is nil.
+		tr.TLSClientConfig = &tls.Config{NextProtos: []string{"http/1.1"}}
 	} else {
 		p.SetHTTP2(true)
 	}
-	tr := &http.Transport{Protocols: &p, TLSHandshakeTimeout: 30 * time.Second}
 	return &http.Client{Transport: tr, Timeout: 2 * time.Minute}
 }
 
