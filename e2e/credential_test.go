@@ -19,6 +19,7 @@ const (
 	leakedOAuth  = "sk-ant-oat01-FAKE-embedded-oauth-token"
 	leakedAdmin  = "sk-ant-admin01-FAKE-embedded-admin-key"
 	leakedOther  = "FAKE-some-other-embedded-token"
+	leakedGoSDK  = "sk-ant-api03-FAKE-leaked-key-in-go-app" // e2e/testdata/gosdk's embedded key
 )
 
 // credPolicy denies curl when it asks for a marker beta (a rule on the
@@ -63,7 +64,7 @@ var credRows = []credRow{
 	{"the managed key itself", []string{"x-api-key: " + ManagedKey}, "api_key", false},
 }
 
-var allLeaked = []string{leakedKeyOne, leakedKeyTwo, leakedOAuth, leakedAdmin, leakedOther}
+var allLeaked = []string{leakedKeyOne, leakedKeyTwo, leakedOAuth, leakedAdmin, leakedOther, leakedGoSDK}
 
 // TestCredE2E runs one daemon for the whole credential table and the
 // pass-through, error and denial cases.
@@ -72,6 +73,7 @@ func TestCredE2E(t *testing.T) {
 	for _, row := range credRows {
 		t.Run("form/"+row.name, func(t *testing.T) { credRowCase(t, h, row) })
 	}
+	t.Run("form/go-sdk", func(t *testing.T) { credGoSDK(t, h) })
 	t.Run("upstream-401", func(t *testing.T) { credUpstreamError(t, h) })
 	t.Run("unknown-path-404", func(t *testing.T) { credUnknownPath(t, h) })
 	t.Run("policy-denial", func(t *testing.T) { credDenial(t, h) })
@@ -85,7 +87,7 @@ func credRowCase(t *testing.T, h *Harness, row credRow) {
 	if row.http1 {
 		args = append(args, "--http1.1")
 	}
-	r := curlReply(t, h, append(args, messagesArgs(plainMessage, row.headers...)...)...)
+	r := curlReply(t, h, append(args, curlMessagesArgs(plainMessage, row.headers...)...)...)
 	if r.Status != 200 || !strings.Contains(r.Body, `"type":"message"`) {
 		t.Fatalf("status %d\n%s", r.Status, r.All)
 	}
@@ -95,6 +97,24 @@ func credRowCase(t *testing.T, h *Harness, row credRow) {
 		t.Errorf("audit embedded_class %q, want %q", rec.EmbeddedClass, row.class)
 	} else if rec.EmbeddedClass != "none" && len(rec.EmbeddedFP) == 0 {
 		t.Errorf("audit record has no fingerprint for class %q", rec.EmbeddedClass)
+	}
+}
+
+// credGoSDK: the official Go SDK sends its embedded key (as Authorization:
+// Bearer in v2); the upstream sees only the managed one.
+func credGoSDK(t *testing.T, h *Harness) {
+	h.Upstream.Reset()
+	res := h.GoSDK(t, "message", "hello from the go sdk")
+	var out struct{ Text, Error string }
+	if res.JSON(t, &out); res.Code != 0 || !strings.Contains(out.Text, "hello from the go sdk") {
+		t.Fatalf("gosdk: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	assertOnlyManaged(t, h, 1)
+	if strings.Contains(res.Stdout+res.Stderr, ManagedKey) {
+		t.Errorf("the Go SDK client saw the managed credential")
+	}
+	if rec := h.LastAudit(t); rec.EmbeddedClass != "api_key" || rec.Caller.Comm != "gosdk" {
+		t.Errorf("audit embedded_class %q caller %q, want api_key gosdk", rec.EmbeddedClass, rec.Caller.Comm)
 	}
 }
 
@@ -128,9 +148,9 @@ func assertOnlyManaged(t *testing.T, h *Harness, n int) []fakeapi.Request {
 // in the API's shape and without the managed value.
 func credUpstreamError(t *testing.T, h *Harness) {
 	h.Upstream.Reset()
-	r := curlReply(t, h, messagesArgs(plainMessage, "x-api-key: "+leakedKeyOne,
+	r := curlReply(t, h, curlMessagesArgs(plainMessage, "x-api-key: "+leakedKeyOne,
 		fakeapi.HeaderScenario+": error", fakeapi.HeaderStatus+": 401")...)
-	if r.Status != 401 || apiErrorType(t, r.Body) != "authentication_error" {
+	if r.Status != 401 || apiErrorTypeOf(t, r.Body) != "authentication_error" {
 		t.Fatalf("status %d\n%s", r.Status, r.All)
 	}
 	assertOnlyManaged(t, h, 1)
@@ -139,16 +159,16 @@ func credUpstreamError(t *testing.T, h *Harness) {
 
 func credUnknownPath(t *testing.T, h *Harness) {
 	h.Upstream.Reset()
-	r := curlReply(t, h, apiURL("/v1/no-such-endpoint"), "-H", "Authorization: Bearer "+leakedKeyOne)
-	if r.Status != 404 || apiErrorType(t, r.Body) != "not_found_error" {
+	r := curlReply(t, h, apiHostURL("/v1/no-such-endpoint"), "-H", "Authorization: Bearer "+leakedKeyOne)
+	if r.Status != 404 || apiErrorTypeOf(t, r.Body) != "not_found_error" {
 		t.Fatalf("status %d\n%s", r.Status, r.All)
 	}
 	assertOnlyManaged(t, h, 1)
 	assertNoManagedKey(t, h, "upstream 404", r)
 }
 
-// apiErrorType decodes the API's error shape and returns error.type.
-func apiErrorType(t *testing.T, body string) string {
+// apiErrorTypeOf decodes the API's error shape and returns error.type.
+func apiErrorTypeOf(t *testing.T, body string) string {
 	t.Helper()
 	var e struct {
 		Type  string `json:"type"`
@@ -168,8 +188,8 @@ func apiErrorType(t *testing.T, body string) string {
 // audit record names the decision, the rule and the calling process.
 func credDenial(t *testing.T, h *Harness) {
 	h.Upstream.Reset()
-	r := curlReply(t, h, messagesArgs(plainMessage, "x-api-key: "+leakedKeyOne, "anthropic-beta: e2e-deny-me")...)
-	if r.Status != 403 || apiErrorType(t, r.Body) != "permission_error" || !strings.Contains(r.Body, `\"e2e-deny-curl\"`) {
+	r := curlReply(t, h, curlMessagesArgs(plainMessage, "x-api-key: "+leakedKeyOne, "anthropic-beta: e2e-deny-me")...)
+	if r.Status != 403 || apiErrorTypeOf(t, r.Body) != "permission_error" || !strings.Contains(r.Body, `\"e2e-deny-curl\"`) {
 		t.Fatalf("status %d\n%s", r.Status, r.All)
 	}
 	if got := r.Header.Get("X-Should-Retry"); got != "false" {
@@ -203,7 +223,7 @@ func credPassThrough(t *testing.T, h *Harness) {
 		"Anthropic-Dangerous-Direct-Ui": {"true"},
 	}
 	args := []string{"--http1.1", "-H", "x-api-key: " + leakedKeyOne}
-	r := curlReply(t, h, append(args, messagesArgs(body, "anthropic-beta: e2e-beta-one-2025-01-01",
+	r := curlReply(t, h, append(args, curlMessagesArgs(body, "anthropic-beta: e2e-beta-one-2025-01-01",
 		"anthropic-beta: e2e-beta-two,e2e-beta-three", "X-Stainless-Lang: go", "x-stainless-package-version: 9.9.9-e2e",
 		"X-Stainless-Retry-Count: 0", "X-E2E-Unknown-Header: Some Value; with=odd , bits",
 		"anthropic-dangerous-direct-ui: true")...)...)
@@ -225,7 +245,7 @@ func credPassThrough(t *testing.T, h *Harness) {
 // the credential substituted.
 func credOtherPaths(t *testing.T, h *Harness) {
 	h.Upstream.Reset()
-	r := curlReply(t, h, apiURL("/api/claude_code/settings"), "-H", "Authorization: Bearer "+leakedOAuth)
+	r := curlReply(t, h, apiHostURL("/api/claude_code/settings"), "-H", "Authorization: Bearer "+leakedOAuth)
 	if r.Status != 200 || strings.TrimSpace(r.Body) != "{}" {
 		t.Fatalf("settings: status %d\n%s", r.Status, r.All)
 	}
@@ -234,7 +254,7 @@ func credOtherPaths(t *testing.T, h *Harness) {
 	}
 	assertNoManagedKey(t, h, "settings", r)
 	h.Upstream.Reset()
-	r = curlReply(t, h, append([]string{apiURL("/v1/messages?beta=true")}, messagesArgs(plainMessage, "x-api-key: "+leakedKeyOne)[1:]...)...)
+	r = curlReply(t, h, append([]string{apiHostURL("/v1/messages?beta=true")}, curlMessagesArgs(plainMessage, "x-api-key: "+leakedKeyOne)[1:]...)...)
 	if r.Status != 200 {
 		t.Fatalf("?beta=true: status %d\n%s", r.Status, r.All)
 	}
@@ -245,18 +265,23 @@ func credOtherPaths(t *testing.T, h *Harness) {
 	assertNoManagedKey(t, h, "other paths", r)
 }
 
-// rotatedKey is the managed credential after rotation.
-const rotatedKey = "sk-ant-api03-FAKE-rotated-managed-key"
+// The managed credential after the first (SIGHUP) and the second (file
+// watch only) rotation.
+const (
+	rotatedKey = "sk-ant-api03-FAKE-rotated-managed-key"
+	watchedKey = "sk-ant-api03-FAKE-rotated-by-file-watch"
+)
 
 // TestCredE2ERotation: while a stream is held in flight by the upstream, the
 // key file is replaced and the daemon gets SIGHUP. New requests then carry
-// the new key; the held stream completes intact on the old one.
+// the new key; the held stream completes intact on the old one. A second
+// replacement without SIGHUP is picked up by the file watch alone.
 func TestCredE2ERotation(t *testing.T) {
-	up := startGatedUpstream(t, fakeapi.Config{APIKeys: []string{ManagedKey, rotatedKey}})
+	up := startGatedUpstream(t, fakeapi.Config{APIKeys: []string{ManagedKey, rotatedKey, watchedKey}})
 	h := Start(t, Options{Config: up.upstreamConfig()})
 	held := make(chan Result, 1)
 	go func() {
-		held <- h.Run(t, "curl", "-sS", "-N", "--max-time", "50", apiURL("/v1/messages"),
+		held <- h.Run(t, "curl", "-sS", "-N", "--max-time", "50", apiHostURL("/v1/messages"),
 			"-H", "x-api-key: "+leakedKeyOne, "-H", "anthropic-version: 2023-06-01", "-H", holdHeader+": 1",
 			"--data-binary", `{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"a slow one"}]}`)
 	}()
@@ -267,7 +292,7 @@ func TestCredE2ERotation(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the held stream never reached the upstream\n%s", h.Log())
 	}
-	replaceFile(t, filepath.Join(h.Dir, "managed.key"), rotatedKey+"\n")
+	replaceKeyFile(t, filepath.Join(h.Dir, "managed.key"), rotatedKey+"\n")
 	h.Signal(t, syscall.SIGHUP)
 	waitForKey(t, h, up, rotatedKey)
 	select {
@@ -277,14 +302,19 @@ func TestCredE2ERotation(t *testing.T) {
 	}
 	up.Release()
 	res := <-held
-	if res.Code != 0 || !strings.Contains(res.Stdout, "event: message_stop") || !strings.Contains(res.Stdout, "a slow one") {
+	if res.Code != 0 {
 		t.Fatalf("held stream: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if text := sseTextOf(t, res.Stdout); text != "Hello! You said: a slow one" {
+		t.Errorf("held stream spelled %q", text)
 	}
 	reqs := up.Requests()
 	if k := reqs[0].Header.Values("X-Api-Key"); reqs[0].Header.Get(holdHeader) == "" || len(k) != 1 || k[0] != ManagedKey {
 		t.Errorf("the held request reached the upstream with x-api-key %q, want the old managed key", k)
 	}
-	for _, k := range []string{ManagedKey, rotatedKey} {
+	replaceKeyFile(t, filepath.Join(h.Dir, "managed.key"), watchedKey+"\n")
+	waitForKey(t, h, up, watchedKey)
+	for _, k := range []string{ManagedKey, rotatedKey, watchedKey} {
 		if strings.Contains(res.Stdout+res.Stderr, k) || h.LogContains(k) {
 			t.Errorf("a managed key was shown to the client or logged")
 		}
@@ -297,7 +327,7 @@ func TestCredE2ERotation(t *testing.T) {
 func waitForKey(t *testing.T, h *Harness, up *gatedUpstream, key string) {
 	t.Helper()
 	send := func() string {
-		res := h.Run(t, "curl", "-sS", "-f", "--max-time", "30", apiURL("/v1/messages"), "-H", "x-api-key: "+leakedKeyTwo,
+		res := h.Run(t, "curl", "-sS", "-f", "--max-time", "30", apiHostURL("/v1/messages"), "-H", "x-api-key: "+leakedKeyTwo,
 			"-H", "anthropic-version: 2023-06-01", "--data-binary", plainMessage)
 		if res.Code != 0 {
 			t.Fatalf("request during rotation: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)

@@ -125,9 +125,9 @@ func (g *gatedUpstream) upstreamConfig() string {
 	return fmt.Sprintf("upstream:\n  override: %q\n  extra_ca_file: %s\n", g.Addr, g.CAFile)
 }
 
-// replaceFile swaps path's content atomically (write, then rename), as secret
+// replaceKeyFile swaps path's content atomically (write, then rename), as secret
 // managers do, keeping mode 0400.
-func replaceFile(t *testing.T, path, data string) {
+func replaceKeyFile(t *testing.T, path, data string) {
 	t.Helper()
 	tmp := path + ".new"
 	writeFile(t, tmp, data, 0o400)

@@ -46,6 +46,26 @@ func TestMaskE2E(t *testing.T) {
 	t.Run("prompt-secrets-and-resends", func(t *testing.T) { maskPrompt(t, h) })
 	t.Run("streamed-secret", func(t *testing.T) { maskStream(t, h, true) })
 	t.Run("json-secret", func(t *testing.T) { maskStream(t, h, false) })
+	t.Run("go-sdk-stream", func(t *testing.T) { maskGoSDK(t, h) })
+}
+
+// maskGoSDK: the official Go SDK streams an answer quoting its masked prompt
+// and accumulates it without error.
+func maskGoSDK(t *testing.T, h *Harness) {
+	h.Upstream.Reset()
+	res := h.GoSDK(t, "stream", "Use "+fakeAWSKeyID+" now")
+	var out struct{ Text, Error string }
+	if res.JSON(t, &out); res.Code != 0 {
+		t.Fatalf("gosdk: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	up := string(assertOnlyManaged(t, h, 1)[0].Body)
+	ph := awsPlaceholder.FindString(up)
+	if ph == "" || strings.Contains(up, fakeAWSKeyID) {
+		t.Fatalf("upstream body:\n%s", up)
+	}
+	if want := "Hello! You said: Use " + ph + " now"; out.Text != want {
+		t.Errorf("the SDK accumulated %q, want %q", out.Text, want)
+	}
 }
 
 // maskPrompt: the upstream gets placeholders, the same conversation twice is
@@ -54,7 +74,7 @@ func TestMaskE2E(t *testing.T) {
 func maskPrompt(t *testing.T, h *Harness) {
 	h.Upstream.Reset()
 	for _, body := range []string{secretConversation(false), secretConversation(false), secretConversation(true)} {
-		if r := curlReply(t, h, messagesArgs(body, "x-api-key: "+leakedKeyOne)...); r.Status != 200 {
+		if r := curlReply(t, h, curlMessagesArgs(body, "x-api-key: "+leakedKeyOne)...); r.Status != 200 {
 			t.Fatalf("status %d\n%s", r.Status, r.All)
 		}
 	}
@@ -128,7 +148,7 @@ func thinkingConversation(stream bool) string {
 // streaming); the client gets exactly the masked text and a valid stream.
 func maskStream(t *testing.T, h *Harness, stream bool) {
 	h.Upstream.Reset()
-	r := curlReply(t, h, messagesArgs(thinkingConversation(stream), "x-api-key: "+leakedKeyOne,
+	r := curlReply(t, h, curlMessagesArgs(thinkingConversation(stream), "x-api-key: "+leakedKeyOne,
 		fakeapi.HeaderScenario+": echo", fakeapi.HeaderChunk+": 3")...)
 	if r.Status != 200 {
 		t.Fatalf("status %d\n%s", r.Status, r.All)
@@ -145,9 +165,9 @@ func maskStream(t *testing.T, h *Harness, stream bool) {
 	want := strings.NewReplacer(fakeAWSKeyID, awsPH, fakeAnthropic, antPH).Replace(echo)
 	var text string
 	if stream {
-		text = sseText(t, r.Body)
+		text = sseTextOf(t, r.Body)
 	} else {
-		text = jsonText(t, r.Body)
+		text = messageTextOf(t, r.Body)
 	}
 	if strings.Contains(r.All, fakeAWSKeyID) || strings.Contains(r.All, fakeAnthropic) {
 		t.Fatalf("a secret reached the client:\n%s", r.All)
@@ -161,8 +181,8 @@ func maskStream(t *testing.T, h *Harness, stream bool) {
 	}
 }
 
-// jsonText is the text of a non-streamed Messages response.
-func jsonText(t *testing.T, body string) string {
+// messageTextOf is the text of a non-streamed Messages response.
+func messageTextOf(t *testing.T, body string) string {
 	t.Helper()
 	var m struct {
 		Type    string `json:"type"`
@@ -177,10 +197,10 @@ func jsonText(t *testing.T, body string) string {
 	return m.Content[0].Text
 }
 
-// sseText checks the stream is valid SSE in the Messages shape (each event
+// sseTextOf checks the stream is valid SSE in the Messages shape (each event
 // has a name and a JSON data line of that type; message_start first,
 // message_stop last) and returns the text its text_delta events spell.
-func sseText(t *testing.T, body string) string {
+func sseTextOf(t *testing.T, body string) string {
 	t.Helper()
 	if !strings.HasSuffix(body, "\n\n") {
 		t.Fatalf("stream does not end with a complete event:\n%q", body)
@@ -188,7 +208,7 @@ func sseText(t *testing.T, body string) string {
 	var names []string
 	var text strings.Builder
 	for _, ev := range strings.Split(strings.TrimSuffix(body, "\n\n"), "\n\n") {
-		name, data := sseEvent(t, ev)
+		name, data := sseFields(t, ev)
 		names = append(names, name)
 		var d struct {
 			Type  string `json:"type"`
@@ -210,8 +230,8 @@ func sseText(t *testing.T, body string) string {
 	return text.String()
 }
 
-// sseEvent parses one event's "event:" and "data:" lines.
-func sseEvent(t *testing.T, ev string) (name, data string) {
+// sseFields parses one event's "event:" and "data:" lines.
+func sseFields(t *testing.T, ev string) (name, data string) {
 	t.Helper()
 	for _, line := range strings.Split(ev, "\n") {
 		field, value, ok := strings.Cut(line, ":")

@@ -8,8 +8,8 @@ import (
 	"testing"
 )
 
-// reply is one HTTP exchange as curl -i printed it inside the sandbox.
-type reply struct {
+// curlExchange is one HTTP exchange as curl -i printed it inside the sandbox.
+type curlExchange struct {
 	PID    int         // curl's pid (the shell execs curl, so the pid is the caller's)
 	Status int         // of the last header block (a 100 Continue is skipped)
 	Header http.Header // canonical names
@@ -20,33 +20,33 @@ type reply struct {
 // curlReply runs `curl -sS -i` through a shell that prints its pid and then
 // execs curl (same pid, comm "curl"), and splits the answer. It fails t when
 // curl itself fails: every exchange here gets an HTTP answer.
-func curlReply(t *testing.T, h *Harness, args ...string) reply {
+func curlReply(t *testing.T, h *Harness, args ...string) curlExchange {
 	t.Helper()
 	script := `echo "$$"; exec curl -sS -i --max-time 30 "$@"`
 	res := h.Run(t, "sh", append([]string{"-c", script, "sh"}, args...)...)
 	if res.Code != 0 {
 		t.Fatalf("curl: exit %d\nstdout: %s\nstderr: %s\ndaemon log:\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
 	}
-	r := parseReply(t, res.Stdout)
+	r := parseCurlExchange(t, res.Stdout)
 	r.All = res.Stdout + res.Stderr
 	return r
 }
 
-// parseReply splits "PID\n" + curl -i output into status, header and body.
-func parseReply(t *testing.T, out string) reply {
+// parseCurlExchange splits "PID\n" + curl -i output into status, header and body.
+func parseCurlExchange(t *testing.T, out string) curlExchange {
 	t.Helper()
 	pidLine, rest, _ := strings.Cut(out, "\n")
 	pid, err := strconv.Atoi(strings.TrimSpace(pidLine))
 	if err != nil {
 		t.Fatalf("no pid line in client output: %q", out)
 	}
-	r := reply{PID: pid}
+	r := curlExchange{PID: pid}
 	for {
 		head, body, ok := strings.Cut(rest, "\r\n\r\n")
 		if !ok {
 			t.Fatalf("no HTTP header block in client output: %q", out)
 		}
-		r.Status, r.Header = parseHead(t, head)
+		r.Status, r.Header = parseCurlHead(t, head)
 		rest, r.Body = body, body
 		if r.Status != http.StatusContinue {
 			return r
@@ -54,7 +54,7 @@ func parseReply(t *testing.T, out string) reply {
 	}
 }
 
-func parseHead(t *testing.T, head string) (int, http.Header) {
+func parseCurlHead(t *testing.T, head string) (int, http.Header) {
 	t.Helper()
 	lines := strings.Split(head, "\r\n")
 	fields := strings.Fields(lines[0]) // "HTTP/2 200" or "HTTP/1.1 200 OK"
@@ -76,13 +76,13 @@ func parseHead(t *testing.T, head string) (int, http.Header) {
 	return status, hdr
 }
 
-// apiURL is the real API's URL for path: the sandbox resolves the host to the
+// apiHostURL is the real API's URL for path: the sandbox resolves the host to the
 // loopback target the eBPF hooks redirect.
-func apiURL(path string) string { return "https://" + APIHost + path }
+func apiHostURL(path string) string { return "https://" + APIHost + path }
 
-// messagesArgs are curl arguments for a Messages request with body sent as is.
-func messagesArgs(body string, headers ...string) []string {
-	args := []string{apiURL("/v1/messages"), "-H", "anthropic-version: 2023-06-01",
+// curlMessagesArgs are curl arguments for a Messages request with body sent as is.
+func curlMessagesArgs(body string, headers ...string) []string {
+	args := []string{apiHostURL("/v1/messages"), "-H", "anthropic-version: 2023-06-01",
 		"-H", "content-type: application/json", "--data-binary", body}
 	for _, hd := range headers {
 		args = append(args, "-H", hd)
@@ -92,7 +92,7 @@ func messagesArgs(body string, headers ...string) []string {
 
 // assertNoManagedKey fails when the managed credential appears in anything the
 // client printed (headers, body, curl's own errors) or in the daemon's log.
-func assertNoManagedKey(t *testing.T, h *Harness, what string, r reply, keys ...string) {
+func assertNoManagedKey(t *testing.T, h *Harness, what string, r curlExchange, keys ...string) {
 	t.Helper()
 	for _, k := range append([]string{ManagedKey}, keys...) {
 		if strings.Contains(r.All, k) {
