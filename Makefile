@@ -45,7 +45,7 @@ e2e-node:
 # airlockd on this machine (child cgroup, private mount namespace, loopback
 # only), runs unmodified clients, shows what happened, and cleans up.
 demo:
-	scripts/demo.sh
+	GO=$(GO) scripts/demo.sh
 
 # Side-by-side benchmarks (needs root for the eBPF capture path; installs nginx,
 # mitmproxy and nghttp2-client from Debian) -> BENCHMARKS.md. bench-smoke is the

@@ -22,7 +22,10 @@ note() { printf '   %s\n' "$*"; }
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) == 0 ]] || die "needs root (eBPF, cgroups, mount namespaces): run 'sudo make demo'"
-command -v go >/dev/null || die "needs Go (https://go.dev/dl), then run 'sudo make demo' again"
+# sudo's secure_path usually lacks Go's directory: take make's $(GO), else the usual place.
+GO=${GO:-go}
+command -v "$GO" >/dev/null || GO=/usr/local/go/bin/go
+command -v "$GO" >/dev/null || die "needs Go (https://go.dev/dl), then run 'sudo make demo' again"
 command -v curl >/dev/null || die "needs curl: run scripts/install-deps.sh"
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
@@ -63,7 +66,7 @@ cgroup2_mount() {
 }
 
 bold "building airlockd, airlock and the fake Claude API"
-go build -o "$work/bin/" ./cmd/airlockd ./cmd/airlock ./e2e/testdata/demoupstream
+"$GO" build -o "$work/bin/" ./cmd/airlockd ./cmd/airlock ./e2e/testdata/demoupstream
 bin=$work/bin
 airlock() { "$bin/airlock" --config "$work/airlock.yaml" "$@"; }
 

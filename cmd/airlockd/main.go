@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -98,7 +99,7 @@ type startupError struct {
 }
 
 func (e *startupError) Error() string {
-	return fmt.Sprintf("%s: %v (fix: %s)", e.what, e.err, e.fix)
+	return fmt.Sprintf("%s: %s (fix: %s)", e.what, strings.ReplaceAll(e.err.Error(), "\n", "; "), e.fix)
 }
 
 func (e *startupError) Unwrap() error { return e.err }

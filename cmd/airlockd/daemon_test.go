@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/airlock-dev/airlock/cmd/internal/config"
+)
+
+func TestLockIsExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "airlockd.lock")
+	first, err := acquireLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = acquireLock(path)
+	if !errors.Is(err, errAlreadyRunning) || !strings.Contains(err.Error(), "held by pid") {
+		t.Fatalf("second lock: %v", err)
+	}
+	first.Close()
+	again, err := acquireLock(path)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	again.Close()
+}
+
+func TestInstallKeyIsStableAndPrivate(t *testing.T) {
+	dir := t.TempDir()
+	a, err := installKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := installKey(dir)
+	if err != nil || !bytes.Equal(a, b) || len(a) != 32 {
+		t.Fatalf("second read %x (%v), first %x", b, err, a)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "install.key"))
+	if err != nil || fi.Mode().Perm() != 0o400 {
+		t.Fatalf("install.key mode %v (%v)", fi.Mode(), err)
+	}
+}
+
+func TestLogFormat(t *testing.T) {
+	var buf bytes.Buffer // not a terminal
+	for _, tc := range []struct {
+		format, env string
+		json        bool
+	}{{"json", "", true}, {"console", "", false}, {"auto", "", true}, {"auto", "INVOCATION_ID", true}} {
+		if tc.env != "" {
+			t.Setenv(tc.env, "x")
+		}
+		if got := useJSON(tc.format, &buf); got != tc.json {
+			t.Errorf("useJSON(%q, env %q) = %v", tc.format, tc.env, got)
+		}
+	}
+	log, _, err := newLogger(config.Log{Level: "warn", Format: "json"}, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("hidden")
+	log.Warn("shown")
+	if out := buf.String(); strings.Contains(out, "hidden") || !strings.Contains(out, `"msg":"shown"`) {
+		t.Fatalf("log output %q", out)
+	}
+}
+
+func TestInvalidConfigExitsWithEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "airlock.yaml")
+	os.WriteFile(cfg, []byte("log: {level: loud}\ncapture: {fail_mode: sideways}\n"), 0o644)
+	var stderr bytes.Buffer
+	code := run([]string{"--config", cfg}, &stderr)
+	out := stderr.String()
+	if code != exitConfig {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, want := range []string{"  - log.level: ", "  - capture.fail_mode: ", "  - credentials: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	err := fail("policy /p is invalid", "run airlock policy check", errors.New("line 1:1: x\nline 2:2: y"))
+	if got := oneLine(err); strings.Contains(got, "\n") || got != "policy /p is invalid: line 1:1: x; line 2:2: y (fix: run airlock policy check)" {
+		t.Fatalf("oneLine = %q", got)
+	}
+	if got := policyErr(errors.New("a\nb")).Error(); got != "a b" {
+		t.Fatalf("policyErr = %q", got)
+	}
+}
