@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -49,7 +50,28 @@ func (h *Harness) StartDaemon(t testing.TB) error {
 	p := &process{cmd: cmd, exited: make(chan struct{})}
 	go func() { p.err = cmd.Wait(); close(p.exited) }()
 	h.daemon = p
-	return h.waitReady(notify, p)
+	if err := h.waitReady(notify, p); err != nil {
+		return err
+	}
+	return h.readListeners(t)
+}
+
+// readListeners learns the listener's bound addresses from `airlock status`.
+func (h *Harness) readListeners(t testing.TB) error {
+	var st struct {
+		Capture struct {
+			Listener []string `json:"listener"`
+		} `json:"capture"`
+	}
+	res := h.Airlock(t, "status", "--json")
+	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil || len(st.Capture.Listener) == 0 {
+		return fmt.Errorf("airlock status --json: exit %d, %v\n%s%s", res.Code, err, res.Stdout, res.Stderr)
+	}
+	h.ListenV4 = st.Capture.Listener[0]
+	if len(st.Capture.Listener) > 1 {
+		h.ListenV6 = st.Capture.Listener[1]
+	}
+	return nil
 }
 
 func listenNotify(path string) (*net.UnixConn, error) {

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +43,7 @@ type Harness struct {
 	RuntimeDir string // short path: the admin and notify sockets live here
 	PinDir     string
 	Cgroup     string
-	ListenV4   string
+	ListenV4   string // the listener's bound address once the daemon is ready
 	ListenV6   string
 
 	opts   Options
@@ -81,7 +80,8 @@ func Prepare(t testing.TB, opts Options) *Harness {
 	h.StateDir = filepath.Join(h.Dir, "state")
 	h.PinDir = uniquePinDir(t)
 	h.Cgroup = newCgroup(t)
-	h.ListenV4, h.ListenV6 = freePort(t, "tcp4", "127.0.0.1"), freePort(t, "tcp6", "[::1]")
+	// Port 0: the kernel picks free ports, the daemon reports them (status).
+	h.ListenV4, h.ListenV6 = "127.0.0.1:0", "[::1]:0"
 	h.writeConfig(t)
 	t.Cleanup(func() { h.cleanup(t) })
 	if !opts.OwnCA {
@@ -155,18 +155,6 @@ func shortTempDir(t testing.TB) string {
 	}
 	t.Cleanup(func() { os.RemoveAll(d) })
 	return d
-}
-
-// freePort returns host:port of a currently free loopback port.
-func freePort(t testing.TB, network, host string) string {
-	t.Helper()
-	ln, err := net.Listen(network, host+":0")
-	if err != nil {
-		t.Fatalf("finding a free %s port: %v", network, err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return host + ":" + port
 }
 
 // syncBuffer collects a subprocess's output for the test's failure messages.
