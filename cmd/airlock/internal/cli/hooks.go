@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 
 	"github.com/airlock-dev/airlock/cmd/airlock/internal/installer"
+	"github.com/airlock-dev/airlock/cmd/internal/config"
 	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/tlsmitm"
 	"github.com/airlock-dev/airlock/tlsmitm/trust"
 )
 
-// hooks wires the installer to the packages that own each operation.
-func (a *app) hooks(root string) installer.Hooks {
+// hooks wires the installer to the packages that own each operation. unit
+// is the systemd unit being installed (where LoadCredential= names the key file).
+func (a *app) hooks(root, unit string) installer.Hooks {
 	return installer.Hooks{
 		Settings: func(configAbs string) (installer.Settings, error) {
 			cfg, err := loadConfigAt(configAbs)
@@ -23,7 +25,7 @@ func (a *app) hooks(root string) installer.Hooks {
 				return installer.Settings{}, err
 			}
 			return installer.Settings{StateDir: cfg.StateDir, CADir: cfg.CADir(), PinDir: cfg.Capture.PinDir,
-				PolicyFile: cfg.Policy.File, APIHosts: cfg.Capture.APIHosts}, nil
+				PolicyFile: cfg.Policy.File, APIHosts: cfg.Capture.APIHosts, KeyPath: keyPath(cfg, unit)}, nil
 		},
 		CreateCA: func(_ context.Context, dir string, hosts []string) (bool, error) {
 			existed := caExists(dir)
@@ -75,4 +77,21 @@ func loadCA(dir string, hosts []string) (*tlsmitm.Authority, error) {
 		return nil, fmt.Errorf("reading the CA in %s needs root: %w", dir, err)
 	}
 	return ca, err
+}
+
+// keyPath is the file the default managed credential is read from: its file
+// source, or the file the unit's LoadCredential= loads for its systemd source.
+func keyPath(cfg *config.Config, unit string) string {
+	if len(cfg.Credentials) == 0 {
+		return ""
+	}
+	c := cfg.Credentials[0]
+	if c.File != "" {
+		return c.File
+	}
+	if c.Systemd != "" {
+		path, _ := loadCredentialPath(unit, c.Systemd)
+		return path
+	}
+	return ""
 }

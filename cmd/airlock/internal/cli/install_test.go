@@ -157,3 +157,35 @@ func TestUninstallKeepsEditedConfigUnlessPurge(t *testing.T) {
 		t.Errorf("state dir left behind")
 	}
 }
+
+func TestInstallStoresKeyFromStdin(t *testing.T) {
+	root, from := installRoot(t)
+	before := snapshot(t, root)
+	const key = "sk-ant-api03-FAKE-demo-key-not-real\n"
+	r := run(t, key, "install", "--root", root, "--from", from, "--deploy-dir", repoFile("deploy"), "--skip-trust", "--key-file", "-")
+	if r.code != 0 || strings.Contains(r.out+r.err, "FAKE-demo") {
+		t.Fatalf("install: code %d (and the key must never be printed)\n%s%s", r.code, r.out, r.err)
+	}
+	path := filepath.Join(root, "etc/airlock/credentials/anthropic-api-key") // the example unit's LoadCredential=
+	st, err := os.Stat(path)
+	if got, _ := os.ReadFile(path); err != nil || st.Mode().Perm() != 0o600 || string(got) != key {
+		t.Fatalf("stored key: %v, mode %v", err, st)
+	}
+	if r := run(t, "", "uninstall", "--root", root); r.code != 0 {
+		t.Fatal(r.err)
+	}
+	if after := snapshot(t, root); !slices.Equal(before, after) {
+		t.Errorf("uninstall left the key or its directory:\nbefore %v\nafter  %v", before, after)
+	}
+	run(t, "", "install", "--root", root, "--from", from, "--deploy-dir", repoFile("deploy"), "--key-file", "-").
+		wantOneLineError(t, ExitUsage, "--key-file - is empty")
+}
+
+func TestInstallWithoutKeySaysWhereItGoes(t *testing.T) {
+	root, from := installRoot(t)
+	r := run(t, "", "install", "--root", root, "--from", from, "--deploy-dir", repoFile("deploy"), "--skip-trust")
+	if r.code != 0 || !strings.Contains(r.out, "no managed key at /etc/airlock/credentials/anthropic-api-key") {
+		t.Errorf("install without a key: code %d\n%s%s", r.code, r.out, r.err)
+	}
+	run(t, "", "uninstall", "--root", root)
+}

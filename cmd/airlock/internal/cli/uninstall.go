@@ -45,7 +45,7 @@ func (a *app) runUninstall(ctx context.Context, f uninstallFlags) error {
 	}
 	cfg := installer.UninstallConfig{
 		Root: f.root, KeepState: f.keepState, Purge: f.purge, PinDir: a.pinDir(), PinDirHost: f.pinDir,
-		Hooks: a.hooks(f.root), Progress: a.progress(),
+		Hooks: a.hooks(f.root, ""), Progress: a.progress(),
 	}
 	steps, err := installer.Uninstall(ctx, cfg)
 	noManifest := errors.Is(err, installer.ErrNoManifest)

@@ -24,6 +24,7 @@ type Sources struct {
 	Unit          string // deploy's systemd unit
 	ExampleConfig string // deploy's example airlock.yaml
 	ExamplePolicy string // deploy's example policy (optional)
+	Key           []byte // the managed key to store at Settings.KeyPath (nil: leave it)
 }
 
 // Settings are what install needs from the (installed) daemon configuration.
@@ -31,6 +32,7 @@ type Sources struct {
 type Settings struct {
 	StateDir, CADir, PinDir, PolicyFile string
 	APIHosts                            []string
+	KeyPath                             string // file the managed key is read from ("" for env and helper sources)
 }
 
 // Hooks are the operations other packages own. abs paths already include Root.
@@ -71,6 +73,7 @@ type Installer struct {
 	settings Settings
 	steps    []Step
 	pinHost  string // uninstall: an explicit live pin directory
+	noKey    bool   // the managed key is not in place: the daemon cannot start
 	base     int    // actions recorded by earlier installs
 }
 
@@ -169,6 +172,7 @@ func (in *Installer) placeFiles(ctx context.Context) error {
 		{"config", in.installConfig},
 		{"state dir", in.installStateDir},
 		{"policy", in.installPolicy},
+		{"credential", in.installKey},
 		{"ca", func() (string, string, error) { return in.installCA(ctx) }},
 		{"trust", func() (string, string, error) { return in.installTrust(ctx) }},
 		{"systemd unit", in.installUnit},

@@ -27,6 +27,7 @@ const (
 	KindDir    = "dir"            // a directory install created: removed when empty
 	KindState  = "state_dir"      // the state directory: removed with its content unless kept
 	KindFile   = "file"           // a file install wrote: removed unless edited since
+	KindSecret = "secret"         // the managed key install stored: always removed
 	KindCA     = "ca"             // a CA install created: its directory is removed
 	KindTrust  = "trust"          // trust provisioning: undone by the trust hook
 	KindEnable = "systemd_enable" // systemctl enable

@@ -57,6 +57,11 @@ func (in *Installer) startDaemon(ctx context.Context) error {
 		in.step("self-test", "skipped", "the daemon was not started by install")
 		return nil
 	}
+	if in.noKey {
+		in.step("start", "skipped", "no managed key at "+in.settings.KeyPath+": write it there (mode 0600, or install --key-file), then systemctl enable --now airlockd")
+		in.step("self-test", "skipped", "the daemon was not started by install")
+		return nil
+	}
 	if err := in.run("start", in.enableAndStart(ctx)); err != nil {
 		return fmt.Errorf("%w: %w", ErrStartFailed, err)
 	}

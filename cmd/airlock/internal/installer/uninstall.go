@@ -95,6 +95,10 @@ func (in *Installer) undo(ctx context.Context, a Action, keepState, purge bool) 
 		return in.record("remove", a.Path, os.RemoveAll(in.abs(a.Path)))
 	case KindFile:
 		return in.undoFile(a, purge)
+	case KindSecret:
+		// A managed key left on disk after uninstall is a credential nobody
+		// guards: removed even when rotated since.
+		return in.undoFile(a, true)
 	case KindDir:
 		return in.undoDir(a)
 	}
