@@ -23,12 +23,13 @@ func (a *app) installCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "install",
 		Short: "Install airlockd: binaries, config, state dir, CA, trust, systemd unit, then a self-test",
-		Long: `install puts Airlock on this host: airlock and airlockd in /usr/local/bin, the
-example configuration as /etc/airlock/airlock.yaml or --config (an existing one is kept), the
-state directory (0700), the managed key (--key-file, stored 0600 where the
-configuration reads it), a CA limited to the API host names, trust for that CA
-in the system store and the runtimes' environment, and the systemd unit, which
-it enables and starts before checking a request through the daemon's path.
+		Long: `install puts Airlock on this host: airlock and airlockd in /usr/local/bin,
+the example configuration as /etc/airlock/airlock.yaml (or --config; an
+existing one is kept), the state directory (0700), the managed key (--key-file,
+stored 0600 where the configuration reads it), a CA limited to the API host
+names, trust for that CA in the system store and the runtimes' environment, and
+the systemd unit, which it enables and starts before checking a request through
+the daemon's path.
 
 Every change is written to ` + installer.ManifestPath + `, so that
 'airlock uninstall' undoes exactly what install did. With --root, every path is
