@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +22,9 @@ type process struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	err    error // set when exited is closed
+	notify *net.UnixConn
+	mu     sync.Mutex
+	notes  []string // sd_notify lines received
 }
 
 // daemonCmd is airlockd with this harness's config and environment.
@@ -33,27 +38,72 @@ func (h *Harness) daemonCmd(ctx context.Context, args ...string) *exec.Cmd {
 }
 
 // StartDaemon starts airlockd and waits for sd_notify READY=1 on a socket the
-// harness listens on, as systemd would.
+// harness listens on, as systemd would. Every notification is kept (Notified).
 func (h *Harness) StartDaemon(t testing.TB) error {
 	t.Helper()
 	notify, err := listenNotify(filepath.Join(h.RuntimeDir, "notify.sock"))
 	if err != nil {
 		return err
 	}
-	defer notify.Close()
 	cmd := h.daemonCmd(context.Background())
 	cmd.Env = append(cmd.Env, "NOTIFY_SOCKET="+notify.LocalAddr().String())
 	cmd.Stdout, cmd.Stderr = h.log, h.log
 	if err := cmd.Start(); err != nil {
+		notify.Close()
 		return err
 	}
-	p := &process{cmd: cmd, exited: make(chan struct{})}
-	go func() { p.err = cmd.Wait(); close(p.exited) }()
+	p := &process{cmd: cmd, exited: make(chan struct{}), notify: notify}
+	go func() { p.err = cmd.Wait(); notify.Close(); close(p.exited) }()
+	go p.collect()
 	h.daemon = p
-	if err := h.waitReady(notify, p); err != nil {
+	if err := h.waitReady(p); err != nil {
 		return err
 	}
 	return h.readListeners(t)
+}
+
+func listenNotify(path string) (*net.UnixConn, error) {
+	os.Remove(path)
+	return net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+}
+
+// collect keeps every sd_notify message until the socket closes.
+func (p *process) collect() {
+	buf := make([]byte, 4096)
+	for {
+		n, err := p.notify.Read(buf)
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.notes = append(p.notes, strings.Split(strings.TrimSpace(string(buf[:n])), "\n")...)
+		p.mu.Unlock()
+	}
+}
+
+// Notified reports whether airlockd sent the sd_notify line (e.g. "WATCHDOG=1").
+func (h *Harness) Notified(line string) bool {
+	p := h.daemon
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Contains(p.notes, line)
+}
+
+func (h *Harness) waitReady(p *process) error {
+	deadline := time.After(h.opts.Timeout)
+	for !h.Notified("READY=1") {
+		select {
+		case <-p.exited:
+			return fmt.Errorf("airlockd exited before READY: %v", p.err)
+		case <-deadline:
+			return fmt.Errorf("airlockd not READY after %v", h.opts.Timeout)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // readListeners learns the listener's bound addresses from `airlock status`.
@@ -72,37 +122,6 @@ func (h *Harness) readListeners(t testing.TB) error {
 		h.ListenV6 = st.Capture.Listener[1]
 	}
 	return nil
-}
-
-func listenNotify(path string) (*net.UnixConn, error) {
-	os.Remove(path)
-	return net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-}
-
-func (h *Harness) waitReady(notify *net.UnixConn, p *process) error {
-	got := make(chan error, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := notify.Read(buf)
-			if err != nil {
-				got <- err
-				return
-			}
-			if strings.Contains(string(buf[:n]), "READY=1") {
-				got <- nil
-				return
-			}
-		}
-	}()
-	select {
-	case err := <-got:
-		return err
-	case <-p.exited:
-		return fmt.Errorf("airlockd exited before READY: %v", p.err)
-	case <-time.After(h.opts.Timeout):
-		return fmt.Errorf("airlockd not READY after %v", h.opts.Timeout)
-	}
 }
 
 // Stop sends SIGTERM and waits for airlockd to exit (killing it after the

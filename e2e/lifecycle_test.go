@@ -139,3 +139,12 @@ func TestStatusNamesWhatRuns(t *testing.T) {
 		t.Fatal("the managed key appears in the status or the log")
 	}
 }
+
+// TestSystemdNotifications: READY at start (the harness waits for it),
+// watchdog pings when WatchdogSec is set, RELOADING on SIGHUP.
+func TestSystemdNotifications(t *testing.T) {
+	h := Start(t, Options{Env: []string{"WATCHDOG_USEC=200000"}})
+	waitFor(t, "a watchdog ping", func() bool { return h.Notified("WATCHDOG=1") })
+	h.Signal(t, syscall.SIGHUP)
+	waitFor(t, "RELOADING=1", func() bool { return h.Notified("RELOADING=1") })
+}
