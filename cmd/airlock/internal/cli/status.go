@@ -47,10 +47,33 @@ func (a *app) runStatus(ctx context.Context) error {
 		}
 	}
 	if a.jsonOut {
-		return writeJSON(a.io.Out, st)
+		err = writeJSON(a.io.Out, st)
+	} else {
+		fmt.Fprintf(a.io.Out, "airlockd at %s\n", sock)
+		err = printTree(a.io.Out, st)
 	}
-	fmt.Fprintf(a.io.Out, "airlockd at %s\n", sock)
-	return printTree(a.io.Out, st)
+	if problems := statusProblems(st); err == nil && len(problems) > 0 {
+		return fail(nil, "see 'airlock doctor' and 'journalctl -u airlockd'", "airlockd is running but unhealthy: %s", strings.Join(problems, "; "))
+	}
+	return err
+}
+
+// statusProblems picks out what the daemon reports as broken: a managed
+// credential it cannot read, an audit store it cannot write.
+func statusProblems(st map[string]any) []string {
+	var out []string
+	creds, _ := st["credentials"].([]any)
+	for _, c := range creds {
+		if m, ok := c.(map[string]any); ok && m["ok"] == false {
+			out = append(out, fmt.Sprintf("credential %v: %v", m["name"], m["error"]))
+		}
+	}
+	if au, ok := st["audit"].(map[string]any); ok {
+		if ready, _ := au["ready"].(string); ready != "" {
+			out = append(out, "audit store: "+ready)
+		}
+	}
+	return out
 }
 
 // printTree prints a decoded JSON document as aligned "key: value" lines,

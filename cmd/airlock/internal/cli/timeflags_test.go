@@ -45,3 +45,15 @@ func TestFlattenStatus(t *testing.T) {
 		t.Errorf("ordered keys = %v", keys)
 	}
 }
+
+func TestStatusProblems(t *testing.T) {
+	healthy := map[string]any{"credentials": []any{map[string]any{"name": "default", "ok": true, "error": ""}}, "audit": map[string]any{"ready": ""}}
+	if p := statusProblems(healthy); len(p) != 0 {
+		t.Errorf("healthy status reported %v", p)
+	}
+	sick := map[string]any{"credentials": []any{map[string]any{"name": "default", "ok": false, "error": "file missing"}},
+		"audit": map[string]any{"ready": "disk full"}}
+	if p := statusProblems(sick); len(p) != 2 || p[0] != "credential default: file missing" || p[1] != "audit store: disk full" {
+		t.Errorf("problems = %q", p)
+	}
+}
