@@ -95,3 +95,15 @@ func TestOneLine(t *testing.T) {
 		t.Fatalf("policyErr = %q", got)
 	}
 }
+
+func TestCheckValidatesThePolicyFile(t *testing.T) {
+	dir := t.TempDir()
+	pol := filepath.Join(dir, "policy.yaml")
+	os.WriteFile(pol, []byte("rules: [{id: r, when: 'caller.uid ==', action: allow}]\n"), 0o644)
+	cfg := filepath.Join(dir, "airlock.yaml")
+	os.WriteFile(cfg, []byte("credentials: [{name: d, env: K}]\npolicy: {file: "+pol+"}\n"), 0o644)
+	var stderr bytes.Buffer
+	if code := run([]string{"--config", cfg, "--check"}, &stderr); code != exitConfig || !strings.Contains(stderr.String(), "  - line 1:") {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/policy"
 )
 
 // Exit codes: 0 clean stop, 1 a startup or runtime failure, 2 bad config or usage.
@@ -44,8 +45,7 @@ func run(args []string, stderr io.Writer) int {
 		return exitConfig
 	}
 	if *check {
-		fmt.Fprintln(stderr, "airlockd: configuration is valid")
-		return exitOK
+		return checkOnly(cfg, stderr)
 	}
 	return serve(cfg, src, stderr)
 }
@@ -68,6 +68,22 @@ func serve(cfg *config.Config, src config.Source, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "airlockd: %s\n", oneLine(err))
 		return exitFailure
 	}
+	return exitOK
+}
+
+// checkOnly is --check (the unit's ExecStartPre): the configuration and the
+// policy file it names, without starting anything.
+func checkOnly(cfg *config.Config, stderr io.Writer) int {
+	if cfg.Policy.File != "" {
+		if ps := policy.CheckFile(cfg.Policy.File); len(ps) > 0 {
+			fmt.Fprintf(stderr, "airlockd: policy %s is invalid:\n", cfg.Policy.File)
+			for _, p := range ps {
+				fmt.Fprintf(stderr, "  - line %s\n", p)
+			}
+			return exitConfig
+		}
+	}
+	fmt.Fprintln(stderr, "airlockd: configuration is valid")
 	return exitOK
 }
 
