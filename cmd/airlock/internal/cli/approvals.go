@@ -59,7 +59,11 @@ func (a *app) printApprovals(pending []approval.Pending) error {
 		t.row(p.ID, since(now, p.Created), until(now, p.Expires), callerLabel(r.Caller), r.Rule,
 			r.Method+" "+r.Path+" "+r.Model, truncate(oneLine(r.Summary), 50))
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(a.io.Out, "\ndecide with: airlock approvals approve ID [--for 30m] [--reason ...] | airlock approvals deny ID [--reason ...]")
+	return err
 }
 
 func (a *app) approvalsShowCommand() *cobra.Command {
