@@ -89,17 +89,64 @@ func assertStillServing(t *testing.T, h *Harness) {
 	assertUpstreamGot(t, h, "/v1/messages", body, leakedCurlKey)
 }
 
-// testOldTLS offers only TLS 1.0/1.1 (lowering OpenSSL's security level so
-// curl really sends such a ClientHello): the daemon refuses and says why.
-func testOldTLS(t *testing.T, h *Harness) {
+// badClient is a client whose handshake the daemon must refuse, and the
+// reason it must log for the process.
+type badClient struct {
+	name, comm, reason string
+	cmd                []string
+	exitNonZero        bool // the client itself reports the failure
+}
+
+// badClients: a ClientHello offering only TLS 1.0/1.1 (OpenSSL's security
+// level lowered so curl really sends one), no cipher suite usable with our
+// ECDSA leaf, only an unknown ALPN protocol, and a real ClientHello followed
+// by silence (the daemon's handshake timeout, 10s by default, ends it).
+func badClients(t *testing.T) []badClient {
+	sClient := []string{"s_client", "-connect", APIHost + ":443", "-servername", APIHost}
+	return []badClient{
+		{"OldTLS", "curl", tlsmitm.ReasonOldTLS, []string{"curl", "-sS", "--max-time", "30", "--tlsv1.0", "--tls-max", "1.1",
+			"--ciphers", "DEFAULT@SECLEVEL=0", "https://" + APIHost + "/v1/models"}, true},
+		{"NoSharedCipher", "openssl", tlsmitm.ReasonNoCipher, append([]string{"openssl"}, append(sClient,
+			"-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")...), true},
+		{"BadALPN", "openssl", tlsmitm.ReasonBadALPN, append([]string{"openssl"}, append(sClient, "-alpn", "spdy/1")...), true},
+		{"StalledHandshake", "bash", tlsmitm.ReasonStalled, []string{"bash", "-c",
+			`exec 3<>/dev/tcp/` + APIHost + `/443 && cat "$0" >&3 && cat <&3 >/dev/null`, clientHelloFile(t)}, false},
+	}
+}
+
+// clientHelloFile writes a real ClientHello for the API host, as Go's TLS
+// client sends it, to a file: a client that sends it and then nothing stalls
+// the handshake after the server's first flight.
+func clientHelloFile(t *testing.T) string {
+	t.Helper()
+	client, server := net.Pipe()
+	defer server.Close()
+	go func() {
+		defer client.Close()
+		_ = tls.Client(client, &tls.Config{ServerName: APIHost}).Handshake()
+	}()
+	header := make([]byte, 5)
+	if _, err := io.ReadFull(server, header); err != nil {
+		t.Fatal(err)
+	}
+	record := make([]byte, 5+int(header[3])<<8|int(header[4]))
+	copy(record, header)
+	if _, err := io.ReadFull(server, record[5:]); err != nil {
+		t.Fatal(err)
+	}
+	return writeTempFile(t, "clienthello.bin", string(record))
+}
+
+// testBadClient runs c through the capture path: no request reaches the
+// upstream, the daemon logs the process and the reason, and keeps serving.
+func testBadClient(t *testing.T, h *Harness, c badClient) {
 	h.Upstream.Reset()
 	from := len(h.Log())
-	res := h.Run(t, "curl", "-sS", "--max-time", "30", "--tlsv1.0", "--tls-max", "1.1",
-		"--ciphers", "DEFAULT@SECLEVEL=0", "https://"+APIHost+"/v1/models", "-H", "x-api-key: "+leakedCurlKey)
-	if res.Code == 0 || res.Stdout != "" {
-		t.Fatalf("curl --tls-max 1.1 succeeded (exit %d): %s", res.Code, res.Stdout)
+	res := h.Run(t, c.cmd[0], c.cmd[1:]...)
+	if c.exitNonZero && res.Code == 0 {
+		t.Fatalf("%s succeeded:\n%s\n%s", c.cmd[0], res.Stdout, res.Stderr)
 	}
-	assertHandshakeFailureLogged(t, h, from, "curl", tlsmitm.ReasonOldTLS)
+	assertHandshakeFailureLogged(t, h, from, c.comm, c.reason)
 	if n := len(h.Upstream.Requests()); n != 0 {
 		t.Fatalf("upstream received %d requests from a refused client", n)
 	}
@@ -181,7 +228,7 @@ func testUntrustedUpstream(t *testing.T) {
 	if res.Code != 0 {
 		t.Fatalf("curl: exit %d\n%s\ndaemon:\n%s", res.Code, res.Stderr, logTail(h.Log()))
 	}
-	body, code := curlVerbose(t, res)
+	body, code := curlWriteOut(t, res)
 	var apiErr struct {
 		Type  string `json:"type"`
 		Error struct {
@@ -197,7 +244,7 @@ func testUntrustedUpstream(t *testing.T) {
 	}
 	waitLogLine(t, h, 0, "upstream request failed", func(f map[string]any) bool {
 		e, _ := f["error"].(string)
-		return strings.Contains(e, "certificate")
+		return strings.Contains(e, "certificate signed by unknown authority")
 	})
 	if rec := h.LastAudit(t); rec.Status != 502 || rec.Decision != "error" {
 		t.Fatalf("audit record %+v, want status 502 and decision error", rec)

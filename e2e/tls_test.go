@@ -30,9 +30,12 @@ func TestTLS(t *testing.T) {
 	t.Run("GoHTTP1", func(t *testing.T) { testGoProto(t, h, ca, "1.1", "HTTP/1.1", "http/1.1") })
 	t.Run("GoHTTP2", func(t *testing.T) { testGoProto(t, h, ca, "2", "HTTP/2.0", "h2") })
 	t.Run("TrustComesFromProvisioning", func(t *testing.T) { testTrustControls(t, h) })
-	t.Run("LargeRequestBody", func(t *testing.T) { testLargeBody(t, h) })
+	t.Run("LargeRequestBodyHTTP2", func(t *testing.T) { testLargeBody(t, h, "2") })
+	t.Run("LargeRequestBodyHTTP1", func(t *testing.T) { testLargeBody(t, h, "1.1") })
 	t.Run("LongStreamedResponse", func(t *testing.T) { testLongStream(t, h) })
-	t.Run("OldTLSClientRefused", func(t *testing.T) { testOldTLS(t, h) })
+	for _, c := range badClients(t) {
+		t.Run("Refused"+c.name, func(t *testing.T) { testBadClient(t, h, c) })
+	}
 	t.Run("PinningClientRefusedTLS12", func(t *testing.T) { testPinningClient(t, h, "--tls-max", "1.2") })
 	t.Run("PinningClientRefusedTLS13", func(t *testing.T) { testPinningClient(t, h, "--tlsv1.3") })
 	t.Run("UntrustedUpstreamIs502", testUntrustedUpstream)
@@ -106,9 +109,9 @@ func assertAirlockLeaf(t *testing.T, h *Harness, ca *x509.Certificate, der []byt
 	}
 }
 
-// curlVerbose splits the stdout of `curl -w "\n..."` into the body and the
-// write-out line ("<http_version> <http_code>").
-func curlVerbose(t *testing.T, res Result) (body, writeOut string) {
+// curlWriteOut splits the stdout of `curl -w "\n..."` into the body and the
+// write-out line (e.g. "<http_version> <http_code>").
+func curlWriteOut(t *testing.T, res Result) (body, writeOut string) {
 	t.Helper()
 	i := strings.LastIndex(res.Stdout, "\n")
 	if i < 0 {
@@ -144,7 +147,7 @@ func testCurlProto(t *testing.T, h *Harness, ca *x509.Certificate, flag, wantVer
 	if res.Code != 0 {
 		t.Fatalf("curl %s: exit %d\n%s\n%s\ndaemon:\n%s", flag, res.Code, res.Stdout, res.Stderr, h.Log())
 	}
-	got, writeOut := curlVerbose(t, res)
+	got, writeOut := curlWriteOut(t, res)
 	if writeOut != wantVersion+" 200" {
 		t.Fatalf("curl %s: http_version and status %q, want %q\n%s", flag, writeOut, wantVersion+" 200", res.Stderr)
 	}

@@ -121,26 +121,22 @@ func countTokensBody(size int) []byte {
 	return b
 }
 
-// testLargeBody sends just under the 32 MiB body limit over HTTP/2 and
-// checks the upstream received it byte for byte.
-func testLargeBody(t *testing.T, h *Harness) {
+// testLargeBody sends just under the 32 MiB body limit, with the Go client
+// over HTTP/2 or curl over HTTP/1.1, and checks the upstream received it
+// byte for byte and the client got the answer.
+func testLargeBody(t *testing.T, h *Harness, proto string) {
 	h.Upstream.Reset()
 	body := countTokensBody(fakeapi.MaxBodyBytes - 4096)
 	file := filepath.Join(t.TempDir(), "large.json")
 	if err := os.WriteFile(file, body, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := runGoClient(t, h, nil, "2", "/v1/messages/count_tokens", file)
-	if res.Code != 0 {
-		t.Fatalf("go client: exit %d\n%s\n%s\ndaemon:\n%s", res.Code, res.Stdout, res.Stderr, logTail(h.Log()))
-	}
-	var out goResult
-	res.JSON(t, &out)
+	status, answer := postLarge(t, h, proto, file)
 	var counted struct {
 		InputTokens int `json:"input_tokens"`
 	}
-	if err := json.Unmarshal([]byte(out.Body), &counted); out.Status != 200 || err != nil || counted.InputTokens <= 0 {
-		t.Fatalf("count_tokens: status %d, body %q", out.Status, out.Body)
+	if err := json.Unmarshal([]byte(answer), &counted); status != "200" || err != nil || counted.InputTokens <= 0 {
+		t.Fatalf("count_tokens over HTTP/%s: status %s, body %q", proto, status, answer)
 	}
 	got := h.Upstream.Requests()
 	if len(got) != 1 {
@@ -150,6 +146,28 @@ func testLargeBody(t *testing.T, h *Harness) {
 		t.Fatalf("upstream body: %d bytes sha256 %s, sent %d bytes sha256 %s",
 			len(got[0].Body), hexSHA256(got[0].Body), len(body), hexSHA256(body))
 	}
+}
+
+// postLarge posts the file to count_tokens and returns the status and body.
+func postLarge(t *testing.T, h *Harness, proto, file string) (status, body string) {
+	t.Helper()
+	if proto == "2" {
+		res := runGoClient(t, h, nil, "2", "/v1/messages/count_tokens", file)
+		if res.Code != 0 {
+			t.Fatalf("go client: exit %d\n%s\n%s\ndaemon:\n%s", res.Code, res.Stdout, res.Stderr, logTail(h.Log()))
+		}
+		var out goResult
+		res.JSON(t, &out)
+		return fmt.Sprint(out.Status), out.Body
+	}
+	res := h.Run(t, "curl", "-sS", "--max-time", "120", "--http1.1", "https://"+APIHost+"/v1/messages/count_tokens",
+		"-H", "x-api-key: "+leakedCurlKey, "-H", "anthropic-version: 2023-06-01", "-H", "content-type: application/json",
+		"--data-binary", "@"+file, "-w", "\n%{http_code}")
+	if res.Code != 0 {
+		t.Fatalf("curl: exit %d\n%s\ndaemon:\n%s", res.Code, res.Stderr, logTail(h.Log()))
+	}
+	body, status = curlWriteOut(t, res)
+	return status, body
 }
 
 // The long scenario's text: tlsLoremWords repeated to events*size bytes (as
