@@ -47,6 +47,26 @@ func TestMaskE2E(t *testing.T) {
 	t.Run("streamed-secret", func(t *testing.T) { maskStream(t, h, true) })
 	t.Run("json-secret", func(t *testing.T) { maskStream(t, h, false) })
 	t.Run("go-sdk-stream", func(t *testing.T) { maskGoSDK(t, h) })
+	t.Run("managed-key-in-prompt", func(t *testing.T) { maskManagedKey(t, h) })
+}
+
+// maskManagedKey: the managed credential pasted into a prompt is masked like
+// any secret: the upstream body and the echoed stream never carry it.
+func maskManagedKey(t *testing.T, h *Harness) {
+	h.Upstream.Reset()
+	body := `{"model":"claude-sonnet-4-5","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"is ` + ManagedKey + ` valid?"}]}`
+	r := curlReply(t, h, curlMessagesArgs(body, "x-api-key: "+leakedKeyOne, fakeapi.HeaderScenario+": echo")...)
+	if r.Status != 200 {
+		t.Fatalf("status %d\n%s", r.Status, r.All)
+	}
+	up := string(assertOnlyManaged(t, h, 1)[0].Body)
+	if strings.Contains(up, ManagedKey) || !strings.Contains(up, "[REDACTED:") {
+		t.Fatalf("the managed key in the prompt was not masked upstream:\n%s", up)
+	}
+	if text := sseTextOf(t, r.Body); !strings.HasPrefix(text, "is [REDACTED:") || !strings.HasSuffix(text, "] valid?") {
+		t.Errorf("echoed text %q", text)
+	}
+	assertNoManagedKey(t, h, "managed key in a prompt", r)
 }
 
 // maskGoSDK: the official Go SDK streams an answer quoting its masked prompt
