@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/airlock-dev/airlock/policy/approval"
 )
@@ -36,7 +42,10 @@ const (
 // TestApproval runs every approval flow against one daemon (approvals time
 // out after the default two minutes there: only a hang guard).
 func TestApproval(t *testing.T) {
-	h := Start(t, Options{Policy: apprPolicy})
+	jsonHook, slackHook := startHookRecorder(t), startHookRecorder(t)
+	h := Start(t, Options{Policy: apprPolicy, Config: fmt.Sprintf("approvals:\n  webhooks:\n"+
+		"    - {url: %q, format: json}\n    - {url: %q, format: slack}\n", jsonHook.URL, slackHook.URL)})
+	t.Run("webhooks-announce", func(t *testing.T) { apprWebhooks(t, h, jsonHook, slackHook) })
 	t.Run("approve", func(t *testing.T) { apprApprove(t, h) })
 	t.Run("deny-with-reason", func(t *testing.T) { apprDeny(t, h) })
 	t.Run("single-use", func(t *testing.T) { apprSingleUse(t, h) })
@@ -44,6 +53,63 @@ func TestApproval(t *testing.T) {
 	t.Run("concurrent", func(t *testing.T) { apprConcurrent(t, h) })
 	t.Run("deny-then-approve", func(t *testing.T) { apprDenyThenApprove(t, h) })
 	t.Run("deny-wins-race", func(t *testing.T) { apprRace(t, h) })
+}
+
+// apprWebhooks: each hold is announced to the generic JSON and the
+// Slack-compatible webhook with the command that approves it.
+func apprWebhooks(t *testing.T, h *Harness, jsonHook, slackHook *hookRecorder) {
+	c := holdCurl(t, h, riskyModel, "announce-me")
+	var ann approval.Announcement
+	if err := json.Unmarshal(jsonHook.await(t, c.pending.ID), &ann); err != nil || ann.Event != "approval.pending" ||
+		ann.Pending.ID != c.pending.ID || ann.Pending.Request.Rule != "risky-model" || ann.Pending.Command != c.pending.Command {
+		t.Errorf("JSON announcement %+v (%v)", ann, err)
+	}
+	var slack struct {
+		Text string `json:"text"`
+	}
+	if err := json.Unmarshal(slackHook.await(t, c.pending.ID), &slack); err != nil ||
+		!strings.Contains(slack.Text, "airlock approvals approve "+c.pending.ID) {
+		t.Errorf("Slack announcement %+v (%v)", slack, err)
+	}
+	decideOK(t, h, "deny", c.pending.ID)
+	wantRefusal(t, c.reply(t), "airlock approvals approve "+c.pending.ID)
+}
+
+// hookRecorder is a loopback webhook endpoint that keeps every body it gets.
+type hookRecorder struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func startHookRecorder(t *testing.T) *hookRecorder {
+	r := &hookRecorder{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.bodies = append(r.bodies, b)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// await returns the first body naming id (delivery is asynchronous: a bounded poll).
+func (r *hookRecorder) await(t *testing.T, id string) []byte {
+	t.Helper()
+	for range 600 {
+		r.mu.Lock()
+		for _, b := range r.bodies {
+			if bytes.Contains(b, []byte(id)) {
+				r.mu.Unlock()
+				return b
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no webhook announced approval %s", id)
+	return nil
 }
 
 // apprApprove: held, approved by root with the CLI, answered by the upstream,
