@@ -2,13 +2,13 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"strings"
 	"time"
-)
 
-// noFindings stands in for a nil Findings map so CEL always sees a map.
-var noFindings = map[string]int{}
+	"github.com/airlock-dev/airlock/policy/mask"
+)
 
 // Decide returns the decision of the first rule whose condition holds, or of
 // the default. It counts the request against the matched rule's rate limit.
@@ -17,7 +17,7 @@ func (e *Engine) Decide(in *Input) Decision {
 	if now.IsZero() {
 		now = e.now()
 	}
-	act := newActivation(in, now)
+	act := newActivation(in, now, e.findings(in.Findings))
 	for _, r := range e.rules {
 		if r.cond.needsBody != "" && !in.Request.BodyParsed {
 			return invalid(r, r.cond.needsBody)
@@ -33,12 +33,30 @@ func (e *Engine) Decide(in *Input) Decision {
 	return e.apply(e.def, in, now)
 }
 
-func newActivation(in *Input, now time.Time) *activation {
-	p := &in.Caller
-	f := in.Findings
-	if f == nil {
-		f = noFindings
+// zeroFindings maps every known detector to 0. A CEL map lookup of a missing
+// key is an error, and an erroring rule denies: without this, a rule such as
+// findings["private_key"] > 0 would refuse every clean request.
+func zeroFindings(extra []string) map[string]int {
+	z := map[string]int{mask.ManagedCredential: 0}
+	for _, n := range append(mask.BuiltinNames(), extra...) {
+		z[n] = 0
 	}
+	return z
+}
+
+// findings returns what CEL sees as findings: the shared zero map for a
+// clean request (no allocation), else a copy with the counts laid over it.
+func (e *Engine) findings(counts map[string]int) map[string]int {
+	if len(counts) == 0 {
+		return e.zero
+	}
+	f := maps.Clone(e.zero)
+	maps.Copy(f, counts)
+	return f
+}
+
+func newActivation(in *Input, now time.Time, f map[string]int) *activation {
+	p := &in.Caller
 	q := &in.Request
 	return &activation{
 		caller: &celCaller{PID: int64(p.PID), UID: int64(p.UID), User: p.User, Exe: p.Exe, Comm: p.Comm,

@@ -19,6 +19,10 @@ import (
 type Options struct {
 	State *State           // limit state to carry over from the previous engine; nil = fresh
 	Now   func() time.Time // clock for windows and an Input without Time; nil = time.Now
+	// Detectors names the configured custom and literal detectors, so that
+	// findings["name"] reads 0 rather than failing when nothing matched. The
+	// built-in detectors are always known.
+	Detectors []string
 }
 
 // Engine is a compiled policy. It is immutable and safe for concurrent use;
@@ -28,6 +32,7 @@ type Engine struct {
 	def   *rule
 	state *State
 	now   func() time.Time
+	zero  map[string]int // every known detector at 0: the findings of a clean request
 }
 
 type rule struct {
@@ -52,7 +57,7 @@ func Load(path string, opts Options) (*Engine, error) {
 // Compile parses and compiles a policy. The error, when not nil, is Problems:
 // every problem with its line and column.
 func Compile(src []byte, opts Options) (*Engine, error) {
-	e := &Engine{state: opts.State, now: opts.Now}
+	e := &Engine{state: opts.State, now: opts.Now, zero: zeroFindings(opts.Detectors)}
 	if e.state == nil {
 		e.state = NewState()
 	}
