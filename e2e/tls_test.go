@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The TLS end-to-end tests (issue 3): unmodified clients complete TLS with
@@ -19,9 +20,9 @@ import (
 // serving; the host's trust store is never touched. One daemon serves every
 // subtest but the untrusted-upstream one, which needs its own override.
 func TestTLS(t *testing.T) {
-	before := hostTrustState(t)
+	before := hostTrustAtStart
 	t.Cleanup(func() { assertHostTrustUnchanged(t, before) }) // runs last: after every daemon stopped
-	h := Start(t, Options{})
+	h := Start(t, Options{Timeout: 2 * time.Minute})          // hang guard: 32 MiB bodies on a busy machine
 	ca := airlockCA(t, h)
 	t.Run("SandboxTrustsButHostDoesNot", func(t *testing.T) { testSandboxOnlyTrust(t, h, before) })
 	t.Run("CurlHTTP1", func(t *testing.T) { testCurlProto(t, h, ca, "--http1.1", "1.1") })

@@ -17,10 +17,13 @@ import (
 // hostTrust is what a trust install would change on the host, by content hash.
 type hostTrust map[string]string
 
+// hostTrustAtStart is the host's trust state when the test binary started,
+// before any test (or the shared trust layer) could touch it.
+var hostTrustAtStart = hostTrustState()
+
 // hostTrustState hashes the host's system bundle and lists (with hashes) the
 // directories `airlock trust install` writes to: none may change.
-func hostTrustState(t *testing.T) hostTrust {
-	t.Helper()
+func hostTrustState() hostTrust {
 	st := hostTrust{}
 	st.add("/etc/ssl/certs/ca-certificates.crt")
 	for _, dir := range []string{"/usr/local/share/ca-certificates", "/etc/profile.d", "/etc/environment.d"} {
@@ -54,7 +57,7 @@ func (st hostTrust) String() string {
 
 func assertHostTrustUnchanged(t *testing.T, before hostTrust) {
 	t.Helper()
-	if after := hostTrustState(t); after.String() != before.String() {
+	if after := hostTrustState(); after.String() != before.String() {
 		t.Errorf("the host's trust store changed during the tests:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
