@@ -22,6 +22,7 @@ type FullOptions struct {
 	Peers    bool     // nginx and mitmproxy, when installed
 	Only     []string // configurations to measure besides direct (empty: all)
 	Select   []string // scenario ids to run (empty: all)
+	Profile  bool     // profile Airlock's data path after the measurements
 	Progress io.Writer
 }
 
@@ -61,6 +62,9 @@ func RunFull(ctx context.Context, opts FullOptions) (*Report, error) {
 	}
 	f.rep.Measured = Suite{Targets: f.rep.Targets, Scenarios: opts.scenarios(), Runs: opts.Runs, Progress: opts.Progress}.Run(ctx)
 	f.measureConnect()
+	if opts.Profile && ctx.Err() == nil {
+		f.profileAirlock(ctx)
+	}
 	f.rep.Generated, f.rep.Machine = time.Now(), Machine()
 	return f.rep, nil
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"runtime/debug"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func (f *full) startDaemon(ctx context.Context) bool {
 	}
 	f.daemon = d
 	f.command(d.Command + " &   # captured cgroup " + d.Cgroup)
-	f.rep.Versions["airlockd"] = version(f.opts.Airlockd, "--version")
+	f.rep.Versions["airlockd"] = treeVersion()
 	return true
 }
 
@@ -113,4 +114,23 @@ func (f *full) measureConnect() {
 	}
 	res.AttachedWhere, res.DetachedWhere = "inside airlockd's captured cgroup", "this process's own cgroup (no Airlock programs)"
 	f.rep.Connect = res
+}
+
+// treeVersion is the commit this benchmark (and airlockd, built by the same
+// make bench from the same tree) was built from.
+func treeVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	rev, dirty := "unknown commit", ""
+	for _, s := range info.Settings {
+		switch {
+		case s.Key == "vcs.revision" && len(s.Value) >= 12:
+			rev = "commit " + s.Value[:12]
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = " (with uncommitted changes)"
+		}
+	}
+	return rev + dirty + ", built with " + info.GoVersion
 }

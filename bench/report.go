@@ -22,6 +22,7 @@ type Report struct {
 	Connect   *ConnectResult
 	Commands  []string // exact commands, in order
 	Notes     []string
+	Profile   string // where Airlock's CPU goes (pprof -top -cum, filtered)
 }
 
 // Baseline is the target every ratio divides by.
@@ -43,6 +44,9 @@ func (r *Report) Markdown() string {
 	}
 	if r.Connect != nil {
 		r.Connect.write(&b)
+	}
+	if r.Profile != "" {
+		b.WriteString("## Where Airlock's CPU goes\n\nA CPU profile of Airlock's data path (masking and audit on, in its own process) under the concurrency-16, streaming and 200 KB loads, 3 s each: cumulative share of the samples, filtered to the frames that name a cost.\n\n```\n" + r.Profile + "\n```\n\n")
 	}
 	writeList(&b, "## Notes", r.Notes)
 	b.WriteString("## Machine and versions\n\n")

@@ -17,7 +17,7 @@ type Sizes struct {
 }
 
 // FullSizes are the figures, sized to finish in minutes on 2 cores.
-var FullSizes = Sizes{Warmup: 500 * time.Millisecond, Duration: 3 * time.Second, Concurrency: []int{1, 16, 256},
+var FullSizes = Sizes{Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, Concurrency: []int{1, 16, 256},
 	StreamEvents: 200, BigPrompt: 200 << 10, OpenConns: 1000}
 
 // SmokeSizes prove the harness works in a few seconds.

@@ -56,6 +56,7 @@ func run(args []string) error {
 	peers := fs.Bool("peers", true, "measure nginx and mitmproxy when installed")
 	limit := fs.Duration("limit", 8*time.Minute, "stop measuring after this long")
 	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-lean,nginx,mitmproxy)")
+	profile := fs.Bool("profile", true, "profile Airlock's data path after the measurements (needs go on PATH)")
 	sel := fs.String("scenarios", "", "comma-separated scenario ids (rps_c1,rps_c16,rps_c256,h2load_c16,newconn,stream,bigprompt,memory)")
 	fs.Parse(args)
 	ctx, cancel := signalContext(*limit)
@@ -70,7 +71,7 @@ func run(args []string) error {
 		rep, err = bench.RunSmoke(ctx, dir, os.Stderr)
 	} else {
 		rep, err = runFull(ctx, bench.FullOptions{Dir: dir, Airlockd: *airlockd, Runs: *runs, Peers: *peers,
-			Only: split(*only), Select: split(*sel), Progress: os.Stderr}, *duration)
+			Only: split(*only), Select: split(*sel), Profile: *profile, Progress: os.Stderr}, *duration)
 	}
 	if err != nil {
 		return err
