@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -66,6 +67,8 @@ type Gateway struct {
 	idBase string
 	idSeq  atomic.Uint64
 	bufs   *bufferPool
+	// argMasker cleans callers' command lines before they are audited.
+	argMasker *mask.Masker
 }
 
 // New checks cfg and builds the handler.
@@ -94,9 +97,11 @@ func New(cfg Config) (*Gateway, error) {
 		ErrorHandler:   g.upstreamError,
 		ErrorLog:       zap.NewStdLog(g.log),
 	}
-	if cfg.Masker != nil {
-		cfg.Credentials.Subscribe(func(v []credential.Secret) { cfg.Masker.SetManaged(credential.Reveal(v)) })
+	var err error
+	if g.argMasker, err = newArgMasker(cfg.Masker, cfg.InstallKey); err != nil {
+		return nil, fmt.Errorf("building the command-line masker: %w", err)
 	}
+	cfg.Credentials.Subscribe(func(v []credential.Secret) { g.argMasker.SetManaged(credential.Reveal(v)) })
 	return g, nil
 }
 

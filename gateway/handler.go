@@ -72,12 +72,13 @@ func (g *Gateway) begin(r *http.Request) *exchange {
 	if !ok {
 		o = &caller.Origin{}
 	}
-	ex.rec = audit.Record{Time: ex.start, RequestID: g.nextID(), Caller: o.Process, SNI: o.SNI,
+	proc := g.withMaskedCmdline(o.Process)
+	ex.rec = audit.Record{Time: ex.start, RequestID: g.nextID(), Caller: proc, SNI: o.SNI,
 		Method: r.Method, Path: r.URL.Path, SessionID: r.Header.Get("X-Claude-Code-Session-Id")}
 	if o.Dst.IsValid() {
 		ex.rec.Dst = o.Dst.String()
 	}
-	ex.in = policy.Input{Caller: o.Process, Time: ex.start}
+	ex.in = policy.Input{Caller: proc, Time: ex.start}
 	ex.in.Request = policy.Request{Method: r.Method, Path: r.URL.Path, Betas: betas(r.Header)}
 	return ex
 }
