@@ -67,6 +67,9 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	ex.rec.UpstreamID = resp.Header.Get("Request-Id")
 	scrubHeader(resp.Header, ex.secret())
 	ct := resp.Header.Get("Content-Type")
+	if ex.rc != nil {
+		ex.rc.Status, ex.rc.ContentType = resp.StatusCode, ct
+	}
 	inspectable := resp.Header.Get("Content-Encoding") == ""
 	switch {
 	case inspectable && strings.HasPrefix(ct, "text/event-stream"):

@@ -29,7 +29,6 @@ func (g *Gateway) bufferJSON(ex *exchange, resp *http.Response) error {
 	takeUsage(&ex.rec, gjson.GetBytes(body, "usage"))
 	ex.rec.BytesOut = int64(len(body))
 	if ex.rc != nil {
-		ex.rc.Status, ex.rc.ContentType = resp.StatusCode, resp.Header.Get("Content-Type")
 		ex.rc.Events = append(ex.rc.Events, eventAt(ex, body))
 	}
 	if g.finish(ex) != nil {

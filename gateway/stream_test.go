@@ -29,7 +29,10 @@ func TestStreamUsageRecordingAndAuditBeforeFinalEvent(t *testing.T) {
 	if rec.UpstreamID != "req_upstream_sse" || rec.Status != 200 || rec.Model != "claude-sonnet-4-5" || rec.Rule != "everyone" {
 		t.Errorf("record %+v", rec)
 	}
-	if rc == nil || len(rc.Events) != 7 || string(rc.Events[6].Data) != "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n" {
+	if rc == nil || rc.Status != 200 || !strings.HasPrefix(rc.ContentType, "text/event-stream") {
+		t.Fatalf("recording without status or content type: %+v", rc)
+	}
+	if len(rc.Events) != 7 || string(rc.Events[6].Data) != "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n" {
 		t.Fatalf("recording %+v", rc)
 	}
 	if !strings.Contains(string(rc.RequestBody), `"stream":true`) {
