@@ -2,7 +2,7 @@
 # sandbox.sh runs one unmodified client the way Airlock's demo and end-to-end
 # tests need it, without changing the host:
 #   - inside a child cgroup (--cgroup), so the eBPF redirect attached there applies;
-#   - inside a private mount namespace whose /etc and /usr/local/share/ca-certificates
+#   - inside a private mount namespace whose /etc and /usr/local/share (where the trust store lives)
 #     are overlays on a temporary directory, so the host's files stay untouched;
 #   - with host names pinned in that namespace's /etc/hosts (--host "ADDR NAME"),
 #     e.g. api.anthropic.com -> 127.0.100.1, a loopback target;
@@ -23,7 +23,7 @@ set -euo pipefail
 inner() {
 	local work=$1; shift
 	local d name lower
-	for d in /etc /usr/local/share/ca-certificates; do
+	for d in /etc /usr/local/share; do
 		[[ -d $d ]] || continue
 		name=$(tr / _ <<<"$d")
 		lower=$d
