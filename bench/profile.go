@@ -57,13 +57,65 @@ var costNames = []string{"airlock-dev/airlock/", "sqlite.(*conn).step", "compres
 	"http2clientStream).writeRequest", "http2ClientConn).readLoop", "crypto/tls.(*Conn).Write", "crypto/tls.(*Conn).Read",
 	"runtime.gcBgMarkWorker", "runtime.mallocgc", "net/http.(*conn).serve"}
 
+// costGroups attribute the profile to Airlock's parts: the share of a group
+// is the sum of its entry frames' cumulative shares (each runs on its own
+// goroutine, so they do not nest).
+var costGroups = []struct {
+	name   string
+	frames []string
+}{
+	{"masking the request (policy/mask walk)", []string{"mask.(*Masker).Request"}},
+	{"masking the response (JSON buffering and SSE stream)", []string{"gateway.(*Gateway).bufferJSON", "mask.(*Stream).Write"}},
+	{"audit: recording compression and insert (request goroutine)", []string{"audit.(*Store).Write"}},
+	{"audit: SQLite commits (writer goroutine)", []string{"audit.(*Store).writer"}},
+	{"policy decision (CEL)", []string{"policy.(*Engine).Decide"}},
+	{"upstream HTTP/2 client (write request, read loop)", []string{"http2clientStream).writeRequest", "http2ClientConn).readLoop"}},
+	{"garbage collection", []string{"runtime.gcBgMarkWorker"}},
+}
+
+// shares sums each group's entry frames' cum% in pprof's -top -cum output.
+func shares(out string) map[string]float64 {
+	cum := map[string]float64{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 {
+			var v float64
+			fmt.Sscanf(strings.TrimSuffix(f[4], "%"), "%g", &v)
+			cum[strings.Join(f[5:], " ")] = v
+		}
+	}
+	res := map[string]float64{}
+	for _, g := range costGroups {
+		for name, v := range cum {
+			if endsWithAny(strings.TrimSuffix(name, " (inline)"), g.frames) {
+				res[g.name] += v
+			}
+		}
+	}
+	return res
+}
+
+func sharesTable(out string) string {
+	sh := shares(out)
+	var b strings.Builder
+	b.WriteString("| part of Airlock | share of its CPU |\n| --- | ---: |\n")
+	for _, g := range costGroups {
+		fmt.Fprintf(&b, "| %s | %.0f%% |\n", g.name, sh[g.name])
+	}
+	return b.String()
+}
+
 func topCum(bin, prof string) string {
 	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=300", bin, prof).Output()
 	if err != nil {
 		return fmt.Sprintf("go tool pprof failed: %v", err)
 	}
+	return sharesTable(string(out)) + "\n```\n" + filterTop(string(out)) + "\n```"
+}
+
+func filterTop(out string) string {
 	var keep []string
-	for _, line := range strings.Split(string(out), "\n") {
+	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		switch {
 		case strings.Contains(line, "Total samples"):
@@ -78,6 +130,15 @@ func topCum(bin, prof string) string {
 func containsAny(s string, subs []string) bool {
 	for _, sub := range subs {
 		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func endsWithAny(s string, suffixes []string) bool {
+	for _, suf := range suffixes {
+		if strings.HasSuffix(s, suf) {
 			return true
 		}
 	}

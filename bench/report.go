@@ -46,7 +46,7 @@ func (r *Report) Markdown() string {
 		r.Connect.write(&b)
 	}
 	if r.Profile != "" {
-		b.WriteString("## Where Airlock's CPU goes\n\nA CPU profile of Airlock's data path (masking and audit on, in its own process) under the concurrency-16, streaming and 200 KB loads, 3 s each: cumulative share of the samples, filtered to the frames that name a cost.\n\n```\n" + r.Profile + "\n```\n\n")
+		b.WriteString("## Where Airlock's CPU goes\n\nA CPU profile of Airlock's data path (masking and audit on, in its own process) under the concurrency-16, streaming and 200 KB loads, 3 s each: cumulative share of the samples, filtered to the frames that name a cost. The table sums the entry points of each part (they run on separate goroutines); the rest is TLS, HTTP parsing and the reverse proxy's copying.\n\n" + r.Profile + "\n\n")
 	}
 	writeList(&b, "## Notes", r.Notes)
 	b.WriteString("## Machine and versions\n\n")
