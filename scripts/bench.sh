@@ -38,13 +38,14 @@ install_peers() {
 }
 
 install_peers
-"$GO" build -o bin/ ./cmd/airlockd
 "$GO" build -o bin/airlock-bench ./bench/cmd/airlock-bench
 AIRLOCKD=()
-if [[ $(id -u) -eq 0 ]]; then
+if [[ $(id -u) -ne 0 ]]; then
+	echo "bench: not root: airlockd's eBPF capture path cannot be measured" >&2
+elif "$GO" build -o bin/ ./cmd/airlockd; then
 	AIRLOCKD=(--airlockd "$PWD/bin/airlockd")
 else
-	echo "bench: not root: airlockd's eBPF capture path cannot be measured" >&2
+	echo "bench: airlockd does not build: measuring Airlock's in-process pieces instead" >&2
 fi
 ulimit -n 65536 2>/dev/null || true
 bin/airlock-bench run --out "$OUT" "${AIRLOCKD[@]}" "$@"
