@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,7 @@ func TestApproval(t *testing.T) {
 	h := Start(t, Options{Policy: apprPolicy, Config: fmt.Sprintf("approvals:\n  webhooks:\n"+
 		"    - {url: %q, format: json}\n    - {url: %q, format: slack}\n", jsonHook.URL, slackHook.URL)})
 	t.Run("webhooks-announce", func(t *testing.T) { apprWebhooks(t, h, jsonHook, slackHook) })
+	t.Run("embedded-key-not-shown", func(t *testing.T) { apprNoEmbeddedKey(t, h, jsonHook, slackHook) })
 	t.Run("approve", func(t *testing.T) { apprApprove(t, h) })
 	t.Run("deny-with-reason", func(t *testing.T) { apprDeny(t, h) })
 	t.Run("single-use", func(t *testing.T) { apprSingleUse(t, h) })
@@ -73,6 +75,34 @@ func apprWebhooks(t *testing.T, h *Harness, jsonHook, slackHook *hookRecorder) {
 	}
 	decideOK(t, h, "deny", c.pending.ID)
 	wantRefusal(t, c.reply(t), "airlock approvals approve "+c.pending.ID)
+}
+
+// apprNoEmbeddedKey: the key a client embeds (here in curl's argv) is what
+// Airlock exists to keep away from others; operator views of a hold (list,
+// show, webhooks to a chat service) and the audit trail carry its class and
+// fingerprint, never the key itself.
+func apprNoEmbeddedKey(t *testing.T, h *Harness, hooks ...*hookRecorder) {
+	c := holdCurl(t, h, riskyModel, "key-in-argv")
+	argv := c.pending.Request.Caller.Cmdline
+	if !slices.ContainsFunc(argv, func(a string) bool { return strings.HasPrefix(a, "x-api-key: ") }) {
+		t.Fatalf("the hold does not show curl's arguments (nothing to check): %q", argv)
+	}
+	views := map[string]string{
+		"approvals list --json": h.Airlock(t, "approvals", "list", "--json").Stdout,
+		"approvals show --json": h.Airlock(t, "approvals", "show", c.pending.ID, "--json").Stdout,
+		"approvals show":        h.Airlock(t, "approvals", "show", c.pending.ID).Stdout,
+	}
+	for i, hook := range hooks {
+		views[fmt.Sprintf("webhook %d", i)] = string(hook.await(t, c.pending.ID))
+	}
+	decideOK(t, h, "deny", c.pending.ID)
+	wantRefusal(t, c.reply(t), "airlock approvals approve")
+	views["audit export"] = h.Airlock(t, "audit", "export", "--format", "jsonl").Stdout
+	for name, v := range views {
+		if strings.Contains(v, leakedCurlKey) {
+			t.Errorf("%s shows the client's embedded key:\n%s", name, v)
+		}
+	}
 }
 
 // hookRecorder is a loopback webhook endpoint that keeps every body it gets.
