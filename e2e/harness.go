@@ -175,5 +175,5 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// Contains reports whether the daemon's log contains s.
+// LogContains reports whether the daemon's log contains s.
 func (h *Harness) LogContains(s string) bool { return strings.Contains(h.Log(), s) }
