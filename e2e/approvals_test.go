@@ -1,17 +1,12 @@
 package e2e
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/airlock-dev/airlock/policy/approval"
 )
@@ -49,6 +44,7 @@ func TestApproval(t *testing.T) {
 	t.Run("webhooks-announce", func(t *testing.T) { apprWebhooks(t, h, jsonHook, slackHook) })
 	t.Run("embedded-key-not-shown", func(t *testing.T) { apprNoEmbeddedKey(t, h, jsonHook, slackHook) })
 	t.Run("approve", func(t *testing.T) { apprApprove(t, h) })
+	t.Run("approve-stream", func(t *testing.T) { apprStream(t, h) })
 	t.Run("deny-with-reason", func(t *testing.T) { apprDeny(t, h) })
 	t.Run("single-use", func(t *testing.T) { apprSingleUse(t, h) })
 	t.Run("jit-window", func(t *testing.T) { apprWindow(t, h) })
@@ -105,43 +101,6 @@ func apprNoEmbeddedKey(t *testing.T, h *Harness, hooks ...*hookRecorder) {
 	}
 }
 
-// hookRecorder is a loopback webhook endpoint that keeps every body it gets.
-type hookRecorder struct {
-	*httptest.Server
-	mu     sync.Mutex
-	bodies [][]byte
-}
-
-func startHookRecorder(t *testing.T) *hookRecorder {
-	r := &hookRecorder{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.bodies = append(r.bodies, b)
-		r.mu.Unlock()
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// await returns the first body naming id (delivery is asynchronous: a bounded poll).
-func (r *hookRecorder) await(t *testing.T, id string) []byte {
-	t.Helper()
-	for range 600 {
-		r.mu.Lock()
-		for _, b := range r.bodies {
-			if bytes.Contains(b, []byte(id)) {
-				r.mu.Unlock()
-				return b
-			}
-		}
-		r.mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no webhook announced approval %s", id)
-	return nil
-}
-
 // apprApprove: held, approved by root with the CLI, answered by the upstream,
 // and the audit record names the approval and root.
 func apprApprove(t *testing.T, h *Harness) {
@@ -166,6 +125,27 @@ func apprApprove(t *testing.T, h *Harness) {
 	rec := recordOf(t, h, c.pending.ID)
 	if rec.Decision != "allow" || rec.Approver != rootID || rec.Status != 200 || rec.Rule != "risky-model" {
 		t.Fatalf("audit record of an approved request: %+v", rec)
+	}
+}
+
+// apprStream: a held stream, once approved, reaches the client in full and
+// its recording replays to the same bytes.
+func apprStream(t *testing.T, h *Harness) {
+	sid := "e2e-held-stream-" + randomHex(t)
+	body := `{"model":"` + riskyModel + `","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"held-stream"}]}`
+	c := startCurlArgs(t, h, "held-stream", curlMessages(body, "-N", "--max-time", "50", "-H", "X-Claude-Code-Session-Id: "+sid))
+	c.pending = awaitPending(t, h, c)
+	decideOK(t, h, "approve", c.pending.ID)
+	res := <-c.done
+	if res.Code != 0 || !strings.HasPrefix(res.Stdout, "event: message_start") || !strings.Contains(res.Stdout, "event: message_stop") {
+		t.Fatalf("approved stream: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if rec := recordOf(t, h, c.pending.ID); !rec.Stream || rec.SessionID != sid || rec.Approver != rootID {
+		t.Fatalf("audit record of the approved stream: %+v", rec)
+	}
+	replay := h.Airlock(t, "sessions", "replay", sid, "--speed", "1000")
+	if replay.Code != 0 || replay.Stdout != res.Stdout {
+		t.Fatalf("replay (exit %d) differs from the stream the client got\nclient:\n%s\nreplay:\n%s%s", replay.Code, res.Stdout, replay.Stdout, replay.Stderr)
 	}
 }
 

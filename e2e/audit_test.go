@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -162,8 +166,14 @@ func apprCurl(model, marker string) []string {
 // startCurl sends a request in the background.
 func startCurl(t *testing.T, h *Harness, model, marker string) *heldCall {
 	t.Helper()
+	return startCurlArgs(t, h, marker, apprCurl(model, marker))
+}
+
+// startCurlArgs runs curl with args in the background; marker is its user content.
+func startCurlArgs(t *testing.T, h *Harness, marker string, args []string) *heldCall {
+	t.Helper()
 	c := &heldCall{marker: marker, done: make(chan Result, 1)}
-	wait := h.Background(t, "curl", apprCurl(model, marker)...)
+	wait := h.Background(t, "curl", args...)
 	go func() { c.done <- wait() }()
 	return c
 }
@@ -309,4 +319,41 @@ func recordOf(t *testing.T, h *Harness, id string) audit.Record {
 		t.Fatalf("%d audit records for approval %s, want 1: %+v", len(got), id, got)
 	}
 	return got[0]
+}
+
+// hookRecorder is a loopback webhook endpoint that keeps every body it gets.
+type hookRecorder struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func startHookRecorder(t *testing.T) *hookRecorder {
+	r := &hookRecorder{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.bodies = append(r.bodies, b)
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// await returns the first body naming id (delivery is asynchronous: a bounded poll).
+func (r *hookRecorder) await(t *testing.T, id string) []byte {
+	t.Helper()
+	for range 600 {
+		r.mu.Lock()
+		for _, b := range r.bodies {
+			if bytes.Contains(b, []byte(id)) {
+				r.mu.Unlock()
+				return b
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no webhook announced approval %s", id)
+	return nil
 }
