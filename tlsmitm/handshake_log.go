@@ -41,7 +41,7 @@ func handshakeReason(err error) string {
 		return ReasonNoCipher
 	case strings.Contains(msg, "application protocol"):
 		return ReasonBadALPN
-	case strings.Contains(msg, "remote error"):
+	case strings.Contains(msg, "remote error"), strings.Contains(msg, "client sent alert"):
 		return ReasonRejectedCert
 	case errors.Is(err, io.EOF), strings.Contains(msg, "connection reset"):
 		return ReasonClientClosed

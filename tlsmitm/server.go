@@ -135,8 +135,12 @@ func (s *Server) ServeAPI(ctx context.Context, conn net.Conn, origin *caller.Ori
 	if origin == nil {
 		origin = &caller.Origin{}
 	}
-	tc := tls.Server(conn, s.tls)
+	ac := &alertConn{Conn: conn}
+	tc := tls.Server(ac, s.tls)
 	if err := s.handshake(ctx, tc); err != nil {
+		if alert, ok := ac.rejectedCert(); ok {
+			err = alert
+		}
 		s.logHandshakeFailure(origin, err)
 		tc.Close()
 		return
