@@ -148,3 +148,18 @@ func TestSystemdNotifications(t *testing.T) {
 	h.Signal(t, syscall.SIGHUP)
 	waitFor(t, "RELOADING=1", func() bool { return h.Notified("RELOADING=1") })
 }
+
+// TestInlinePolicy: rules written in the daemon's own configuration decide.
+func TestInlinePolicy(t *testing.T) {
+	h := Start(t, Options{Config: "policy:\n  rules:\n    - {id: no-curl, when: 'caller.comm == \"curl\"', action: deny, reason: curl is not allowed here}\n  default: {action: allow}\n"})
+	res := h.Run(t, "curl", curlMessages(helloBody)...)
+	if !strings.Contains(res.Stdout, "permission_error") || !strings.Contains(res.Stdout, "curl is not allowed here") {
+		t.Fatalf("inline policy did not decide: %s", res.Stdout)
+	}
+	if len(h.Upstream.Requests()) != 0 {
+		t.Fatal("a denied request reached the upstream")
+	}
+	if rec := h.LastAudit(t); rec.Decision != "deny" || rec.Rule != "no-curl" {
+		t.Fatalf("audit %+v", rec)
+	}
+}

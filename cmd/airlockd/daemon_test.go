@@ -107,3 +107,13 @@ func TestCheckValidatesThePolicyFile(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
 }
+
+func TestCheckCompilesAnInlinePolicy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "airlock.yaml")
+	os.WriteFile(cfg, []byte("credentials: [{name: d, env: K}]\npolicy:\n  rules:\n    - {id: r, when: 'caller.nope == 1', action: allow}\n"), 0o644)
+	var stderr bytes.Buffer
+	if code := run([]string{"--config", cfg, "--check"}, &stderr); code != exitConfig || !strings.Contains(stderr.String(), "  - line 4:") {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+}

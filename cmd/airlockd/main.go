@@ -74,9 +74,9 @@ func serve(cfg *config.Config, src config.Source, stderr io.Writer) int {
 // checkOnly is --check (the unit's ExecStartPre): the configuration and the
 // policy file it names, without starting anything.
 func checkOnly(cfg *config.Config, stderr io.Writer) int {
-	if cfg.Policy.File != "" {
-		if ps := policy.CheckFile(cfg.Policy.File); len(ps) > 0 {
-			fmt.Fprintf(stderr, "airlockd: policy %s is invalid:\n", cfg.Policy.File)
+	if path := cfg.Policy.PolicyPath(); path != "" {
+		if ps := policy.CheckFile(path); len(ps) > 0 {
+			fmt.Fprintf(stderr, "airlockd: policy %s is invalid:\n", path)
 			for _, p := range ps {
 				fmt.Fprintf(stderr, "  - line %s\n", p)
 			}

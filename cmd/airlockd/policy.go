@@ -41,7 +41,7 @@ func (p *policySource) Reload() error {
 }
 
 func (d *daemon) startPolicy(context.Context) error {
-	file := d.cfg.Policy.File
+	file := d.cfg.Policy.PolicyPath()
 	if file == "" {
 		e, err := policy.Compile([]byte(builtinPolicy), policy.Options{})
 		if err != nil {

@@ -47,8 +47,8 @@ func (d *daemon) applyConfig(cfg *config.Config) {
 		d.log.Info("targets reloaded", zap.Strings("targets", cfg.Capture.Targets),
 			zap.Strings("hosts", cfg.Capture.Hosts), zap.Ints("ports", cfg.Capture.Ports))
 	}
-	if cfg.Policy.File != d.cfg.Policy.File || !slices.Equal(names(cfg), names(d.cfg)) {
-		d.log.Warn("policy.file or the credential list changed: restart airlockd to apply")
+	if cfg.Policy.PolicyPath() != d.cfg.Policy.PolicyPath() || !slices.Equal(names(cfg), names(d.cfg)) {
+		d.log.Warn("the policy location or the credential list changed: restart airlockd to apply")
 	}
 }
 

@@ -26,7 +26,7 @@ func (d *daemon) status(ctx context.Context) (any, error) {
 			"fingerprint": p.ca.Fingerprint(), "not_after": p.ca.NotAfter().UTC().Format(time.RFC3339),
 		},
 		"credentials": d.credentialHealth(ctx),
-		"policy":      map[string]any{"file": d.cfg.Policy.File},
+		"policy":      map[string]any{"file": d.cfg.Policy.PolicyPath()},
 		"audit":       map[string]any{"path": d.cfg.Audit.Path, "ready": errString(p.audit.Ready())},
 		"approvals":   map[string]any{"pending": p.broker.Count(), "timeout": d.cfg.Approvals.Timeout.String()},
 	}, nil

@@ -90,9 +90,25 @@ type Credential struct {
 // Argv is a command line: a YAML list, or one string split on spaces (no shell quoting).
 type Argv []string
 
-// Policy points at the rules file; empty means the built-in default policy.
+// Policy is where the rules are: a file of their own, or inline here (rules
+// and default under the policy key, as in a policy file). Neither means the
+// built-in default policy.
 type Policy struct {
-	File string `mapstructure:"file"`
+	File    string           `mapstructure:"file"`
+	Rules   []map[string]any `mapstructure:"rules"`   // inline rules, compiled by the policy package
+	Default map[string]any   `mapstructure:"default"` // inline default rule
+	// InlineFile is the configuration file that holds the inline policy (set
+	// by Load): the policy compiler reads it for positions, SIGHUP re-reads it.
+	InlineFile string `mapstructure:"-"`
+}
+
+// PolicyPath is the file the policy compiler reads: policy.file, or the
+// configuration file holding an inline policy; "" for the built-in default.
+func (p Policy) PolicyPath() string {
+	if p.File != "" {
+		return p.File
+	}
+	return p.InlineFile
 }
 
 // Masking configures the detectors and the streaming masker.

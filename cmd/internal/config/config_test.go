@@ -143,3 +143,20 @@ credentials:
 		t.Errorf("command = %q", got)
 	}
 }
+
+func TestInlinePolicyNamesItsFile(t *testing.T) {
+	dir := t.TempDir()
+	f := writeFile(t, dir, "airlock.yaml", minimal)
+	inline := writeFile(t, dir, "conf.d/20-policy.yaml", "policy:\n  rules:\n    - {id: r, when: 'true', action: allow}\n  default: {action: deny}\n")
+	c, err := Load(Source{File: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.PolicyPath() != inline || len(c.Policy.Rules) != 1 {
+		t.Fatalf("policy path %q rules %d", c.Policy.PolicyPath(), len(c.Policy.Rules))
+	}
+	writeFile(t, dir, "conf.d/30-file.yaml", "policy: {file: /etc/airlock/policy.yaml}\n")
+	if _, err := Load(Source{File: f}); err == nil || !strings.Contains(err.Error(), "policy: set either") {
+		t.Fatalf("file and inline together: %v", err)
+	}
+}

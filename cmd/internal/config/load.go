@@ -14,6 +14,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
 )
 
 // EnvPrefix prefixes the variables that override keys: capture.fail_mode is
@@ -36,7 +37,7 @@ type ByteSize int64
 // problem, each naming its key.
 func Load(src Source) (*Config, error) {
 	src = src.withFlagPaths()
-	v, err := readSources(src)
+	v, files, err := readSources(src)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +45,7 @@ func Load(src Source) (*Config, error) {
 	if err := v.UnmarshalExact(&c, viper.DecodeHook(decodeHooks())); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	c.Policy.InlineFile = inlinePolicyFile(files)
 	c.resolve()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -51,7 +53,7 @@ func Load(src Source) (*Config, error) {
 	return &c, nil
 }
 
-func readSources(src Source) (*viper.Viper, error) {
+func readSources(src Source) (*viper.Viper, []string, error) {
 	v := viper.New()
 	for k, val := range defaults() {
 		v.SetDefault(k, val)
@@ -59,24 +61,28 @@ func readSources(src Source) (*viper.Viper, error) {
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	if err := mergeFiles(v, src); err != nil {
-		return nil, err
+	files, err := mergeFiles(v, src)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := bindFlags(v, src.Flags); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return v, nil
+	return v, files, nil
 }
 
-// mergeFiles reads the main file then conf.d/*.yaml. A missing file is an error
-// only when the operator named it.
-func mergeFiles(v *viper.Viper, src Source) error {
+// mergeFiles reads the main file then conf.d/*.yaml and returns the files it
+// read, in order. A missing file is an error only when the operator named it.
+func mergeFiles(v *viper.Viper, src Source) ([]string, error) {
 	file, explicit := src.File, src.File != ""
 	if !explicit {
 		file = DefaultFile
 	}
-	if err := mergeFile(v, file, explicit); err != nil {
-		return err
+	var read []string
+	if ok, err := mergeFile(v, file, explicit); err != nil {
+		return nil, err
+	} else if ok {
+		read = append(read, file)
 	}
 	dir := src.ConfDir
 	if dir == "" {
@@ -84,31 +90,52 @@ func mergeFiles(v *viper.Viper, src Source) error {
 	}
 	matches, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
-		return fmt.Errorf("config: listing %s: %w", dir, err)
+		return nil, fmt.Errorf("config: listing %s: %w", dir, err)
 	}
 	sort.Strings(matches)
 	for _, m := range matches {
-		if err := mergeFile(v, m, true); err != nil {
-			return err
+		if _, err := mergeFile(v, m, true); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return append(read, matches...), nil
 }
 
-func mergeFile(v *viper.Viper, path string, required bool) error {
+func mergeFile(v *viper.Viper, path string, required bool) (bool, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) && !required {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("config: %w (fix: create it or pass --config)", err)
+		return false, fmt.Errorf("config: %w (fix: create it or pass --config)", err)
 	}
 	defer f.Close()
 	v.SetConfigType("yaml")
 	if err := v.MergeConfig(f); err != nil {
-		return fmt.Errorf("config: %s: %w", path, err)
+		return false, fmt.Errorf("config: %s: %w", path, err)
 	}
-	return nil
+	return true, nil
+}
+
+// inlinePolicyFile is the last file that defines policy.rules or
+// policy.default: the one the policy compiler must read.
+func inlinePolicyFile(files []string) string {
+	found := ""
+	for _, f := range files {
+		var doc struct {
+			Policy map[string]any `yaml:"policy"`
+		}
+		b, err := os.ReadFile(f)
+		if err != nil || yaml.Unmarshal(b, &doc) != nil {
+			continue
+		}
+		if _, ok := doc.Policy["rules"]; ok {
+			found = f
+		} else if _, ok := doc.Policy["default"]; ok {
+			found = f
+		}
+	}
+	return found
 }
 
 func decodeHooks() mapstructure.DecodeHookFunc {

@@ -60,6 +60,9 @@ func (c *Config) validateHTTP(ps *problems) {
 	if c.Upstream.Proxy != "" {
 		httpURL(ps, "upstream.proxy", c.Upstream.Proxy)
 	}
+	if c.Policy.File != "" && (len(c.Policy.Rules) > 0 || c.Policy.Default != nil) {
+		ps.add("policy", "set either policy.file or inline policy.rules/policy.default, not both")
+	}
 	if c.Gateway.MaxBody <= 0 {
 		ps.add("gateway.max_body", "must be positive, e.g. 32MiB")
 	}
