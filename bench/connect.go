@@ -25,27 +25,35 @@ func (c *ConnectResult) write(b *strings.Builder) {
 	fmt.Fprintf(b, "| TCP socket+connect+close | %s | %s | %s |\n\n", c.TCPDetached, c.TCPAttached, format(c.TCPAttached.Median-c.TCPDetached.Median))
 }
 
-// MeasureConnect runs runs rounds, each measuring outside and then inside the
-// attached cgroup (enter moves the process in and returns how to leave).
+// MeasureConnect runs runs rounds, each measuring outside and inside the
+// attached cgroup (enter moves the process in and returns how to leave),
+// alternating which goes first so that warm caches favour neither.
 func MeasureConnect(iterations, runs int, enter func() (func(), error)) (*ConnectResult, error) {
 	var ud, ua, td, ta []float64
-	for range runs {
-		u, t, err := connectCosts(iterations)
-		if err != nil {
-			return nil, err
+	for run := range runs {
+		for _, attached := range [][]bool{{false, true}, {true, false}}[run%2] {
+			u, t, err := connectIn(iterations, attached, enter)
+			if err != nil {
+				return nil, err
+			}
+			if attached {
+				ua, ta = append(ua, u), append(ta, t)
+			} else {
+				ud, td = append(ud, u), append(td, t)
+			}
 		}
-		ud, td = append(ud, u), append(td, t)
-		leave, err := enter()
-		if err != nil {
-			return nil, err
-		}
-		u, t, err = connectCosts(iterations)
-		leave()
-		if err != nil {
-			return nil, err
-		}
-		ua, ta = append(ua, u), append(ta, t)
 	}
 	return &ConnectResult{Iterations: iterations, UDPDetached: Summarize(ud), UDPAttached: Summarize(ua),
 		TCPDetached: Summarize(td), TCPAttached: Summarize(ta)}, nil
+}
+
+func connectIn(iterations int, attached bool, enter func() (func(), error)) (float64, float64, error) {
+	if attached {
+		leave, err := enter()
+		if err != nil {
+			return 0, 0, err
+		}
+		defer leave()
+	}
+	return connectCosts(iterations)
 }

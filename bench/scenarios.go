@@ -58,7 +58,7 @@ func Scenarios(z Sizes) []Scenario {
 		Scenario{ID: "bigprompt", Title: fmt.Sprintf("A %d KB multi-turn prompt, concurrency 4", z.BigPrompt>>10),
 			Note: "Every turn is scanned by masking on every request; the answer is short.", Metrics: rpsMetrics, Run: big.Run},
 		Scenario{ID: "memory", Title: fmt.Sprintf("Memory: %d idle keep-alive connections, then %d open streams (HTTP/1.1)", z.OpenConns, z.OpenConns),
-			Note:    "Resident memory of the proxy's processes (all workers), before, with the idle connections and with the streams added; direct has no proxy.",
+			Note:    "Resident memory of the proxy's processes (all workers), before, with the idle connections and with the streams added; direct has no proxy. nginx preallocates its worker_connections at start, so most of its per-connection memory is already in its RSS at rest.",
 			Metrics: memMetrics, Run: mem.Run, Skip: func(t Target) bool { return t.PIDs == nil }, Runs: 1},
 	)
 }

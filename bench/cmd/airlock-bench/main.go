@@ -76,7 +76,11 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	rep.Commands = append([]string{"airlock-bench " + joinArgs(os.Args[1:])}, rep.Commands...)
+	first := []string{"airlock-bench " + joinArgs(os.Args[1:])}
+	if !*smoke {
+		first = append([]string{"make bench   # scripts/bench.sh: apt-get install nginx-light mitmproxy nghttp2-client when missing, go build bin/airlockd bin/airlock-bench, then:"}, first...)
+	}
+	rep.Commands = append(first, rep.Commands...)
 	return os.WriteFile(*out, []byte(rep.Markdown()), 0o644)
 }
 
