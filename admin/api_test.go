@@ -38,8 +38,9 @@ func TestStatusAndApprovalsOverSocket(t *testing.T) {
 	if !a.out.Approved || a.out.Approver != "uid:0(root)" || a.out.Reason != "ticket 42" {
 		t.Fatalf("outcome = %+v", a.out)
 	}
-	if _, err := f.client.Approve(ctx, id, "", 0); !IsNotFound(err) {
-		t.Fatalf("reusing an approval = %v, want 404", err)
+	var reused *APIError
+	if _, err := f.client.Approve(ctx, id, "", 0); !errors.As(err, &reused) || reused.Status != http.StatusConflict {
+		t.Fatalf("reusing an approval = %v, want 409 (already decided)", err)
 	}
 	id2, ch2 := f.hold(t, heldRequest(1001))
 	if res, err := f.client.Deny(ctx, id2, "no"); err != nil || res.Approved {

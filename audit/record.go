@@ -29,7 +29,8 @@ type Record struct {
 	Credential       string         `json:"credential,omitempty"` // name of the managed credential used
 	ApprovalID       string         `json:"approval_id,omitempty"`
 	Approver         string         `json:"approver,omitempty"`
-	Masked           map[string]int `json:"masked,omitempty"` // detector name -> count, both directions
+	ApprovalReason   string         `json:"approval_reason,omitempty"` // what the operator (or the timeout) said
+	Masked           map[string]int `json:"masked,omitempty"`          // detector name -> count, both directions
 	MaskIncomplete   bool           `json:"mask_incomplete,omitempty"`
 	EmbeddedClass    string         `json:"embedded_class"` // api_key | oauth_token | admin_key | other | none
 	EmbeddedFP       string         `json:"embedded_fingerprint,omitempty"`

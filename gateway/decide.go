@@ -148,7 +148,7 @@ func (g *Gateway) approve(w http.ResponseWriter, r *http.Request, ex *exchange) 
 		return false
 	}
 	out, err := g.cfg.Approver.Await(r.Context(), g.approvalRequest(ex))
-	ex.rec.ApprovalID, ex.rec.Approver = out.ID, out.Approver
+	ex.rec.ApprovalID, ex.rec.Approver, ex.rec.ApprovalReason = out.ID, out.Approver, out.Reason
 	if err == nil && out.Approved {
 		return true
 	}

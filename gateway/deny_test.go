@@ -147,6 +147,9 @@ func TestApprovalOutcomes(t *testing.T) {
 				t.Errorf("approval request %+v", got)
 			}
 			rec, _ := e.audit.last(t)
+			if rec.ApprovalReason != tc.out.Reason {
+				t.Errorf("audited approval reason %q, want %q", rec.ApprovalReason, tc.out.Reason)
+			}
 			if rec.Decision != tc.decision || rec.ApprovalID != tc.out.ID {
 				t.Errorf("record decision %q approval %q", rec.Decision, rec.ApprovalID)
 			}

@@ -53,6 +53,14 @@ type Broker struct {
 	mu      sync.Mutex
 	pending map[string]*hold
 	windows map[string]window // caller+rule key -> just-in-time window
+	// settled remembers recent outcomes for a while after their requests
+	// resumed, so a late decision is told who decided rather than "not found".
+	settled map[string]settledOutcome
+}
+
+type settledOutcome struct {
+	Outcome
+	forget time.Time
 }
 
 // hold is one waiting request; done is closed once a decision is recorded.
@@ -88,6 +96,7 @@ func NewBroker(cfg Config) *Broker {
 		hooks:   newNotifier(cfg.Webhooks, log),
 		pending: make(map[string]*hold),
 		windows: make(map[string]window),
+		settled: make(map[string]settledOutcome),
 	}
 }
 
@@ -146,6 +155,13 @@ func (b *Broker) consume(h *hold) Outcome {
 	defer b.mu.Unlock()
 	h.consumed = true
 	delete(b.pending, h.ID)
+	now := b.cfg.Now()
+	for id, s := range b.settled {
+		if now.After(s.forget) {
+			delete(b.settled, id)
+		}
+	}
+	b.settled[h.ID] = settledOutcome{Outcome: h.outcome, forget: now.Add(b.cfg.Timeout)}
 	return h.outcome
 }
 

@@ -3,6 +3,7 @@ package approval
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,8 +70,9 @@ func TestApproveReleasesHold(t *testing.T) {
 	if r.err != nil || !r.out.Approved || r.out.Approver != "uid:0(root)" || r.out.ID != id || r.out.Reason != "looks fine" {
 		t.Fatalf("outcome = %+v, %v", r.out, r.err)
 	}
-	if err := b.Approve(id, "uid:0(root)", "", 0); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second approve = %v, want ErrNotFound (single use)", err)
+	err = b.Approve(id, "uid:0(root)", "", 0)
+	if !errors.Is(err, ErrDecided) || !strings.Contains(err.Error(), "already approved by uid:0(root)") {
+		t.Fatalf("second approve = %v, want ErrDecided naming who approved (single use)", err)
 	}
 	if len(b.List()) != 0 {
 		t.Fatalf("pending after decision: %v", b.List())
@@ -95,8 +97,8 @@ func TestTimeoutIsDenial(t *testing.T) {
 	if err != nil || out.Approved || !out.TimedOut || out.Approver != "timeout" {
 		t.Fatalf("outcome = %+v, %v", out, err)
 	}
-	if err := b.Approve(out.ID, "x", "", 0); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("approve after timeout = %v, want ErrNotFound", err)
+	if err := b.Approve(out.ID, "x", "", 0); !errors.Is(err, ErrDecided) || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("approve after timeout = %v, want ErrDecided saying it timed out", err)
 	}
 }
 

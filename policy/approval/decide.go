@@ -32,6 +32,9 @@ func (b *Broker) decide(id string, out Outcome) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	h, ok := b.pending[id]
+	if s, settled := b.settled[id]; !ok && settled {
+		return fmt.Errorf("approval %q was already %s: %w", id, describe(s.Outcome), ErrDecided)
+	}
 	if !ok {
 		return fmt.Errorf("approval %q: %w", id, ErrNotFound)
 	}
@@ -85,4 +88,15 @@ func windowKey(r Request) string {
 
 func callerScope(p caller.Process) string {
 	return fmt.Sprintf("%d|%s|%s|%s", p.CgroupID, p.Cgroup, p.Unit, p.Container)
+}
+
+// describe says how a settled approval ended, for an operator who came late.
+func describe(o Outcome) string {
+	switch {
+	case o.TimedOut:
+		return "denied: it timed out"
+	case o.Approved:
+		return "approved by " + o.Approver
+	}
+	return "denied by " + o.Approver
 }

@@ -51,7 +51,8 @@ func TestApprovalsDenyAndUnknownID(t *testing.T) {
 	if o := outcome(t, done); o.Approved || o.Reason != "not during the freeze" {
 		t.Errorf("outcome = %+v, want denied with the reason", o)
 	}
-	d.run(t, "approvals", "approve", id).wantOneLineError(t, ExitFailure, "airlock approvals list")
+	// A late decision is told who decided, not "not found".
+	d.run(t, "approvals", "approve", id).wantOneLineError(t, ExitFailure, "already denied by uid:0(root)")
 	d.run(t, "approvals", "show", "nope").wantOneLineError(t, ExitFailure, "airlock approvals list")
 	d.run(t, "approvals", "approve").wantOneLineError(t, ExitUsage, "takes ID")
 	d.run(t, "approvals", "approve", "x", "--for", "soon").wantOneLineError(t, ExitUsage, "invalid argument")

@@ -26,7 +26,7 @@ func recordPairs(r audit.Record) []any {
 		"unit", r.Caller.Unit, "container", r.Caller.Container, "cgroup", r.Caller.Cgroup,
 		"destination", r.Dst, "sni", r.SNI, "request", r.Method + " " + r.Path, "model", r.Model, "stream", r.Stream,
 		"decision", r.Decision, "rule", r.Rule, "reason", r.Reason, "credential", r.Credential,
-		"approval", r.ApprovalID, "approver", r.Approver, "masked", maskedSummary(r.Masked, r.MaskIncomplete),
+		"approval", r.ApprovalID, "approver", r.Approver, "approval reason", r.ApprovalReason, "masked", maskedSummary(r.Masked, r.MaskIncomplete),
 		"embedded credential", strings.TrimSpace(r.EmbeddedClass + " " + r.EmbeddedFP), "status", r.Status,
 		"time to first byte", r.TTFB, "duration", r.Duration,
 		"bytes in/out", fmt.Sprintf("%d/%d", r.BytesIn, r.BytesOut),
