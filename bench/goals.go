@@ -68,3 +68,17 @@ func sortedKeys(m map[string]string) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// headline is the sentence the README quotes: throughput ratios at concurrency 16.
+func (r *Report) headline() string {
+	ratio := func(target string) string {
+		v := r.median("rps_c16", target, "rps") / r.median("rps_c16", Baseline, "rps")
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return "not measured"
+		}
+		return fmt.Sprintf("%.2f×", v)
+	}
+	return fmt.Sprintf("**Headline** (non-streamed requests at concurrency 16, requests/s as a share of direct's): "+
+		"Airlock with capture, masking and audit %s; Airlock with masking and audit off %s; nginx swapping the header %s; mitmproxy %s.\n\n",
+		ratio(AirlockTarget), ratio("airlock-lean"), ratio("nginx"), ratio("mitmproxy"))
+}

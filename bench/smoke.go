@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -36,7 +37,8 @@ func RunSmoke(ctx context.Context, dir string, progress io.Writer) (*Report, err
 	}
 	targets := []Target{
 		{Name: Baseline, Label: "client → fake API over TLS", Addr: up.Addr, Roots: roots, Key: ManagedKey},
-		{Name: "airlock-inproc", Label: "client → in-process Airlock (TLS, gateway, masking, audit; no capture) → fake API", Addr: a.Addr, Roots: roots, Key: EmbeddedKey},
+		{Name: "airlock-inproc", Label: "client → in-process Airlock (TLS, gateway, masking, audit; no capture) → fake API", Addr: a.Addr, Roots: roots, Key: EmbeddedKey,
+			PIDs: func() []int { return []int{os.Getpid()} }}, // exercises the memory scenario; the figure includes the client
 	}
 	s := Suite{Targets: targets, Scenarios: Scenarios(SmokeSizes), Runs: 1, Progress: progress}
 	return &Report{Generated: time.Now(), Mode: "smoke", Runs: 1, Machine: Machine(), Targets: targets,

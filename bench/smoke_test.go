@@ -21,7 +21,11 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, m := range rep.Measured {
 		if m.Scenario.ID == "memory" {
-			continue // in-process targets have no separate process to measure
+			r := m.Runs["airlock-inproc"]
+			if len(r) != 1 || r[0].Errors != 0 || r[0].Done != 2*SmokeSizes.OpenConns || !(r[0].Metrics["base_mib"] > 0) {
+				t.Errorf("memory scenario: %+v", r)
+			}
+			continue
 		}
 		for _, target := range []string{Baseline, "airlock-inproc"} {
 			checkSane(t, m, target)
