@@ -23,8 +23,8 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy/airlock.yaml: %v", err)
 	}
-	if c.Credentials[0].Systemd != "anthropic-api-key" || c.Capture.FailMode != FailClosed {
-		t.Errorf("example drifted from the unit: credentials=%+v fail_mode=%q", c.Credentials, c.Capture.FailMode)
+	if c.Credentials[0].Systemd != "anthropic-api-key" || c.Policy.File != "/etc/airlock/policy.yaml" {
+		t.Errorf("example drifted from the unit and installer: credentials=%+v policy=%q", c.Credentials, c.Policy.File)
 	}
 }
 
