@@ -155,6 +155,21 @@ func (h *Harness) Signal(t testing.TB, sig syscall.Signal) {
 	}
 }
 
+// Reload sends SIGHUP and waits until airlockd logs that the reload is
+// complete (configuration, policy, credentials).
+func (h *Harness) Reload(t testing.TB) {
+	t.Helper()
+	n := strings.Count(h.Log(), "reload complete")
+	h.Signal(t, syscall.SIGHUP)
+	deadline := time.Now().Add(h.opts.Timeout)
+	for strings.Count(h.Log(), "reload complete") == n {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload within %v\n%s", h.opts.Timeout, h.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Kill ends airlockd with SIGKILL, as a crash would.
 func (h *Harness) Kill(t testing.TB) {
 	t.Helper()

@@ -31,6 +31,7 @@ func (d *daemon) reload() {
 		d.parts.metrics.CredentialReload(true)
 	}
 	d.parts.masker.SetManaged(secretStrings(d.parts.creds.Values()))
+	d.log.Info("reload complete")
 }
 
 // applyConfig takes the live-changeable parts of a new configuration.
