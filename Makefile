@@ -38,7 +38,8 @@ e2e-node:
 	@if ! cmp -s e2e/node/package-lock.json $(E2E_NODE_DIR)/package-lock.json || \
 	    [ ! -f $(E2E_NODE_DIR)/node_modules/@anthropic-ai/sdk/package.json ]; then \
 		cp e2e/node/package.json e2e/node/package-lock.json $(E2E_NODE_DIR)/ && \
-		cd $(E2E_NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error; \
+		{ cd $(E2E_NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error; } || \
+		echo "e2e-node: npm ci failed: the TypeScript SDK tests will say so (needs nodejs, npm and the npm registry)" >&2; \
 	fi
 
 # The README's first command: as root, builds, starts the fake Claude API and
