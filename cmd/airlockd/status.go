@@ -17,11 +17,12 @@ func (d *daemon) status(ctx context.Context) (any, error) {
 		"started":   p.started.UTC().Format(time.RFC3339),
 		"uptime":    time.Since(p.started).Round(time.Second).String(),
 		"fail_mode": d.cfg.Capture.FailMode,
-		"capture": map[string]any{
-			"attached": p.capture.Loader.CgroupPath(), "pin_dir": d.cfg.Capture.PinDir,
-			"targets": p.selector.targets(), "api_hosts": d.cfg.Capture.APIHosts,
-			"listener": listenerAddrs(d), "counters": d.bpfCounters(),
-		},
+		"attached":  p.capture.Loader.CgroupPath(),
+		"pin_dir":   d.cfg.Capture.PinDir,
+		"targets":   p.selector.targets(),
+		"api_hosts": d.cfg.Capture.APIHosts,
+		"listener":  listenerAddrs(d),
+		"counters":  d.bpfCounters(),
 		"ca": map[string]any{
 			"fingerprint": p.ca.Fingerprint(), "not_after": p.ca.NotAfter().UTC().Format(time.RFC3339),
 		},
