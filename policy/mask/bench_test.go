@@ -74,8 +74,9 @@ func BenchmarkTextSecretDense(b *testing.B)   { benchText(b, secretDenseText(256
 func BenchmarkRequest200KB(b *testing.B)      { benchRequest(b, -1) }
 func BenchmarkRequest200KBCache(b *testing.B) { benchRequest(b, 0) }
 
-func benchRequest(b *testing.B, cache int) {
-	body := realisticRequest(200 << 10)
+func benchRequest(b *testing.B, cache int) { benchBody(b, realisticRequest(200<<10), cache) }
+
+func benchBody(b *testing.B, body []byte, cache int) {
 	m := newTestMasker(b, Config{CacheEntries: cache})
 	b.SetBytes(int64(len(body)))
 	b.ResetTimer()
@@ -126,4 +127,19 @@ func BenchmarkStreamPassthrough(b *testing.B) {
 		s.Write(ev)
 		sink.Reset()
 	}
+}
+
+// cleanRequest is realisticRequest without any secret or keyword: the
+// common case the raw-body fast path serves.
+func cleanRequest(size int) []byte {
+	clean := strings.NewReplacer("AWS_KEY=AKIAIOSFODNN7EXAMPLE", "REGION=us-east-1", "token", "word",
+		"password", "passphrase", "aws", "cloud", "sk-learn", "scikit")
+	return []byte(clean.Replace(string(realisticRequest(size))))
+}
+
+func BenchmarkRequest200KBClean(b *testing.B) { benchBody(b, cleanRequest(200<<10), -1) }
+
+// BenchmarkRequestSmallClean is a one-turn request as a client sends it.
+func BenchmarkRequestSmallClean(b *testing.B) {
+	benchBody(b, []byte(`{"model":"claude-x","max_tokens":1024,"stream":false,"messages":[{"role":"user","content":"Write a haiku about the sea.\nKeep it short."}]}`), 0)
 }

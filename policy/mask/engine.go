@@ -24,6 +24,7 @@ type engine struct {
 	kwValue     []string
 	keywordless []int // detectors that run at every position their startAt allows
 	key         []byte
+	fast        fastPathInfo
 }
 
 func newEngine(cfg Config, managed []string) (*engine, error) {
@@ -51,6 +52,7 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 		}
 	}
 	e.ac = newACMatcher(e.kwValue)
+	e.fast = newFastPathInfo(e)
 	return e, nil
 }
 

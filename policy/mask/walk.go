@@ -12,6 +12,7 @@ type walker struct {
 	ec     *engineAndCache
 	sel    Selection
 	active []bool
+	fast   bool // the selection allows skipping strings the prefilter clears
 	b      []byte
 	edits  []edit
 	res    Result
@@ -37,6 +38,17 @@ func (m *Masker) Response(body []byte, sel Selection) ([]byte, Result, error) {
 
 func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) error) ([]byte, Result, error) {
 	ec := m.engine.Load()
+	active := ec.e.selection(sel)
+	fast := ec.e.fastPathAllowed(active)
+	if fast && rawNeedsNoMasking(ec.e, body, active) {
+		return body, Result{}, nil
+	}
+	return ec.walkBody(body, &walker{ec: ec, sel: sel, active: active, fast: fast, b: body}, top)
+}
+
+// walkBody is the full path: decode and mask each content string.
+func (ec *engineAndCache) walkBody(body []byte, w *walker, top func(*walker, []member) error) ([]byte, Result, error) {
+	sel := w.sel
 	start := skipSpace(body, 0)
 	if !json.Valid(body) {
 		out, res := ec.text(string(body), sel)
@@ -48,7 +60,6 @@ func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) er
 	if start >= len(body) || body[start] != '{' {
 		return body, Result{}, nil
 	}
-	w := &walker{ec: ec, sel: sel, active: ec.e.selection(sel), b: body}
 	ms, err := members(body, start)
 	if err == nil {
 		err = top(w, ms)
@@ -57,6 +68,17 @@ func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) er
 		return body, Result{}, err
 	}
 	return w.apply(), w.res, nil
+}
+
+// rawNeedsNoMasking is the whole-body fast path (see fastpath.go).
+func rawNeedsNoMasking(e *engine, body []byte, active []bool) bool {
+	switch e.scanRaw(body, active) {
+	case rawClean:
+		return true
+	case rawCleanIfKey:
+		return json.Valid(body) // keys are never masked in a JSON body
+	}
+	return false
 }
 
 func (w *walker) request(ms []member) error {
@@ -193,6 +215,9 @@ func (w *walker) maskString(i int) error {
 	end, err := stringEnd(w.b, i)
 	if err != nil {
 		return err
+	}
+	if w.fast && w.ec.e.scanRaw(w.b[i:end], w.active) == rawClean {
+		return nil // no keyword and no disguising escape: nothing to mask
 	}
 	s, err := decodeString(w.b[i:end])
 	if err != nil {
