@@ -143,3 +143,14 @@ func BenchmarkRequest200KBClean(b *testing.B) { benchBody(b, cleanRequest(200<<1
 func BenchmarkRequestSmallClean(b *testing.B) {
 	benchBody(b, []byte(`{"model":"claude-x","max_tokens":1024,"stream":false,"messages":[{"role":"user","content":"Write a haiku about the sea.\nKeep it short."}]}`), 0)
 }
+
+// BenchmarkRequest200KBResent is the next turn of a conversation: the
+// client resends the masked body it was given (digest cache on).
+func BenchmarkRequest200KBResent(b *testing.B) {
+	m := newTestMasker(b, Config{})
+	masked, _, err := m.Request(realisticRequest(200<<10), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchBody(b, masked, 0)
+}

@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"bytes"
 	"errors"
 )
 
@@ -45,15 +46,27 @@ func isDelimiter(c byte) bool {
 }
 
 func stringEnd(b []byte, i int) (int, error) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, nil
+	for j := i + 1; j <= len(b); {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			break
 		}
+		q := j + k
+		if escapes := backslashesBefore(b, q, i); escapes%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
 	}
 	return 0, errJSON
+}
+
+// backslashesBefore counts the backslashes right before q, after i.
+func backslashesBefore(b []byte, q, i int) int {
+	n := 0
+	for p := q - 1; p > i && b[p] == '\\'; p-- {
+		n++
+	}
+	return n
 }
 
 // containerEnd skips an object or array, tracking only strings and depth.

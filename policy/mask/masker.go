@@ -96,6 +96,12 @@ func (ec *engineAndCache) textActive(s string, sel Selection, active []bool) (st
 	}
 	out, res := ec.e.text(s, active)
 	ec.cache.Add(key, cached{out, cloneCounts(res.Counts)})
+	if res.Counts != nil {
+		// The client resends what it was given: the masked text. Masking
+		// is idempotent (placeholders are kept), so the masked text maps
+		// to itself with nothing counted, and the resent turn is a hit.
+		ec.cache.Add(digest(out, sel), cached{text: out})
+	}
 	return out, res
 }
 

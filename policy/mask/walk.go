@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+	"unicode/utf8"
 )
 
 // walker masks the strings of a Messages body that carry content and
@@ -251,11 +252,63 @@ func decodeString(raw []byte) (string, error) {
 	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw[1 : len(raw)-1]), nil // no escapes: the common case
 	}
+	if s, ok := decodeSimpleEscapes(raw); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", errJSON
 	}
 	return s, nil
+}
+
+// decodeSimpleEscapes decodes a valid-UTF-8 string whose escapes are all
+// single-character ones (\n, \", ...), the usual shape of code and prose;
+// \u escapes and invalid UTF-8 (which encoding/json replaces) go to
+// encoding/json, which stays the reference.
+func decodeSimpleEscapes(raw []byte) (string, bool) {
+	if len(raw) < 2 || !utf8.Valid(raw) {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	out := make([]byte, 0, len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c < 0x20 || c == '"' {
+			return "", false // invalid in a JSON string: let encoding/json judge
+		}
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		if i++; i >= len(body) {
+			return "", false
+		}
+		d, ok := simpleEscape(body[i])
+		if !ok {
+			return "", false
+		}
+		out = append(out, d)
+	}
+	return string(out), true
+}
+
+func simpleEscape(c byte) (byte, bool) {
+	switch c {
+	case '"', '\\', '/':
+		return c, true
+	case 'b':
+		return '\b', true
+	case 'f':
+		return '\f', true
+	case 'n':
+		return '\n', true
+	case 'r':
+		return '\r', true
+	case 't':
+		return '\t', true
+	}
+	return 0, false
 }
 
 func encodeString(s string) []byte {

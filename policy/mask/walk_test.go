@@ -3,6 +3,7 @@ package mask
 import (
 	"bytes"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -172,5 +173,54 @@ func TestPlaceholderShape(t *testing.T) {
 	other, _ := newTestMasker(t, Config{Key: []byte("other-key")}).Text("AKIAIOSFODNN7EXAMPLE", nil)
 	if len(out) != len("[REDACTED:aws_access_key_id:123456]") || !strings.HasPrefix(out, "[REDACTED:aws_access_key_id:") || out == other {
 		t.Errorf("placeholders %q %q", out, other)
+	}
+}
+
+// TestCacheHitsResentMaskedTurn: a masked response resent by the client in
+// the next request is served from the digest cache, and masks to itself.
+func TestCacheHitsResentMaskedTurn(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	text := strings.Repeat("a long turn of prose. ", 20) + "AKIAIOSFODNN7EXAMPLE " + strings.Repeat("more prose. ", 10)
+	masked, res := m.Text(text, Selection{"aws_access_key_id"})
+	if res.Counts == nil {
+		t.Fatal("not masked")
+	}
+	ec := m.engine.Load()
+	if !ec.cache.Contains(digest(masked, Selection{"aws_access_key_id"})) {
+		t.Fatal("the masked turn is not in the cache")
+	}
+	again, res2 := m.Text(masked, Selection{"aws_access_key_id"})
+	uncached, res3 := ec.e.text(masked, ec.e.selection(Selection{"aws_access_key_id"}))
+	if again != masked || res2.Counts != nil || uncached != again || res3.Counts != nil {
+		t.Fatalf("resent turn changed: %q %v / %q %v", again, res2.Counts, uncached, res3.Counts)
+	}
+}
+
+// TestDecodeStringMatchesEncodingJSON: the hand-written decoder of simple
+// escapes agrees with encoding/json on random strings, and stringEnd finds
+// the same end as a full parse.
+func TestDecodeStringMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	parts := []string{`\n`, `\"`, `\\`, `\/`, `\t`, `\r`, `\b`, `\f`, `\u00e9`, `\ud83d\ude42`, "é", "日本", "a", " ", "\xff", `\`, "\x01", `"`, "sk-"}
+	for i := 0; i < 3000; i++ {
+		var b strings.Builder
+		b.WriteByte('"')
+		for n := r.IntN(8); n > 0; n-- {
+			b.WriteString(parts[r.IntN(len(parts))])
+		}
+		b.WriteByte('"')
+		raw := []byte(b.String())
+		var want string
+		wantErr := json.Unmarshal(raw, &want)
+		got, gotErr := decodeString(raw)
+		// Without a backslash the raw bytes are taken as they are (as before).
+		if wantErr == nil && bytes.IndexByte(raw, '\\') >= 0 && (gotErr != nil || got != want) {
+			t.Fatalf("decode %q: got %q %v, want %q", raw, got, gotErr, want)
+		}
+		if wantErr == nil {
+			if end, err := stringEnd(raw, 0); err != nil || end != len(raw) {
+				t.Fatalf("stringEnd %q = %d %v", raw, end, err)
+			}
+		}
 	}
 }
