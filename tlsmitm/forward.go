@@ -29,8 +29,13 @@ func ForwardHandlerWithLog(transport http.RoundTripper, log *zap.Logger) http.Ha
 			pr.Out.URL.Host = pr.In.Host
 			pr.Out.Host = pr.In.Host
 		},
-		Transport:     transport,
-		FlushInterval: -1,
+		Transport: transport,
+		// 0, not -1: ReverseProxy already flushes every write of an SSE or
+		// unknown-length (streamed) response; -1 would also flush each write
+		// of a known-length JSON answer and, through an immediate timer, its
+		// headers apart from its body: one more TLS record and syscall each.
+		FlushInterval: 0,
+		BufferPool:    NewBufferPool(),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.Warn("upstream request failed", zap.String("host", r.Host), zap.String("path", r.URL.Path), zap.Error(err))
 			apierror.Write(w, http.StatusBadGateway, apierror.API, "airlock could not reach the API upstream: "+err.Error(), "")

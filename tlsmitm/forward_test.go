@@ -19,7 +19,7 @@ import (
 
 // startUpstream serves handler over TLS with its own test CA (unrelated to
 // the Airlock CA) for testHost, and returns it with that CA's PEM file.
-func startUpstream(t *testing.T, handler http.Handler) (*httptest.Server, string) {
+func startUpstream(t testing.TB, handler http.Handler) (*httptest.Server, string) {
 	t.Helper()
 	upstreamCA := newTestCA(t)
 	leaf, err := upstreamCA.IssueLeaf(testHost)
@@ -153,6 +153,7 @@ func TestNewUpstreamRejectsBadConfig(t *testing.T) {
 		{ExtraCAFile: filepath.Join(t.TempDir(), "missing.pem")},
 		{ProxyURL: "socks5://127.0.0.1:1080"},
 		{ProxyURL: "://"},
+		{Protocol: "h3"},
 	} {
 		if _, err := NewUpstream(cfg); err == nil {
 			t.Errorf("NewUpstream(%+v) accepted a bad config", cfg)

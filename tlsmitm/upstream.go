@@ -24,10 +24,19 @@ type UpstreamConfig struct {
 	// Dial opens every upstream socket; the daemon passes
 	// intercept.MarkedDialer(mark).DialContext so each carries SO_MARK.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Protocol is the upstream HTTP version: ProtocolH2 (the default when
+	// empty) or ProtocolHTTP1 (HTTP/1.1 keep-alive pool only).
+	Protocol string
 }
 
-// NewUpstream returns the shared upstream transport: HTTP/2 with pooled
-// keep-alive connections, verified against the system roots (plus
+// Upstream protocols for UpstreamConfig.Protocol.
+const (
+	ProtocolH2    = "h2"
+	ProtocolHTTP1 = "http1"
+)
+
+// NewUpstream returns the shared upstream transport: HTTP/2 (or HTTP/1.1
+// with Protocol ProtocolHTTP1) with pooled keep-alive connections, verified against the system roots (plus
 // ExtraCAFile). It never skips verification.
 func NewUpstream(cfg UpstreamConfig) (*http.Transport, error) {
 	roots, err := upstreamRoots(cfg.ExtraCAFile)
@@ -38,7 +47,7 @@ func NewUpstream(cfg UpstreamConfig) (*http.Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &http.Transport{
+	tr := &http.Transport{
 		Proxy:                 proxy,
 		DialContext:           overrideDial(cfg),
 		TLSClientConfig:       &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
@@ -48,7 +57,17 @@ func NewUpstream(cfg UpstreamConfig) (*http.Transport, error) {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   15 * time.Second,
 		ExpectContinueTimeout: time.Second,
-	}, nil
+	}
+	switch cfg.Protocol {
+	case "", ProtocolH2:
+	case ProtocolHTTP1:
+		tr.ForceAttemptHTTP2 = false
+		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // non-nil: no h2
+	default:
+		return nil, fmt.Errorf("upstream protocol %q: want %q or %q", cfg.Protocol, ProtocolH2, ProtocolHTTP1)
+	}
+	return tr, nil
 }
 
 func upstreamRoots(extraFile string) (*x509.CertPool, error) {

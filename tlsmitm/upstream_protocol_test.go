@@ -1,0 +1,46 @@
+package tlsmitm
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestUpstreamProtocol(t *testing.T) {
+	up, caFile := startUpstream(t, hashEcho())
+	for proto, want := range map[string]string{"": "HTTP/2.0", ProtocolH2: "HTTP/2.0", ProtocolHTTP1: "HTTP/1.1"} {
+		tr, err := NewUpstream(UpstreamConfig{Override: up.Listener.Addr().String(), ExtraCAFile: caFile, Protocol: proto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := startServer(t, ForwardHandler(tr), nil)
+		for range 3 { // keep-alive: later requests reuse the pooled connection
+			resp, err := s.client(false).Post("https://"+testHost+"/v1/messages", "application/json", strings.NewReader(`{"a":1}`))
+			if err != nil {
+				t.Fatalf("protocol %q: %v", proto, err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.HasSuffix(string(got), " "+want) {
+				t.Errorf("protocol %q: upstream answered %d %q, want a request over %s", proto, resp.StatusCode, got, want)
+			}
+		}
+		tr.CloseIdleConnections()
+	}
+}
+
+func TestBufferPoolHandsOutFullBuffers(t *testing.T) {
+	p := NewBufferPool()
+	buf := p.Get()
+	if len(buf) != CopyBufferSize {
+		t.Fatalf("Get: %d bytes, want %d", len(buf), CopyBufferSize)
+	}
+	p.Put(buf[:10])          // resliced by a user: still a whole buffer
+	p.Put(make([]byte, 100)) // foreign size: dropped
+	for range 3 {
+		if got := p.Get(); len(got) != CopyBufferSize {
+			t.Fatalf("Get after Put: %d bytes, want %d", len(got), CopyBufferSize)
+		}
+	}
+}
