@@ -9,9 +9,13 @@ import (
 	"time"
 )
 
-// BenchmarkWrite measures one writer: every Write waits for its own fsync.
-func BenchmarkWrite(b *testing.B) {
-	s := openTest(b, StoreConfig{})
+// BenchmarkWrite measures one writer: every Write waits for its own commit
+// (synchronous=NORMAL, the default); BenchmarkWriteFull with an fsync each.
+func BenchmarkWrite(b *testing.B)     { benchWrite(b, StoreConfig{}) }
+func BenchmarkWriteFull(b *testing.B) { benchWrite(b, StoreConfig{Sync: SyncFull}) }
+
+func benchWrite(b *testing.B, cfg StoreConfig) {
+	s := openTest(b, cfg)
 	lat := make([]time.Duration, 0, b.N)
 	rc := sampleRecording()
 	b.ResetTimer()
@@ -26,9 +30,12 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 // BenchmarkWriteParallel measures sustained throughput with 32 concurrent
-// writers (as under load from many clients): group commit shares each fsync.
-func BenchmarkWriteParallel(b *testing.B) {
-	s := openTest(b, StoreConfig{})
+// writers (as under load from many clients): group commit shares each commit.
+func BenchmarkWriteParallel(b *testing.B)     { benchWriteParallel(b, StoreConfig{}) }
+func BenchmarkWriteParallelFull(b *testing.B) { benchWriteParallel(b, StoreConfig{Sync: SyncFull}) }
+
+func benchWriteParallel(b *testing.B, cfg StoreConfig) {
+	s := openTest(b, cfg)
 	rc := sampleRecording()
 	var mu sync.Mutex
 	lat := make([]time.Duration, 0, b.N)
@@ -77,4 +84,16 @@ func BenchmarkRecordingPerEvent(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
+}
+
+// BenchmarkRecordingSmall: encoding a typical short recording (one short
+// request, ten events).
+func BenchmarkRecordingSmall(b *testing.B) {
+	rc := sampleRecording()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := compressRecording(rc); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -79,7 +79,7 @@ func sampleRecording() *Recording {
 // rawDB opens a second connection to the store's file, as a tamperer would.
 func rawDB(tb testing.TB, s *Store) *sql.DB {
 	tb.Helper()
-	db, err := sql.Open("sqlite", dsn(s.cfg.Path))
+	db, err := sql.Open("sqlite", dsn(s.cfg.Path, s.cfg.Sync))
 	if err != nil {
 		tb.Fatal(err)
 	}

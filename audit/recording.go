@@ -21,15 +21,40 @@ var gzipWriters = sync.Pool{New: func() any {
 	return zw
 }}
 
-// compressRecording encodes rc as gzip'd JSON. gzip (stdlib) rather than zstd:
-// no new dependency, and recordings are written once and read rarely.
+// jsonBuffers hold a recording's JSON before it is stored or compressed.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putJSONBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 1<<20 { // do not pin the memory of an outsized recording
+		jsonBuffers.Put(b)
+	}
+}
+
+// storeRawBelow is the encoded size under which a recording is stored as
+// plain JSON: a gzip stream's fixed cost (building the Huffman tables,
+// ~50 µs) outweighs the few hundred bytes it would save.
+const storeRawBelow = 4 << 10
+
+// compressRecording encodes rc as JSON, gzip'd when it is not small. gzip
+// (stdlib) rather than zstd: no new dependency, and recordings are written
+// once and read rarely. The two forms are told apart by their first byte.
 func compressRecording(rc *Recording) ([]byte, error) {
+	jb := jsonBuffers.Get().(*bytes.Buffer)
+	defer putJSONBuffer(jb)
+	jb.Reset()
+	if err := json.NewEncoder(jb).Encode(rc); err != nil {
+		return nil, fmt.Errorf("encoding recording: %w", err)
+	}
+	js := jb.Bytes()
+	if len(js) < storeRawBelow {
+		return bytes.Clone(js), nil
+	}
 	var buf bytes.Buffer
 	zw := gzipWriters.Get().(*gzip.Writer)
 	defer gzipWriters.Put(zw)
 	zw.Reset(&buf)
-	if err := json.NewEncoder(zw).Encode(rc); err != nil {
-		return nil, fmt.Errorf("encoding recording: %w", err)
+	if _, err := zw.Write(js); err != nil {
+		return nil, fmt.Errorf("compressing recording: %w", err)
 	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compressing recording: %w", err)
@@ -38,11 +63,17 @@ func compressRecording(rc *Recording) ([]byte, error) {
 }
 
 func decompressRecording(blob []byte) (*Recording, error) {
+	var rc Recording
+	if len(blob) > 0 && blob[0] == '{' { // stored plain (a gzip stream starts 0x1f 0x8b)
+		if err := json.Unmarshal(blob, &rc); err != nil {
+			return nil, fmt.Errorf("decoding recording: %w", err)
+		}
+		return &rc, nil
+	}
 	zr, err := gzip.NewReader(bytes.NewReader(blob))
 	if err != nil {
 		return nil, fmt.Errorf("opening recording: %w", err)
 	}
-	var rc Recording
 	if err := json.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&rc); err != nil {
 		return nil, fmt.Errorf("decoding recording: %w", err)
 	}

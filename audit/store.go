@@ -29,9 +29,19 @@ type StoreConfig struct {
 	MaxAge     time.Duration // records older than this are pruned; 0 keeps them forever
 	MaxBytes   int64         // records+recordings beyond this size are pruned, oldest first; 0: no limit
 	SessionGap time.Duration // 0 means DefaultSessionGap
-	Log        *zap.Logger
-	Now        func() time.Time // for tests; nil means time.Now
+	// Sync is the durability of a commit: SyncNormal (the default: a record
+	// survives a daemon crash) or SyncFull (it also survives power loss, at
+	// the cost of an fsync per commit group).
+	Sync string
+	Log  *zap.Logger
+	Now  func() time.Time // for tests; nil means time.Now
 }
+
+// Durability levels of StoreConfig.Sync.
+const (
+	SyncNormal = "normal"
+	SyncFull   = "full"
+)
 
 // Store is the hash-chained audit store. Writes are serialized through one
 // writer goroutine that commits them in groups (one fsync per group).
@@ -73,10 +83,16 @@ func newStore(cfg StoreConfig) (*Store, error) {
 	if cfg.SessionGap <= 0 {
 		cfg.SessionGap = DefaultSessionGap
 	}
+	if cfg.Sync == "" {
+		cfg.Sync = SyncNormal
+	}
+	if cfg.Sync != SyncNormal && cfg.Sync != SyncFull {
+		return nil, fmt.Errorf("audit sync %q: want %s or %s", cfg.Sync, SyncNormal, SyncFull)
+	}
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating audit directory: %w", err)
 	}
-	db, err := sql.Open("sqlite", dsn(cfg.Path))
+	db, err := sql.Open("sqlite", dsn(cfg.Path, cfg.Sync))
 	if err != nil {
 		return nil, fmt.Errorf("opening audit store %s: %w", cfg.Path, err)
 	}
@@ -89,11 +105,17 @@ func newStore(cfg StoreConfig) (*Store, error) {
 	}, nil
 }
 
-// dsn asks for WAL with synchronous=FULL: a commit is on disk when Write
-// returns, so neither a SIGKILL nor a power cut loses an acknowledged record.
-func dsn(path string) string {
+// dsn asks for WAL. With synchronous=NORMAL a commit is in the WAL (the
+// OS's page cache) when Write returns: a SIGKILL of the daemon loses no
+// acknowledged record, a power cut may lose the last groups. FULL also
+// fsyncs the WAL at every commit group, so a power cut loses nothing.
+func dsn(path, sync string) string {
+	level := "NORMAL"
+	if sync == SyncFull {
+		level = "FULL"
+	}
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(" + level + ")", "busy_timeout(10000)", "foreign_keys(ON)"} {
 		q.Add("_pragma", p)
 	}
 	return "file:" + path + "?" + q.Encode()

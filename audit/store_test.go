@@ -2,9 +2,11 @@ package audit
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"testing"
@@ -199,5 +201,68 @@ func TestWriteAfterClose(t *testing.T) {
 	}
 	if !errors.Is(s.Ready(), ErrClosed) {
 		t.Fatal("Ready after Close is nil")
+	}
+}
+
+// TestSyncSetting: the configured durability reaches SQLite (NORMAL = 1,
+// FULL = 2 in PRAGMA synchronous) and an unknown value is refused.
+func TestSyncSetting(t *testing.T) {
+	for cfg, want := range map[string]int{"": 1, SyncNormal: 1, SyncFull: 2} {
+		s := openTest(t, StoreConfig{Sync: cfg})
+		var got int
+		if err := s.db.QueryRowContext(context.Background(), "PRAGMA synchronous").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("sync %q: PRAGMA synchronous = %d, want %d", cfg, got, want)
+		}
+	}
+	if _, err := Open(context.Background(), StoreConfig{Path: filepath.Join(t.TempDir(), "a.db"), Sync: "off"}); err == nil {
+		t.Fatal("sync \"off\" accepted")
+	}
+}
+
+// TestRecordingForms: a small recording is stored as plain JSON, a large one
+// gzip'd; both (and a gzip'd small one, as older stores hold) read back.
+func TestRecordingForms(t *testing.T) {
+	small := sampleRecording()
+	large := sampleRecording()
+	large.RequestBody = bytes.Repeat([]byte(`{"role":"user","content":"again"}`), 400)
+	var oldStyle bytes.Buffer
+	zw := gzip.NewWriter(&oldStyle)
+	if err := json.NewEncoder(zw).Encode(small); err != nil || zw.Close() != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		rc      *Recording
+		gzipped bool
+	}{"small": {small, false}, "large": {large, true}} {
+		blob, err := compressRecording(c.rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if isGzip := bytes.HasPrefix(blob, []byte{0x1f, 0x8b}); isGzip != c.gzipped {
+			t.Errorf("%s: gzip'd = %v, want %v", name, isGzip, c.gzipped)
+		}
+		if got, err := decompressRecording(blob); err != nil || !reflect.DeepEqual(got, c.rc) {
+			t.Errorf("%s: round trip changed the recording (%v)", name, err)
+		}
+	}
+	if got, err := decompressRecording(oldStyle.Bytes()); err != nil || !reflect.DeepEqual(got, small) {
+		t.Errorf("a gzip'd small recording does not read back (%v)", err)
+	}
+	s := openTest(t, StoreConfig{})
+	for i, rc := range []*Recording{small, large} {
+		rec := sampleRecord(i)
+		if err := s.Write(context.Background(), rec, rc); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Recording(context.Background(), rec.ID)
+		if err != nil || !reflect.DeepEqual(got, rc) {
+			t.Fatalf("recording %d read back wrong: %v", i, err)
+		}
+	}
+	if rep := verify(t, s); !rep.OK {
+		t.Fatalf("store does not verify: %+v", rep.Problems)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 func (d *daemon) startAudit(ctx context.Context) error {
 	a := d.cfg.Audit
-	store, err := audit.Open(ctx, audit.StoreConfig{Path: a.Path, MaxAge: a.MaxAge, MaxBytes: int64(a.MaxSize), Log: d.log})
+	store, err := audit.Open(ctx, audit.StoreConfig{Path: a.Path, MaxAge: a.MaxAge, MaxBytes: int64(a.MaxSize), Sync: a.Sync, Log: d.log})
 	if err != nil {
 		return fail("audit store "+a.Path, "make its directory writable, or set audit.path", err)
 	}

@@ -146,6 +146,9 @@ type Audit struct {
 	MaxAge   time.Duration `mapstructure:"max_age"`
 	MaxSize  ByteSize      `mapstructure:"max_size"`
 	FailOpen bool          `mapstructure:"fail_open"` // serve requests even when records cannot be written
+	// Sync: normal (a record survives a daemon crash) or full (it also
+	// survives power loss, at the cost of an fsync per commit group).
+	Sync string `mapstructure:"sync"`
 }
 
 // Admin configures the operator API.

@@ -46,6 +46,7 @@ func defaults() map[string]any {
 		"audit.max_age":          90 * 24 * time.Hour,
 		"audit.max_size":         "1GiB",
 		"audit.fail_open":        false,
+		"audit.sync":             "normal",
 		"admin.socket":           "",
 		"admin.group":            "",
 		"admin.tcp_listen":       "",

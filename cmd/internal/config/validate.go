@@ -147,6 +147,7 @@ func (a Audit) validate(ps *problems) {
 	if a.MaxSize < 0 {
 		ps.add("audit.max_size", "must not be negative (0 means no size limit)")
 	}
+	oneOf(ps, "audit.sync", a.Sync, "normal", "full")
 }
 
 func (a Admin) validate(ps *problems) {
