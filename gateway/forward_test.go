@@ -69,3 +69,15 @@ func TestResponsePassesThrough(t *testing.T) {
 		t.Errorf("record %+v", rec)
 	}
 }
+
+func TestContainsString(t *testing.T) {
+	for _, c := range []struct {
+		b, s string
+		want bool
+	}{{"", "k", false}, {"k", "k", true}, {"xxk", "k", true}, {"ab", "abc", false}, {"aab", "ab", true},
+		{"a-managed-secret!", "managed-secret", true}, {"managed-secre", "managed-secret", false}, {"mmanaged", "managed", true}} {
+		if got := containsString([]byte(c.b), c.s); got != c.want {
+			t.Errorf("containsString(%q, %q) = %v", c.b, c.s, got)
+		}
+	}
+}

@@ -17,7 +17,7 @@ import (
 // bufferJSON reads a JSON response whole, masks it, takes its usage, writes
 // the audit record and only then releases it.
 func (g *Gateway) bufferJSON(ex *exchange, resp *http.Response) error {
-	body, err := io.ReadAll(io.LimitReader(resp.Body, g.cfg.MaxBody))
+	body, err := readLimited(resp.Body, g.cfg.MaxBody, resp.ContentLength)
 	resp.Body.Close()
 	if err != nil {
 		return err
@@ -34,10 +34,32 @@ func (g *Gateway) bufferJSON(ex *exchange, resp *http.Response) error {
 	if g.finish(ex) != nil {
 		resp.StatusCode, body = statusAuditFailed, auditFailedBody(ex)
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.Body = newBodyReader(body)
 	resp.ContentLength = int64(len(body))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	setHeader(resp.Header, "Content-Length", strconv.Itoa(len(body)))
 	return nil
+}
+
+// readLimited reads r to its end, at most limit bytes, into a buffer sized
+// from the declared length (when known) so it is read without regrowing.
+func readLimited(r io.Reader, limit, declared int64) ([]byte, error) {
+	size := int64(bytes.MinRead)
+	if declared >= 0 && declared < limit {
+		size = declared + bytes.MinRead // room to see EOF without growing
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(io.LimitReader(r, limit))
+	return buf.Bytes(), err
+}
+
+// setHeader is Header.Set reusing the value slice already there (key in
+// canonical form).
+func setHeader(h http.Header, key, value string) {
+	if vs := h[key]; len(vs) == 1 {
+		vs[0] = value
+		return
+	}
+	h[key] = []string{value}
 }
 
 func (g *Gateway) maskResponse(ex *exchange, body []byte) []byte {

@@ -25,6 +25,7 @@ type engine struct {
 	keywordless []int // detectors that run at every position their startAt allows
 	key         []byte
 	fast        fastPathInfo
+	all         []bool // the nil selection, shared (active sets are read-only)
 }
 
 func newEngine(cfg Config, managed []string) (*engine, error) {
@@ -53,6 +54,7 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 	}
 	e.ac = newACMatcher(e.kwValue)
 	e.fast = newFastPathInfo(e)
+	e.all = e.resolve(nil)
 	return e, nil
 }
 
@@ -121,8 +123,16 @@ func customDetector(c Custom) (*detector, error) {
 }
 
 // selection resolves names to an active set; nil selects every detector.
-// The managed credential and the placeholder guard always run.
+// The managed credential and the placeholder guard always run. The result
+// is read-only.
 func (e *engine) selection(sel Selection) []bool {
+	if sel == nil && e.all != nil {
+		return e.all
+	}
+	return e.resolve(sel)
+}
+
+func (e *engine) resolve(sel Selection) []bool {
 	active := make([]bool, len(e.detectors))
 	for i := range active {
 		active[i] = sel == nil
