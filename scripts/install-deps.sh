@@ -3,7 +3,7 @@
 # Idempotent: safe to run again.
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev curl ca-certificates iproute2 nodejs npm)
+pkgs=(clang llvm libbpf-dev curl ca-certificates openssl iproute2 util-linux mount nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
