@@ -40,12 +40,25 @@ func parseData(data []byte) (sseData, bool) {
 		i := int(idx.Int())
 		d.Index = &i
 	}
-	path := map[string]string{"text_delta": "delta.text", "input_json_delta": "delta.partial_json", "citations_delta": "delta.citation.cited_text"}[d.DeltaType]
+	path := deltaTextPath(d.DeltaType)
 	if t := r.Get(path); path != "" && t.Type == gjson.String {
 		text := t.String()
 		d.Text = &text
 	}
 	return d, true
+}
+
+// deltaTextPath is where a delta of this type carries its text ("" = none).
+func deltaTextPath(deltaType string) string {
+	switch deltaType {
+	case "text_delta":
+		return "delta.text"
+	case "input_json_delta":
+		return "delta.partial_json"
+	case "citations_delta":
+		return "delta.citation.cited_text"
+	}
+	return ""
 }
 
 // dispatch handles one complete event (raw, blank line included).
@@ -74,9 +87,18 @@ func (s *Stream) dispatch(raw []byte) {
 }
 
 // parseEvent extracts the event name and the data (lines joined by \n).
-// ok is false when the event has no data.
+// ok is false when the event has no data. A single data line is returned
+// as a slice of raw (the usual case: no copy); several are joined in a new
+// buffer, never in raw.
 func parseEvent(raw []byte) (name, data []byte, ok bool) {
-	for _, line := range bytes.Split(raw, []byte("\n")) {
+	owned := false
+	for rest := raw; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		field, value, found := bytes.Cut(line, []byte(":"))
 		if len(line) == 0 || len(field) == 0 {
@@ -89,10 +111,15 @@ func parseEvent(raw []byte) (name, data []byte, ok bool) {
 		case "event":
 			name = value
 		case "data":
-			if ok {
-				data = append(data, '\n')
+			switch {
+			case !ok:
+				data = value
+			case !owned:
+				data, owned = append(append(append([]byte(nil), data...), '\n'), value...), true
+			default:
+				data = append(append(data, '\n'), value...)
 			}
-			data, ok = append(data, value...), true
+			ok = true
 		}
 	}
 	return name, data, ok
@@ -133,7 +160,9 @@ func (s *Stream) feedBlock(raw, name, data []byte, index int, path, text string)
 		b = &block{sc: newScanner(s.ec.e, s.active), path: path}
 		s.blocks[index] = b
 	}
-	b.template, b.name, b.crlf = bytes.Clone(data), bytes.Clone(name), bytes.Contains(raw, []byte("\r\n"))
+	// Reuse the block's buffers: data and name are slices of the event
+	// buffer, which the next event overwrites.
+	b.template, b.name, b.crlf = append(b.template[:0], data...), cloneOrNil(b.name, name), bytes.Contains(raw, []byte("\r\n"))
 	heldBefore := b.sc.held() > 0 || len(b.sc.out) > 0
 	countsBefore := countSum(b.sc.res.Counts)
 	b.sc.feed([]byte(text))
@@ -202,6 +231,17 @@ func (s *Stream) rewrite(raw, name, data []byte, path, value string) {
 	ev.Write(newData)
 	ev.WriteString(nl + nl)
 	s.write(ev.Bytes(), true)
+}
+
+// cloneOrNil copies src into dst's storage; nil stays nil (no event line).
+func cloneOrNil(dst, src []byte) []byte {
+	if src == nil {
+		return nil
+	}
+	if dst == nil {
+		dst = make([]byte, 0, len(src))
+	}
+	return append(dst[:0], src...)
 }
 
 func countSum(c map[string]int) int {

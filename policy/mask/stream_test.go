@@ -184,3 +184,23 @@ func TestStreamMasksCitationsAndErrorFlushes(t *testing.T) {
 		t.Errorf("counts %v", c)
 	}
 }
+
+// TestStreamMultiLineDataAndEmptyName: data split over several lines is
+// joined (without touching the raw event, which passes byte for byte when
+// clean), and an empty event name survives a flushed, masked block.
+func TestStreamMultiLineDataAndEmptyName(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	clean := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\ndata: \"delta\":{\"type\":\"text_delta\",\"text\":\"hello\"}}\n\n"
+	if out := runStream(t, m, []byte(clean), len(clean)+1); string(out) != clean {
+		t.Fatalf("clean multi-line event changed:\n%q", out)
+	}
+	secret := "event:\ndata: {\"type\":\"content_block_delta\",\"index\":0,\ndata: \"delta\":{\"type\":\"text_delta\",\"text\":\"key AKIAIOSFODNN7EXAMPLE\"}}\n\n" +
+		"event:\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+	out := runStream(t, m, []byte(secret), 7)
+	if bytes.Contains(out, []byte("IOSFODNN7EXAMPLE")) || !bytes.Contains(out, []byte("[REDACTED:aws_access_key_id:")) {
+		t.Fatalf("not masked:\n%q", out)
+	}
+	if !bytes.HasPrefix(out, []byte("event: \ndata: ")) {
+		t.Fatalf("empty event name lost:\n%q", out)
+	}
+}
