@@ -1,10 +1,12 @@
 package tlsmitm
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestUpstreamProtocol(t *testing.T) {
@@ -41,6 +43,33 @@ func TestBufferPoolHandsOutFullBuffers(t *testing.T) {
 	for range 3 {
 		if got := p.Get(); len(got) != CopyBufferSize {
 			t.Fatalf("Get after Put: %d bytes, want %d", len(got), CopyBufferSize)
+		}
+	}
+}
+
+// A new upstream connection resumes the TLS session of an earlier one (an
+// abbreviated handshake), for either protocol.
+func TestUpstreamResumesSessions(t *testing.T) {
+	up, caFile := startUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "resumed=%v", r.TLS.DidResume)
+	}))
+	for _, proto := range []string{ProtocolH2, ProtocolHTTP1} {
+		tr, err := NewUpstream(UpstreamConfig{Override: up.Listener.Addr().String(), ExtraCAFile: caFile, Protocol: proto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+		for i, want := range []string{"resumed=false", "resumed=true"} {
+			resp, err := client.Get("https://" + testHost + "/v1/models")
+			if err != nil {
+				t.Fatalf("%s request %d: %v", proto, i, err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(got) != want {
+				t.Errorf("%s request %d on a new connection: %q, want %q", proto, i, got, want)
+			}
+			tr.CloseIdleConnections() // the next request dials again
 		}
 	}
 }
