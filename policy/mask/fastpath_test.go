@@ -144,3 +144,23 @@ func jsonEscapeOf(c byte, r *rand.Rand) string {
 	const hexdigits = "0123456789abcdef"
 	return `\u00` + string(hexdigits[c>>4]) + string(hexdigits[c&15])
 }
+
+// FuzzFastPathAgreesWithFullPath: for any body, the fast path and the full
+// walk give the same bytes and counts (no keywordless detector selected).
+func FuzzFastPathAgreesWithFullPath(f *testing.F) {
+	f.Add([]byte(requestWithEverything))
+	f.Add([]byte(`{"max_tokens":1,"messages":[{"role":"user","content":"\u0073k-ant-api03-FAKE-demo-key-not-real"}]}`))
+	f.Add([]byte(`{"content":[{"type":"text","text":"https:\/\/hooks.slack.com\/services\/T0000FAKE\/B0000FAKE\/FAKEfakeFAKEfake0000"}]}`))
+	f.Add([]byte(`{"sk-ant-api03-FAKE-demo-key-not-real": "x"`))
+	f.Add([]byte(`{"messages":[{"content":"\"password\": \"correcthorsebattery\" [REDACTED:jwt:abcdef]"}]}`))
+	m := newTestMasker(f, Config{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, top := range []func(*walker, []member) error{(*walker).request, (*walker).response} {
+			got, gotRes, gotErr := m.walk(body, nil, top)
+			want, wantRes, wantErr := fullWalk(m, body, nil, top)
+			if !bytes.Equal(got, want) || (gotErr == nil) != (wantErr == nil) || countSum(gotRes.Counts) != countSum(wantRes.Counts) {
+				t.Fatalf("fast path differs on %q:\n got %q\nwant %q", body, got, want)
+			}
+		}
+	})
+}
