@@ -154,3 +154,13 @@ func BenchmarkRequest200KBResent(b *testing.B) {
 	}
 	benchBody(b, masked, 0)
 }
+
+// BenchmarkTextShortClean is one command-line argument as the gateway masks
+// it for the audit record, per request.
+func BenchmarkTextShortClean(b *testing.B) {
+	m := newTestMasker(b, Config{CacheEntries: -1})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		m.Text("/usr/local/lib/node_modules/@anthropic-ai/claude-code/cli.js", nil)
+	}
+}

@@ -52,6 +52,22 @@ func (e *engine) fastPathAllowed(active []bool) bool {
 	return true
 }
 
+// plainClean says whether plain text s contains no keyword of a selected
+// detector (placeholders aside): then no detector can match in it.
+func (e *engine) plainClean(s string, active []bool) bool {
+	next, out := e.ac.next, e.ac.out
+	state := int32(0)
+	for i := 0; i < len(s); i++ {
+		state = next[state][lower(s[i])]
+		for _, k := range out[state] {
+			if owner := e.kwOwner[k]; owner != e.fast.placeIdx && active[owner] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // rawVerdict is what one pass over raw bytes found.
 type rawVerdict int
 

@@ -164,3 +164,24 @@ func FuzzFastPathAgreesWithFullPath(f *testing.F) {
 		}
 	})
 }
+
+// TestTextFastPathAgrees: Text with its keyword pre-check gives what the
+// scanner gives, on random texts and selections.
+func TestTextFastPathAgrees(t *testing.T) {
+	m := newTestMasker(t, Config{CacheEntries: -1})
+	ec := m.engine.Load()
+	r := rand.New(rand.NewPCG(31, 32))
+	sels := []Selection{nil, {"aws_access_key_id"}, {"jwt", "github_token"}}
+	for i := 0; i < 2000; i++ {
+		s := randomText(r, r.IntN(200))
+		sel := sels[i%len(sels)]
+		got, gotRes := m.Text(s, sel)
+		want, wantRes := ec.e.text(s, ec.e.selection(sel))
+		if got != want || countSum(gotRes.Counts) != countSum(wantRes.Counts) {
+			t.Fatalf("Text(%q, %v) = %q, scanner says %q", s, sel, got, want)
+		}
+	}
+	if out, res := m.Text("curl -s https://example.com --json", nil); out != "curl -s https://example.com --json" || res.Counts != nil {
+		t.Fatalf("clean argument changed: %q %v", out, res.Counts)
+	}
+}

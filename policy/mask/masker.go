@@ -82,7 +82,11 @@ func (m *Masker) Text(s string, sel Selection) (string, Result) {
 }
 
 func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
-	return ec.textActive(s, sel, ec.e.selection(sel))
+	active := ec.e.selection(sel)
+	if ec.e.fastPathAllowed(active) && ec.e.plainClean(s, active) {
+		return s, Result{} // no keyword of a selected detector: nothing can match
+	}
+	return ec.textActive(s, sel, active)
 }
 
 // textActive is text with the selection already resolved to active.
