@@ -113,13 +113,12 @@ func (e *engine) text(s string, active []bool) (string, Result) {
 	sc := newScanner(e, active)
 	sc.buf = make([]byte, 0, len(s))
 	sc.out = make([]byte, 0, len(s)+len(s)/8)
-	sc.feed([]byte(s))
+	sc.feedString(s)
 	sc.advance(true)
-	out := sc.take(true)
 	if sc.res.Counts == nil {
 		return s, sc.res // nothing masked: the same string, no copy
 	}
-	return string(out), sc.res
+	return string(sc.take(true)), sc.res
 }
 
 func digest(s string, sel Selection) [32]byte {

@@ -71,6 +71,14 @@ func (s *scanner) addHit(start int, kw int32) {
 	}
 }
 
+// feedString is feed for a string, without converting it first.
+func (s *scanner) feedString(p string) {
+	start := len(s.buf)
+	s.buf = append(s.buf, p...)
+	s.state = s.e.ac.feed(s.state, s.buf[start:], s.end, s.addHit)
+	s.end += len(p)
+}
+
 // advance decides every position it can; final says the text has ended.
 func (s *scanner) advance(final bool) {
 	safe := s.end // positions from safe on may start a keyword not yet complete
