@@ -89,9 +89,11 @@ func New(cfg Config) (*Gateway, error) {
 	g.idBase = "req_airlock_" + randomHex(6) + "_"
 	g.bufs = newBufferPool()
 	g.proxy = &httputil.ReverseProxy{
-		Rewrite:        g.rewrite,
-		Transport:      cfg.Transport,
-		FlushInterval:  -1,
+		Rewrite:   g.rewrite,
+		Transport: cfg.Transport,
+		// 0, not -1: ReverseProxy flushes SSE and unknown-length bodies at
+		// once by itself, and a known-length JSON answer needs no flush per write.
+		FlushInterval:  0,
 		BufferPool:     g.bufs,
 		ModifyResponse: g.modifyResponse,
 		ErrorHandler:   g.upstreamError,

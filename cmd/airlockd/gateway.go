@@ -15,7 +15,7 @@ import (
 func (d *daemon) startGateway(context.Context) error {
 	up := d.cfg.Upstream
 	transport, err := tlsmitm.NewUpstream(tlsmitm.UpstreamConfig{
-		ExtraCAFile: up.ExtraCAFile, Override: up.Override, ProxyURL: up.Proxy,
+		ExtraCAFile: up.ExtraCAFile, Override: up.Override, ProxyURL: up.Proxy, Protocol: up.Protocol,
 		Dial: intercept.MarkedDialer(d.cfg.Capture.Mark).DialContext,
 	})
 	if err != nil {

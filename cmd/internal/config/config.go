@@ -61,6 +61,7 @@ type Upstream struct {
 	Override    string `mapstructure:"override"`      // host:port dialled instead of the API host (tests, demo)
 	ExtraCAFile string `mapstructure:"extra_ca_file"` // PEM roots trusted in addition to the system's
 	Proxy       string `mapstructure:"proxy"`         // https://proxy:port for CONNECT egress
+	Protocol    string `mapstructure:"protocol"`      // h2 | http1: the upstream pool's protocol
 }
 
 // Gateway configures the HTTP layer between TLS and upstream.

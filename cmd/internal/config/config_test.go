@@ -52,6 +52,7 @@ state_dir: relative/dir
 log: {level: loud}
 capture: {fail_mode: sideways, targets: [not-a-cidr], ports: [0], listen_v4: "10.0.0.1:443"}
 tls: {handshake_timeout: 0s}
+upstream: {protocol: h3}
 masking: {custom: [{name: x, pattern: "("}]}
 credentials:
   - {name: a, kind: password, file: /k, env: K}
@@ -62,7 +63,7 @@ credentials:
 		t.Fatal("invalid config loaded")
 	}
 	for _, key := range []string{"state_dir:", "log.level:", "capture.fail_mode:", "capture.targets[0]:",
-		"capture.ports[0]:", "capture.listen_v4:", "tls.handshake_timeout:", "masking.custom[0].pattern:",
+		"capture.ports[0]:", "capture.listen_v4:", "tls.handshake_timeout:", "upstream.protocol:", "masking.custom[0].pattern:",
 		"credentials[0].kind:", "credentials[0]:", "credentials[1].name:", "credentials[1].ttl:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s:\n%v", key, err)

@@ -34,6 +34,7 @@ func defaults() map[string]any {
 		"upstream.override":      "",
 		"upstream.extra_ca_file": "",
 		"upstream.proxy":         "",
+		"upstream.protocol":      "h2",
 		"gateway.max_body":       "32MiB",
 		"policy.file":            "",
 		"masking.pii":            false,

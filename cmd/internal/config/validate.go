@@ -60,6 +60,7 @@ func (c *Config) validateHTTP(ps *problems) {
 	if c.Upstream.Proxy != "" {
 		httpURL(ps, "upstream.proxy", c.Upstream.Proxy)
 	}
+	oneOf(ps, "upstream.protocol", c.Upstream.Protocol, "h2", "http1")
 	if c.Policy.File != "" && (len(c.Policy.Rules) > 0 || c.Policy.Default != nil) {
 		ps.add("policy", "set either policy.file or inline policy.rules/policy.default, not both")
 	}
