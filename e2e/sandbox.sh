@@ -32,6 +32,12 @@ inner() {
 		mount -t overlay "airlock-sandbox$name" \
 			-o "lowerdir=$lower,upperdir=$work/$name.upper,workdir=$work/$name.work" "$d"
 	done
+	# update-ca-certificates' hooks (ca-certificates-java) run dpkg triggers,
+	# which write dpkg's state under /var on the host: hide them. Java trust
+	# is provisioned by airlock itself through keytool.
+	if [[ -d /etc/ca-certificates/update.d ]]; then
+		mount -t tmpfs -o size=1m airlock-sandbox-hooks /etc/ca-certificates/update.d
+	fi
 	if [[ -n ${SANDBOX_HOSTS:-} ]]; then
 		printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n%s' "$SANDBOX_HOSTS" >/etc/hosts
 	fi
