@@ -57,6 +57,7 @@ type Store struct {
 	writeErr atomic.Pointer[error] // last write failure, nil while writable
 	sessions *sessionTracker
 	head     chainHead // owned by the writer goroutine
+	stmts    writeStmts
 }
 
 // Open opens (creating if needed) the store at cfg.Path and starts its writer.
@@ -144,6 +145,9 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	s.head = head
+	if s.stmts, err = prepareWrites(ctx, s.db); err != nil {
+		return fmt.Errorf("preparing audit writes in %s: %w", s.cfg.Path, err)
+	}
 	if err := s.prune(ctx); err != nil {
 		s.log.Error("pruning audit store", zap.Error(err))
 	}
@@ -167,5 +171,6 @@ func (s *Store) Ready() error {
 func (s *Store) Close() error {
 	s.closeMu.Do(func() { close(s.closing) })
 	<-s.done
+	s.stmts.close()
 	return s.db.Close()
 }

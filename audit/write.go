@@ -124,20 +124,57 @@ func (s *Store) commit(group []*writeJob) {
 	}
 }
 
+// writeStmts are the writer's statements, prepared once: parsing the SQL
+// anew for every record was an eighth of the daemon's CPU under load.
+type writeStmts struct{ record, recording, anchor *sql.Stmt }
+
+func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
+	var w writeStmts
+	var err error
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&w.record, `INSERT INTO records(time_ns, session_id, caller_uid, caller_user, caller_exe,
+		model, decision, size, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.recording, `INSERT INTO recordings(seq, data) VALUES (?, ?)`},
+		{&w.anchor, `INSERT INTO anchor(id, head_seq, head_hash) VALUES (1, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash`},
+	} {
+		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
+}
+
+func (w writeStmts) close() {
+	for _, st := range []*sql.Stmt{w.record, w.recording, w.anchor} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// in returns the statements bound to tx.
+func (w writeStmts) in(ctx context.Context, tx *sql.Tx) writeStmts {
+	return writeStmts{tx.StmtContext(ctx, w.record), tx.StmtContext(ctx, w.recording), tx.StmtContext(ctx, w.anchor)}
+}
+
 func (s *Store) insertGroup(ctx context.Context, group []*writeJob) (chainHead, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return chainHead{}, err
 	}
 	defer tx.Rollback()
+	st := s.stmts.in(ctx, tx)
 	head := s.head
 	for _, j := range group {
-		if head, err = insertOne(ctx, tx, head, j); err != nil {
+		if head, err = insertOne(ctx, st, head, j); err != nil {
 			return chainHead{}, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO anchor(id, head_seq, head_hash) VALUES (1, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash`, head.seq, head.hash); err != nil {
+	if _, err := st.anchor.ExecContext(ctx, head.seq, head.hash); err != nil {
 		return chainHead{}, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -146,11 +183,10 @@ func (s *Store) insertGroup(ctx context.Context, group []*writeJob) (chainHead, 
 	return head, nil
 }
 
-func insertOne(ctx context.Context, tx *sql.Tx, head chainHead, j *writeJob) (chainHead, error) {
+func insertOne(ctx context.Context, st writeStmts, head chainHead, j *writeJob) (chainHead, error) {
 	r := j.rec
 	hash := linkHash(head.hash, j.body)
-	res, err := tx.ExecContext(ctx, `INSERT INTO records(time_ns, session_id, caller_uid, caller_user, caller_exe,
-		model, decision, size, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+	res, err := st.record.ExecContext(ctx,
 		nanos(r.Time), r.SessionID, r.Caller.UID, r.Caller.User, r.Caller.Exe, r.Model, r.Decision,
 		len(j.body)+len(j.blob), j.body, head.hash, hash)
 	if err != nil {
@@ -161,7 +197,7 @@ func insertOne(ctx context.Context, tx *sql.Tx, head chainHead, j *writeJob) (ch
 		return head, err
 	}
 	if j.blob != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO recordings(seq, data) VALUES (?, ?)`, seq, j.blob); err != nil {
+		if _, err := st.recording.ExecContext(ctx, seq, j.blob); err != nil {
 			return head, err
 		}
 	}
