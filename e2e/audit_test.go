@@ -2,16 +2,13 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -275,22 +272,7 @@ func decideOK(t *testing.T, h *Harness, verb, id string, flags ...string) {
 
 // airlockNoFatal is h.Airlock for other goroutines: harness errors are Code -1.
 func airlockNoFatal(h *Harness, args ...string) Result {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.Airlock, append([]string{"--config", h.ConfigFile}, args...)...)
-	cmd.Env = cleanEnv()
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		res.Code = exit.ExitCode()
-	case err != nil:
-		res.Code, res.Stderr = -1, err.Error()
-	}
-	return res
+	return runNoFatal(60*time.Second, bins.Airlock, append([]string{"--config", h.ConfigFile}, args...)...)
 }
 
 // upstreamBodiesWith counts the requests the fake API received whose body

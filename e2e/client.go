@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/airlock-dev/airlock/audit"
 )
@@ -92,11 +94,22 @@ func (h *Harness) Audit(t testing.TB) []audit.Record {
 	return recs
 }
 
-// exec runs a command with the hang guard, in its own process group so a
-// timeout kills the whole tree.
+// exec runs a command with the hang guard; a harness failure (no answer in
+// time, not startable) fails the test.
 func (h *Harness) exec(t testing.TB, name string, args ...string) Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
+	res, err := runCmd(h.opts.Timeout, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\nstderr: %s\ndaemon log:\n%s", name, strings.Join(args, " "), err, res.Stderr, h.Log())
+	}
+	return res
+}
+
+// runCmd runs a command in its own process group, so that the timeout kills
+// the whole tree. The error is the harness's (timeout, not startable); a
+// command that ran and failed is only a non-zero Code.
+func runCmd(timeout time.Duration, name string, args ...string) (Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Env = cleanEnv()
@@ -109,11 +122,19 @@ func (h *Harness) exec(t testing.TB, name string, args ...string) Result {
 	var exit *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Fatalf("%s %s: no answer within %v\nstderr: %s\ndaemon log:\n%s", name, strings.Join(args, " "), h.opts.Timeout, res.Stderr, h.Log())
+		return res, fmt.Errorf("no answer within %v", timeout)
 	case errors.As(err, &exit):
 		res.Code = exit.ExitCode()
-	case err != nil:
-		t.Fatalf("running %s: %v", name, err)
+		return res, nil
+	}
+	return res, err
+}
+
+// runNoFatal is runCmd for another goroutine: harness errors become Code -1.
+func runNoFatal(timeout time.Duration, name string, args ...string) Result {
+	res, err := runCmd(timeout, name, args...)
+	if err != nil {
+		res.Code, res.Stderr = -1, res.Stderr+err.Error()
 	}
 	return res
 }
@@ -124,29 +145,7 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func (h *Harness) Background(t testing.TB, name string, args ...string) (wait func() Result) {
 	t.Helper()
 	done := make(chan Result, 1)
-	go func() { done <- h.runNoFatal(name, args...) }()
-	return func() Result { return <-done }
-}
-
-// runNoFatal is Run for another goroutine: harness errors become Code -1.
-func (h *Harness) runNoFatal(name string, args ...string) Result {
 	sandbox := append([]string{"--cgroup", h.Cgroup, "--layer", h.layer, "--", name}, args...)
-	ctx, cancel := context.WithTimeout(context.Background(), h.opts.Timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.Sandbox, sandbox...)
-	cmd.Env = cleanEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	res := Result{Stdout: stdout.String(), Stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case errors.As(err, &exit):
-		res.Code = exit.ExitCode()
-	case err != nil:
-		res.Code, res.Stderr = -1, err.Error()
-	}
-	return res
+	go func() { done <- runNoFatal(h.opts.Timeout, bins.Sandbox, sandbox...) }()
+	return func() Result { return <-done }
 }
