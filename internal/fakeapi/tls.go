@@ -74,15 +74,6 @@ func StartTLSAt(cfg Config, addr, dir string) (*Running, error) {
 	return r, nil
 }
 
-// ServeTLS serves an existing handler with a given certificate (the command's -cert/-key mode).
-func ServeTLS(s *Server, addr string, cert tls.Certificate) (*Running, error) {
-	r := &Running{Server: s}
-	if err := r.serve(addr, cert); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
 func (r *Running) serve(addr string, cert tls.Certificate) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
