@@ -82,6 +82,12 @@ func (a *Authority) Reload() error {
 	if err != nil {
 		return err
 	}
+	if !slices.Contains(cur.cert.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {
+		// CAs made before the server-auth-only scope could also sign email,
+		// URI and code-signing identities: keep serving, but say how to narrow it.
+		a.log.Warn("the CA predates the server-authentication-only scope; run `airlock ca rotate` to narrow it",
+			zap.String("dir", a.cfg.Dir))
+	}
 	if created {
 		a.log.Info("created CA", zap.String("dir", a.cfg.Dir), zap.String("fingerprint", fingerprint(cur.cert)))
 	}

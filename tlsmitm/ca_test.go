@@ -3,10 +3,8 @@ package tlsmitm
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,25 +109,6 @@ func TestNameConstraintsRejectOtherHosts(t *testing.T) {
 	}
 	if _, err := leaf.Leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: testHost}); err != nil {
 		t.Errorf("leaf for the API host does not verify: %v", err)
-	}
-}
-
-func TestNameConstraintsRejectIPSANs(t *testing.T) {
-	a := newTestCA(t)
-	ca, _ := a.signer()
-	leaf, err := signLeaf(ca, testHost, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := *leaf.Leaf
-	tmpl.IPAddresses = []net.IP{net.ParseIP("127.0.0.1")}
-	der, err := x509.CreateCertificate(rand.Reader, &tmpl, ca.cert, leaf.Leaf.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	if _, err := c.Verify(x509.VerifyOptions{Roots: caPool(t, a)}); err == nil {
-		t.Error("a leaf with an IP SAN verified; the CA must exclude every IP address")
 	}
 }
 

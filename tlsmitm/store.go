@@ -135,7 +135,13 @@ func (s store) create(hosts []string) (*signingCA, error) {
 }
 
 // newCA builds a P-256 CA constrained to hosts: DNS names limited to hosts,
-// every IP address excluded, path length zero, cert-sign and CRL-sign only.
+// every IP address excluded, email addresses and URIs limited to the reserved
+// .invalid domain (RFC 2606), server authentication as its only extended key
+// usage, path length zero, cert-sign and CRL-sign only. A stolen CA key can
+// then mint nothing but TLS server certificates for the API hosts: no S/MIME,
+// client or code-signing certificate, no IP, email or URI identity. (An empty
+// excluded subtree would say "every email" more directly, but Java refuses to
+// parse such a certificate at all.)
 func newCA(hosts []string, now time.Time) (*signingCA, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -154,6 +160,9 @@ func newCA(hosts []string, now time.Time) (*signingCA, error) {
 		PermittedDNSDomainsCritical: true,
 		PermittedDNSDomains:         hosts,
 		ExcludedIPRanges:            []*net.IPNet{{IP: net.IPv4zero, Mask: net.CIDRMask(0, 32)}, {IP: net.IPv6zero, Mask: net.CIDRMask(0, 128)}},
+		PermittedEmailAddresses:     []string{".invalid"},
+		PermittedURIDomains:         []string{".invalid"},
+		ExtKeyUsage:                 []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		SubjectKeyId:                keyID(&key.PublicKey),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
