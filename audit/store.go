@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -93,6 +94,9 @@ func newStore(cfg StoreConfig) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating audit directory: %w", err)
 	}
+	if err := restrictFiles(cfg.Path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn(cfg.Path, cfg.Sync))
 	if err != nil {
 		return nil, fmt.Errorf("opening audit store %s: %w", cfg.Path, err)
@@ -104,6 +108,23 @@ func newStore(cfg StoreConfig) (*Store, error) {
 		jobs: make(chan *writeJob), closing: make(chan struct{}), done: make(chan struct{}),
 		sessions: newSessionTracker(cfg.SessionGap),
 	}, nil
+}
+
+// restrictFiles makes the database file exist with mode 0600 before SQLite
+// opens it (SQLite gives its -wal and -shm files the database's mode), and
+// narrows files left wider by an older version or by hand.
+func restrictFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating audit store %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("restricting %s to 0600: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // dsn asks for WAL. With synchronous=NORMAL a commit is in the WAL (the

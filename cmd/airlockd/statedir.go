@@ -9,12 +9,17 @@ import (
 	"path/filepath"
 )
 
-// prepareStateDir creates the state directory (0700) and proves it is
-// writable now, rather than failing later when the CA or audit store is written.
+// prepareStateDir creates the state directory (0700), narrows one that
+// already exists with a wider mode (a hostPath or a hand-made directory is
+// often 0755, and the audit trail inside holds masked prompts), and proves it
+// is writable now, rather than failing later when the CA or audit store is written.
 func prepareStateDir(dir string) error {
 	fix := fmt.Sprintf("make %s writable by root (or set state_dir / --state-dir to a writable directory)", dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fail("state directory "+dir+" cannot be created", fix, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fail("state directory "+dir+" cannot be restricted to 0700", fix, unwrapPath(err))
 	}
 	probe, err := os.CreateTemp(dir, ".airlockd-probe-*")
 	if err != nil {
