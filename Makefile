@@ -5,15 +5,20 @@ PKGS     := ./...
 CLANG    ?= clang
 export CGO_ENABLED ?= 0
 
-.PHONY: all build generate generate-check test test-unit lint demo e2e-node bench bench-smoke clean
+.PHONY: all build generate generate-check test test-unit lint demo deps-demo deps-test e2e-node bench bench-smoke clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/airlockd ./cmd/airlock
 
-# Rebuild the committed eBPF objects with Debian's clang (apt-get install clang llvm libbpf-dev).
-generate:
+# Each of the README's commands installs what it needs first (as root; quick
+# and silent when everything is present): see scripts/install-deps.sh.
+deps-demo deps-test:
+	@scripts/install-deps.sh $(@:deps-%=%)
+
+# Rebuild the committed eBPF objects with Debian's clang.
+generate: deps-test
 	BPF_CLANG=$(CLANG) $(GO) generate ./intercept/...
 
 # CI: regenerating must not change the committed objects.
@@ -22,7 +27,7 @@ generate-check: generate
 
 # The README's test command. Privileged tests need root; with
 # AIRLOCK_REQUIRE_PRIVILEGED=1 (CI) they fail instead of skipping.
-test: e2e-node
+test: deps-test e2e-node
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 40m $(PKGS)
 
@@ -45,7 +50,7 @@ e2e-node:
 # The README's first command: as root, builds, starts the fake Claude API and
 # airlockd on this machine (child cgroup, private mount namespace, loopback
 # only), runs unmodified clients, shows what happened, and cleans up.
-demo:
+demo: deps-demo
 	GO=$(GO) scripts/demo.sh
 
 # Side-by-side benchmarks (needs root for the eBPF capture path; installs nginx,

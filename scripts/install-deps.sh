@@ -1,25 +1,66 @@
 #!/usr/bin/env bash
-# Installs what building, testing and the demo need on a Debian 12 machine, as root.
-# Idempotent: safe to run again.
+# Installs what a make target needs on a Debian 12 machine, as root:
+#   scripts/install-deps.sh demo    what `make demo` runs (clients, tools, Node for the SDK demo)
+#   scripts/install-deps.sh test    what `make test` runs (demo's, plus every real peer the tests start)
+# `make demo` and `make test` call it themselves (`make bench` installs its peers in scripts/bench.sh). Idempotent and quick when everything
+# is present: one dpkg query, no apt-get. AIRLOCK_DEPS_EXTRA adds packages (for the script's own test).
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev curl ca-certificates openssl iproute2 util-linux mount nodejs npm)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-# Node may come from outside Debian's packages; any node and npm on PATH will do.
-if command -v node >/dev/null && command -v npm >/dev/null; then
-	missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
-fi
-read -ra missing <<<"${missing[*]}"
-if ((${#missing[@]})); then
+target=${1:-test}
+
+# Each entry is PACKAGE or PACKAGE:COMMAND; with a command, any copy of it on PATH will do (Node,
+# Java and Go may come from outside Debian's packages).
+demo=(curl ca-certificates openssl iproute2 util-linux mount nodejs:node npm:npm)
+test=("${demo[@]}" clang llvm libbpf-dev openjdk-17-jre-headless:keytool)
+
+case $target in
+demo) wanted=("${demo[@]}") ;;
+test) wanted=("${test[@]}") ;;
+*) echo "usage: $0 demo|test" >&2; exit 2 ;;
+esac
+read -ra extra <<<"${AIRLOCK_DEPS_EXTRA:-}"
+wanted+=("${extra[@]}")
+
+# missing prints the packages that are neither installed nor stood in for by a command on PATH.
+missing() {
+	local pkgs=() p
+	for p in "$@"; do
+		[[ $p == *:* ]] && command -v "${p#*:}" >/dev/null && continue
+		pkgs+=("${p%%:*}")
+	done
+	((${#pkgs[@]})) || return 0
+	# One dpkg-query for all of them: "name status" per installed package.
+	local installed
+	installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null || true)
+	for p in "${pkgs[@]}"; do
+		grep -qx "$p installed" <<<"$installed" || echo "$p"
+	done
+}
+
+mapfile -t need < <(missing "${wanted[@]}")
+if ((${#need[@]})); then
+	if [[ $(id -u) != 0 ]]; then
+		echo "make $target needs these Debian packages, and installing them needs root: ${need[*]}" >&2
+		echo "run it again with sudo (sudo make $target), or install them: apt-get install ${need[*]}" >&2
+		exit 1
+	fi
+	echo "installing for make $target: ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/airlock-deps.log 2>&1; then
+		cat /tmp/airlock-deps.log >&2
+		# Name the packages that apt could not provide, so the fix is obvious.
+		mapfile -t still < <(missing "${wanted[@]}")
+		echo "could not install: ${still[*]:-see the apt-get output above}" >&2
+		exit 1
+	fi
 fi
 
 # The bpf filesystem: pinned links and maps live there. Many VMs do not mount it.
 if ! mountpoint -q /sys/fs/bpf; then
+	if [[ $(id -u) != 0 ]]; then
+		echo "the bpf filesystem is not mounted at /sys/fs/bpf and mounting it needs root: run with sudo" >&2
+		exit 1
+	fi
 	mount -t bpf bpf /sys/fs/bpf
 fi
