@@ -15,7 +15,7 @@ func TestAuditedCmdlineHasNoCredential(t *testing.T) {
 	r := newRequest("POST", "/v1/messages", messagesBody)
 	args := []string{"curl", "-H", "x-api-key: " + leaked, "https://api.anthropic.com/v1/messages"}
 	o := &caller.Origin{Process: caller.Process{PID: 42, Comm: "curl", Cmdline: args}}
-	if w := e.do(r.WithContext(caller.NewContext(r.Context(), o))); w.Code != 200 {
+	if w := e.do(withOrigin(r, o)); w.Code != 200 {
 		t.Fatalf("status %d: %s", w.Code, w.Body)
 	}
 	rec, _ := e.audit.last(t)

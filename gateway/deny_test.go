@@ -89,7 +89,7 @@ func TestRateLimitAnswers429WithRetryAfter(t *testing.T) {
 	req := func() *http.Request {
 		r := newRequest("POST", "/v1/messages", messagesBody)
 		o := &caller.Origin{Process: caller.Process{UID: 1000, Exe: "/usr/bin/limited"}}
-		return r.WithContext(caller.NewContext(r.Context(), o))
+		return withOrigin(r, o)
 	}
 	if w := e.do(req()); w.Code != 200 {
 		t.Fatalf("first request: %d %s", w.Code, w.Body)

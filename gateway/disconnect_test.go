@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/caller"
 )
 
 // A client that goes away mid-stream still leaves an audit record.
@@ -19,9 +21,12 @@ func TestClientDisconnectStillAudited(t *testing.T) {
 		<-r.Context().Done() // until the gateway cancels the upstream request
 	}
 	e := newEnv(t, allowAll, h)
-	srv := httptest.NewServer(e.gw)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.gw.ServeHTTP(w, withOrigin(r, &caller.Origin{}))
+	}))
 	defer srv.Close()
 	r, _ := http.NewRequest("POST", srv.URL+"/v1/messages", strings.NewReader(`{"model":"m","max_tokens":1,"stream":true}`))
+	r.Host = apiHost
 	resp, err := http.DefaultClient.Do(r)
 	if err != nil {
 		t.Fatal(err)

@@ -25,19 +25,18 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, ex *exchange) 
 	}
 }
 
-// rewrite builds the outbound request: same method, path, query and headers
+// rewrite builds the outbound request to the API origin of the connection's
+// SNI (or the configured upstream): same method, path, query and headers
 // (minus the client's credentials, already stripped), the body as decided,
 // and the managed credential.
 func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	ex := exchangeFrom(pr.In.Context())
 	target := g.cfg.Upstream
 	if target == nil {
-		target = &url.URL{Scheme: "https", Host: pr.In.Host}
+		// The SNI, never the client's Host: directedAt has checked they agree.
+		target = &url.URL{Scheme: "https", Host: ex.sni}
 	}
-	pr.SetURL(target)
-	if g.cfg.Upstream == nil {
-		pr.Out.Host = pr.In.Host
-	}
+	pr.SetURL(target)                      // Out.Host = "": the target's host is sent
 	pr.Out.Header["X-Forwarded-For"] = nil // never announce the client; the header is omitted
 	setBody(pr.Out, ex.body)
 	ex.cred.Apply(pr.Out.Header)

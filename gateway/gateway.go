@@ -46,7 +46,7 @@ const DefaultMaxBody = 32 << 20
 // Config wires the gateway to the rest of the daemon.
 type Config struct {
 	Transport     http.RoundTripper     // verified upstream transport (tlsmitm.NewUpstream)
-	Upstream      *url.URL              // where to forward; nil = https://<the request's Host>
+	Upstream      *url.URL              // where to forward; nil = https://<the connection's SNI>
 	Policy        func() *policy.Engine // the engine in force (policy.Current.Engine)
 	Credentials   *credential.Store     // managed credentials
 	InstallKey    []byte                // keys embedded-credential fingerprints

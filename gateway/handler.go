@@ -25,6 +25,7 @@ type exchange struct {
 	respAt   time.Time
 	rec      audit.Record
 	rc       *audit.Recording // nil when the rule records metadata only
+	sni      string           // normalised TLS server name: the only origin this request may reach
 	in       policy.Input
 	decision policy.Decision
 	engine   *policy.Engine
@@ -50,6 +51,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !g.auditReady(w, ex) {
 		return
 	}
+	if !directedAt(r, ex.sni) {
+		g.misdirected(w, ex)
+		return
+	}
 	emb := g.strip.Strip(r.Header)
 	ex.rec.EmbeddedClass, ex.rec.EmbeddedFP = emb.Class, emb.Fingerprint
 	body, err := readBody(r, g.cfg.MaxBody)
@@ -73,6 +78,7 @@ func (g *Gateway) begin(r *http.Request) *exchange {
 		o = &caller.Origin{}
 	}
 	proc := g.withMaskedCmdline(o.Process)
+	ex.sni = sniOf(r, o)
 	ex.rec = audit.Record{Time: ex.start, RequestID: g.nextID(), Caller: proc, SNI: o.SNI,
 		Method: r.Method, Path: r.URL.Path, SessionID: r.Header.Get("X-Claude-Code-Session-Id")}
 	if o.Dst.IsValid() {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/policy"
 	"github.com/airlock-dev/airlock/policy/approval"
 	"github.com/airlock-dev/airlock/policy/credential"
@@ -45,15 +46,24 @@ type recorded struct {
 	Method, URI, Host string
 	Header            http.Header
 	Body              []byte
+	Trailer           http.Header // what arrived after the body
 }
 
 func newUpstream(t testing.TB, h http.HandlerFunc) *upstream {
 	t.Helper()
+	u := newUnstartedUpstream(t, h)
+	u.srv.Start()
+	return u
+}
+
+// newUnstartedUpstream lets the caller choose TLS and protocols.
+func newUnstartedUpstream(t testing.TB, h http.HandlerFunc) *upstream {
+	t.Helper()
 	u := &upstream{handler: h}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	u.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
-		u.requests = append(u.requests, recorded{r.Method, r.RequestURI, r.Host, r.Header.Clone(), body})
+		u.requests = append(u.requests, recorded{r.Method, r.RequestURI, r.Host, r.Header.Clone(), body, r.Trailer.Clone()})
 		u.mu.Unlock()
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if u.handler == nil {
@@ -150,7 +160,13 @@ type envOpt func(*Config, *credentialConfig)
 
 func newEnv(t testing.TB, policySrc string, h http.HandlerFunc, opts ...envOpt) *env {
 	t.Helper()
-	e := &env{up: newUpstream(t, h), audit: &fakeAuditor{}}
+	return newEnvOn(t, policySrc, newUpstream(t, h), opts...)
+}
+
+// newEnvOn is newEnv with an upstream the caller built.
+func newEnvOn(t testing.TB, policySrc string, up *upstream, opts ...envOpt) *env {
+	t.Helper()
+	e := &env{up: up, audit: &fakeAuditor{}}
 	e.keyFile = filepath.Join(t.TempDir(), "key")
 	writeKey(t, e.keyFile, managedKey)
 	ccfg := credential.Config{Credentials: []credential.Spec{{Name: "main", Kind: credential.KindAPIKey, File: e.keyFile}}}
@@ -196,10 +212,22 @@ func newRequest(method, target, body string) *http.Request {
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	r := httptest.NewRequest(method, "https://api.anthropic.com"+target, rd)
+	r := httptest.NewRequest(method, "https://"+apiHost+target, rd)
 	r.Header.Set("Anthropic-Version", "2023-06-01")
 	r.Header.Set("Content-Type", "application/json")
-	return r
+	return withOrigin(r, &caller.Origin{})
+}
+
+// apiHost is the SNI of every test connection.
+const apiHost = "api.anthropic.com"
+
+// withOrigin attaches o, as the TLS server would, with the SNI the
+// intercept layer peeked (apiHost unless o names one).
+func withOrigin(r *http.Request, o *caller.Origin) *http.Request {
+	if o.SNI == "" {
+		o.SNI = apiHost
+	}
+	return r.WithContext(caller.NewContext(r.Context(), o))
 }
 
 const messagesBody = `{"model":"claude-sonnet-4-5","max_tokens":1024,  "messages":[{"role":"user","content":"hi"}]}`
