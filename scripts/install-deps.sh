@@ -11,7 +11,9 @@ target=${1:-test}
 # Each entry is PACKAGE or PACKAGE:COMMAND; with a command, any copy of it on PATH will do (Node,
 # Java and Go may come from outside Debian's packages).
 demo=(curl ca-certificates openssl iproute2 util-linux mount nodejs:node npm:npm)
-test=("${demo[@]}" clang llvm libbpf-dev openjdk-17-jre-headless:keytool)
+# debootstrap and systemd-container: the install tests boot a Debian machine
+# (internal/testutil.DebianRootfs, systemd-nspawn).
+test=("${demo[@]}" clang llvm libbpf-dev openjdk-17-jre-headless:keytool debootstrap systemd-container)
 
 case $target in
 demo) wanted=("${demo[@]}") ;;
