@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +26,25 @@ func FuzzRenderResponse(f *testing.F) {
 		renderResponse(io.Discard, &Recording{ContentType: ct, Events: []Event{{Data: data}}})
 		renderRequest(io.Discard, data, 3)
 	})
+}
+
+// A recorded stream renders the same whatever its line endings, with data
+// split over several lines joined as the SSE format says.
+func TestRenderStreamLineEndings(t *testing.T) {
+	lf := "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n" +
+		"data: {\"type\":\"content_block_delta\",\"index\":0,\n" +
+		"data: \"delta\":{\"type\":\"text_delta\",\"text\":\"hello there\"}}\n\n" +
+		"data: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+	var want bytes.Buffer
+	renderStream(&want, []byte(lf))
+	if !strings.Contains(want.String(), "hello there") {
+		t.Fatalf("multi-line data not joined: %q", want.String())
+	}
+	for _, nl := range []string{"\r\n", "\r"} {
+		var got bytes.Buffer
+		renderStream(&got, []byte(strings.ReplaceAll(lf, "\n", nl)))
+		if got.String() != want.String() {
+			t.Errorf("%q line endings: got %q, want %q", nl, got.String(), want.String())
+		}
+	}
 }

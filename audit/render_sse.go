@@ -1,10 +1,13 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/airlock-dev/airlock/internal/sse"
 )
 
 // sseEvent is the subset of the streaming events' JSON that rendering needs.
@@ -31,7 +34,7 @@ func renderStream(w io.Writer, stream []byte) {
 	var input = map[int]*strings.Builder{}
 	for _, data := range sseData(stream) {
 		var ev sseEvent
-		if json.Unmarshal([]byte(data), &ev) != nil {
+		if json.Unmarshal(data, &ev) != nil {
 			continue
 		}
 		switch ev.Type {
@@ -67,19 +70,17 @@ func applyDelta(b *apiBlock, in *strings.Builder, ev sseEvent) {
 	in.WriteString(ev.Delta.PartialJSON)
 }
 
-// sseData returns each event's data (multi-line data joined with "\n").
-func sseData(stream []byte) []string {
-	var out []string
-	norm := strings.ReplaceAll(string(stream), "\r\n", "\n")
-	for _, ev := range strings.Split(norm, "\n\n") {
-		var lines []string
-		for _, line := range strings.Split(ev, "\n") {
-			if v, ok := strings.CutPrefix(line, "data:"); ok {
-				lines = append(lines, strings.TrimPrefix(v, " "))
-			}
-		}
-		if len(lines) > 0 {
-			out = append(out, strings.Join(lines, "\n"))
+// sseData returns each event's data (multi-line data joined with "\n"),
+// including a last event the stream never terminated.
+func sseData(stream []byte) [][]byte {
+	var out [][]byte
+	sc := sse.NewScanner(len(stream) + 2) // already stored: no bound to enforce
+	sc.Write(stream)
+	sc.Write([]byte("\n\n"))
+	sc.Close()
+	for sc.Scan() {
+		if d := sc.Event().Data; d != nil {
+			out = append(out, bytes.Clone(d)) // joined data lives in the scanner's buffer
 		}
 	}
 	return out

@@ -16,7 +16,7 @@ func BenchmarkGatewayJSON(b *testing.B) {
 
 // BenchmarkGatewaySSE is the same for a streamed response of 7 events.
 func BenchmarkGatewaySSE(b *testing.B) {
-	benchGateway(b, sse, `{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true}`)
+	benchGateway(b, sseUpstream, `{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true}`)
 }
 
 // BenchmarkUpstreamDirect is the baseline: the same request straight to the

@@ -98,7 +98,7 @@ func okJSON(w http.ResponseWriter, _ *http.Request) {
 	io.WriteString(w, `{"id":"msg_1","type":"message","content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":10,"output_tokens":5}}`)
 }
 
-func sse(w http.ResponseWriter, _ *http.Request) {
+func sseUpstream(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Request-Id", "req_upstream_sse")
 	for ev := range strings.SplitAfterSeq(sseResponse, "\n\n") {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/airlock-dev/airlock/internal/sse"
 	"github.com/airlock-dev/airlock/policy/mask"
 )
 
@@ -19,10 +20,9 @@ var errAuditFailed = errors.New("audit record could not be written; response wit
 type sseBody struct {
 	ex     *exchange
 	src    io.ReadCloser
-	in     io.Writer // the mask stream, or the body itself when not masking
-	stream *mask.Stream
+	sc     *sse.Scanner
+	stream *mask.Stream // nil when not masking
 	buf    []byte
-	split  []byte // output bytes of an event not yet complete
 	out    []byte // complete events ready for the client
 	held   []byte // terminal events, released after the audit
 	srcEOF bool   // upstream ended; the events before its end go out first
@@ -30,11 +30,9 @@ type sseBody struct {
 }
 
 func newSSEBody(ex *exchange, src io.ReadCloser) *sseBody {
-	b := &sseBody{ex: ex, src: src, buf: ex.g.bufs.Get()}
-	b.in = b
+	b := &sseBody{ex: ex, src: src, buf: ex.g.bufs.Get(), sc: sse.NewScanner(maxEvent)}
 	if m := ex.g.cfg.Masker; m != nil && ex.maskResp {
-		b.stream = m.NewStream(b, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{})
-		b.in = b.stream
+		b.stream = m.NewEventStream(b.event, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{})
 	}
 	return b
 }
@@ -59,7 +57,8 @@ func (b *sseBody) advance() error {
 	}
 	n, err := b.src.Read(b.buf)
 	if n > 0 {
-		if _, werr := b.in.Write(b.buf[:n]); werr != nil {
+		b.sc.Write(b.buf[:n])
+		if werr := b.scan(); werr != nil {
 			b.ex.g.finish(b.ex)
 			return werr
 		}
@@ -77,13 +76,14 @@ func (b *sseBody) advance() error {
 // end flushes what the masker held, audits, then releases the held events.
 func (b *sseBody) end() error {
 	b.eof = true
+	b.sc.Close()
+	b.scan()
+	tail := b.sc.Tail() // a last event without its blank line
 	if b.stream != nil {
-		b.stream.Close()
+		b.stream.Finish(tail)
 		addCounts(b.ex, b.stream.Result())
-	}
-	if len(b.split) > 0 { // a last event without its blank line
-		b.event(append([]byte(nil), b.split...))
-		b.split = b.split[:0]
+	} else if len(tail) > 0 {
+		b.event(sse.Event{Raw: tail})
 	}
 	if b.ex.g.finish(b.ex) != nil {
 		b.held = []byte("event: error\ndata: " + string(auditFailedBody(b.ex)) + "\n\n")
@@ -93,59 +93,49 @@ func (b *sseBody) end() error {
 	return nil
 }
 
-// Write receives the (masked) stream and cuts it into events.
-func (b *sseBody) Write(p []byte) (int, error) {
-	b.split = append(b.split, p...)
-	start := 0
-	for {
-		i := bytes.Index(b.split[start:], []byte("\n\n"))
-		if i < 0 {
-			break
+// scan hands each complete upstream event to the masker or straight on.
+func (b *sseBody) scan() error {
+	for b.sc.Scan() {
+		if b.stream == nil {
+			b.event(b.sc.Event())
+		} else if err := b.stream.Event(b.sc.Event()); err != nil {
+			return err
 		}
-		end := start + i + 2
-		b.event(b.split[start:end])
-		start = end
 	}
-	b.split = b.split[:copy(b.split, b.split[start:])]
-	return len(p), nil
+	return b.sc.Err()
 }
 
 // event takes usage from, records and queues one complete event.
-func (b *sseBody) event(ev []byte) {
-	ev = scrubBytes(ev, b.ex.secret())
-	name, data := sseFields(ev)
-	switch name {
+func (b *sseBody) event(e sse.Event) error {
+	ev := scrubBytes(e.Raw, b.ex.secret())
+	switch eventName(e) {
 	case "message_start":
-		takeUsage(&b.ex.rec, gjson.GetBytes(data, "message.usage"))
+		takeUsage(&b.ex.rec, gjson.GetBytes(e.Data, "message.usage"))
 	case "message_delta":
-		takeUsage(&b.ex.rec, gjson.GetBytes(data, "usage"))
+		takeUsage(&b.ex.rec, gjson.GetBytes(e.Data, "usage"))
 	}
 	b.ex.rec.BytesOut += int64(len(ev))
 	if rc := b.ex.rc; rc != nil {
 		rc.Events = append(rc.Events, eventAt(b.ex, bytes.Clone(ev)))
 	}
-	if name == "message_stop" || name == "error" || len(b.held) > 0 {
+	if name := eventName(e); name == "message_stop" || name == "error" || len(b.held) > 0 {
 		b.held = append(b.held, ev...)
-		return
+		return nil
 	}
 	b.out = append(b.out, ev...)
+	return nil
 }
 
-// sseFields returns an event's name and its data payload.
-func sseFields(ev []byte) (name string, data []byte) {
-	for line := range bytes.SplitSeq(ev, []byte("\n")) {
-		switch {
-		case bytes.HasPrefix(line, []byte("event:")):
-			name = string(bytes.TrimSpace(line[6:]))
-		case bytes.HasPrefix(line, []byte("data:")):
-			data = bytes.TrimSpace(line[5:])
-		}
+// eventName is the event's name, or the type its data declares.
+func eventName(e sse.Event) string {
+	if len(e.Name) > 0 {
+		return string(e.Name)
 	}
-	if name == "" && len(data) > 0 {
-		name = gjson.GetBytes(data, "type").String()
-	}
-	return name, data
+	return gjson.GetBytes(e.Data, "type").String()
 }
+
+// maxEvent bounds one upstream SSE event.
+const maxEvent = 4 << 20
 
 // Close finishes the audit if the client went away before the end.
 func (b *sseBody) Close() error {

@@ -10,7 +10,7 @@ import (
 )
 
 func TestStreamUsageRecordingAndAuditBeforeFinalEvent(t *testing.T) {
-	e := newEnv(t, allowAll, sse)
+	e := newEnv(t, allowAll, sseUpstream)
 	w := httptest.NewRecorder()
 	var seenAtAudit string
 	e.audit.onWrite = func(*audit.Record) { seenAtAudit = w.Body.String() }

@@ -5,6 +5,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/airlock-dev/airlock/internal/sse"
 )
 
 // maxOpenBlocks bounds the content blocks a stream keeps state for; the
@@ -17,7 +19,7 @@ type block struct {
 	path     string // JSON path of the masked field in the delta event
 	template []byte // data of the last delta event, to carry flushed text
 	name     []byte // its event name
-	crlf     bool
+	nl       string // its line ending
 }
 
 // sseData holds the fields of an event's data the masker looks at.
@@ -61,20 +63,19 @@ func deltaTextPath(deltaType string) string {
 	return ""
 }
 
-// dispatch handles one complete event (raw, blank line included).
-func (s *Stream) dispatch(raw []byte) {
-	name, data, ok := parseEvent(raw)
-	d, valid := parseData(data)
-	if !ok || !valid {
-		if ok {
-			s.malformed("data is not JSON; passed through", len(raw))
+// dispatch handles one complete event.
+func (s *Stream) dispatch(ev sse.Event) {
+	d, valid := parseData(ev.Data)
+	if !valid {
+		if ev.Data != nil {
+			s.malformed("data is not JSON; passed through", len(ev.Raw))
 		}
-		s.write(raw, true)
+		s.write(ev)
 		return
 	}
 	switch d.Type {
 	case "content_block_delta":
-		s.delta(raw, name, data, &d)
+		s.delta(ev, &d)
 		return
 	case "content_block_stop":
 		if d.Index != nil {
@@ -83,74 +84,35 @@ func (s *Stream) dispatch(raw []byte) {
 	case "message_stop", "error":
 		s.flushAll()
 	}
-	s.write(raw, true)
+	s.write(ev)
 }
 
-// parseEvent extracts the event name and the data (lines joined by \n).
-// ok is false when the event has no data. A single data line is returned
-// as a slice of raw (the usual case: no copy); several are joined in a new
-// buffer, never in raw.
-func parseEvent(raw []byte) (name, data []byte, ok bool) {
-	owned := false
-	for rest := raw; len(rest) > 0; {
-		line := rest
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			line, rest = rest[:i], rest[i+1:]
-		} else {
-			rest = nil
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		field, value, found := bytes.Cut(line, []byte(":"))
-		if len(line) == 0 || len(field) == 0 {
-			continue // blank line or comment
-		}
-		if found {
-			value = bytes.TrimPrefix(value, []byte(" "))
-		}
-		switch string(field) {
-		case "event":
-			name = value
-		case "data":
-			switch {
-			case !ok:
-				data = value
-			case !owned:
-				data, owned = append(append(append([]byte(nil), data...), '\n'), value...), true
-			default:
-				data = append(append(data, '\n'), value...)
-			}
-			ok = true
-		}
-	}
-	return name, data, ok
-}
-
-func (s *Stream) delta(raw, name, data []byte, d *sseData) {
+func (s *Stream) delta(ev sse.Event, d *sseData) {
 	if d.Index == nil || d.Text == nil {
-		s.write(raw, true)
+		s.write(ev)
 		return
 	}
 	switch d.DeltaType {
 	case "text_delta":
-		s.feedBlock(raw, name, data, *d.Index, "delta.text", *d.Text)
+		s.feedBlock(ev, *d.Index, "delta.text", *d.Text)
 	case "input_json_delta":
-		s.feedBlock(raw, name, data, *d.Index, "delta.partial_json", *d.Text)
+		s.feedBlock(ev, *d.Index, "delta.partial_json", *d.Text)
 	case "citations_delta":
 		out, res := s.ec.text(*d.Text, s.sel)
 		s.res.Add(res)
 		if res.Counts == nil {
-			s.write(raw, true)
+			s.write(ev)
 			return
 		}
-		s.rewrite(raw, name, data, "delta.citation.cited_text", out)
+		s.rewrite(sse.LineEnding(ev.Raw), ev.Name, ev.Data, "delta.citation.cited_text", out)
 	default:
-		s.write(raw, true) // thinking, signature and unknown deltas
+		s.write(ev) // thinking, signature and unknown deltas
 	}
 }
 
 // feedBlock adds text to a block's scanner and writes what is decided.
 // An event whose text is decided unchanged at once passes byte for byte.
-func (s *Stream) feedBlock(raw, name, data []byte, index int, path, text string) {
+func (s *Stream) feedBlock(ev sse.Event, index int, path, text string) {
 	b := s.blocks[index]
 	if b == nil || b.path != path {
 		s.flushBlock(index)
@@ -162,7 +124,7 @@ func (s *Stream) feedBlock(raw, name, data []byte, index int, path, text string)
 	}
 	// Reuse the block's buffers: data and name are slices of the event
 	// buffer, which the next event overwrites.
-	b.template, b.name, b.crlf = append(b.template[:0], data...), cloneOrNil(b.name, name), bytes.Contains(raw, []byte("\r\n"))
+	b.template, b.name, b.nl = append(b.template[:0], ev.Data...), cloneOrNil(b.name, ev.Name), sse.LineEnding(ev.Raw)
 	heldBefore := b.sc.held() > 0 || len(b.sc.out) > 0
 	countsBefore := countSum(b.sc.res.Counts)
 	b.sc.feed([]byte(text))
@@ -172,22 +134,18 @@ func (s *Stream) feedBlock(raw, name, data []byte, index int, path, text string)
 	}
 	out := b.sc.take(false)
 	if !heldBefore && countSum(b.sc.res.Counts) == countsBefore && string(out) == text {
-		s.write(raw, true)
+		s.write(ev)
 		return
 	}
 	if len(out) > 0 {
-		s.rewrite(raw, name, data, path, string(out))
+		s.rewrite(b.nl, b.name, b.template, path, string(out))
 	}
 }
 
 // overflow handles a block holding more than MaxHold; false = stream cut.
 func (s *Stream) overflow(b *block) bool {
 	if s.cut {
-		s.write([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"airlock: a streamed block exceeded the masking hold bound; the stream was cut\"}}\n\n"), true)
-		s.res.Incomplete = true
-		if s.err == nil {
-			s.err = ErrStreamCut
-		}
+		s.cutStream("a streamed block exceeded the masking hold bound")
 		return false
 	}
 	b.sc.flushRaw()
@@ -204,33 +162,19 @@ func (s *Stream) flushBlock(index int) {
 	b.sc.advance(true)
 	s.res.Add(b.sc.res)
 	if out := b.sc.take(true); len(out) > 0 {
-		crlf := []byte{}
-		if b.crlf {
-			crlf = []byte("\r\n")
-		}
-		s.rewrite(crlf, b.name, b.template, b.path, string(out))
+		s.rewrite(b.nl, b.name, b.template, b.path, string(out))
 	}
 }
 
 // rewrite writes an event with one field of its data replaced, framed as
 // an optional event line and one data line, in the original line endings.
-func (s *Stream) rewrite(raw, name, data []byte, path, value string) {
+func (s *Stream) rewrite(nl string, name, data []byte, path, value string) {
 	newData, err := sjson.SetBytes(bytes.Clone(data), path, value)
 	if err != nil {
 		return // data parsed as JSON a moment ago; cannot happen
 	}
-	nl := "\n"
-	if bytes.Contains(raw, []byte("\r\n")) {
-		nl = "\r\n"
-	}
-	var ev bytes.Buffer
-	if name != nil {
-		ev.WriteString("event: " + string(name) + nl)
-	}
-	ev.WriteString("data: ")
-	ev.Write(newData)
-	ev.WriteString(nl + nl)
-	s.write(ev.Bytes(), true)
+	raw := sse.AppendEvent(make([]byte, 0, len(name)+len(newData)+16), name, newData, nl)
+	s.write(sse.Event{Raw: raw, Name: name, Data: newData})
 }
 
 // cloneOrNil copies src into dst's storage; nil stays nil (no event line).

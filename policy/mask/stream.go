@@ -1,60 +1,73 @@
 package mask
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"sort"
 
 	"go.uber.org/zap"
+
+	"github.com/airlock-dev/airlock/internal/sse"
 )
 
-// ErrStreamCut is returned by Write after the stream was ended with an
-// error event because a block exceeded the hold bound (CutOnOverflow).
-var ErrStreamCut = errors.New("stream cut: masking hold bound exceeded")
+// ErrStreamCut is returned once the stream was ended with an error event:
+// a block exceeded the hold bound (CutOnOverflow) or an event exceeded the
+// parse bound (always: an event that cannot be read cannot be masked).
+var ErrStreamCut = errors.New("stream cut: masking bound exceeded")
 
-// minEventLimit bounds one buffered SSE event; a larger event passes
-// through unparsed (and unmasked, flagged Incomplete) so memory stays bounded.
+// minEventLimit bounds one buffered SSE event.
 const minEventLimit = 1 << 20
+
+// Emit receives each decided event; its slices are valid only during the
+// call. An error ends the stream.
+type Emit func(sse.Event) error
 
 // Stream masks a Messages SSE stream: it parses events, masks the text of
 // text_delta, input_json_delta and citations_delta per content block, holds
 // back only what may still become part of a match, and passes every other
 // event byte for byte. Not safe for concurrent use.
 type Stream struct {
-	ec         *engineAndCache
-	sel        Selection
-	active     []bool
-	dst        io.Writer
-	opt        StreamOptions
-	log        *zap.Logger
-	maxHold    int
-	cut        bool
-	eventLimit int
+	ec      *engineAndCache
+	sel     Selection
+	active  []bool
+	emit    Emit
+	opt     StreamOptions
+	log     *zap.Logger
+	maxHold int
+	cut     bool
 
-	ev        []byte // raw bytes of the event being read
-	lineStart int    // where the current line starts in ev
-	oversize  bool   // passing an oversized event through until its end
-	lineLen   int    // bytes (without \r) of the current line while oversize
-	blocks    map[int]*block
-	res       Result
-	err       error
-	passed    int
+	sc     *sse.Scanner // frames the bytes given to Write
+	blocks map[int]*block
+	res    Result
+	err    error
+	passed int
 }
 
-// NewStream returns a Stream that writes masked events to dst.
+// NewStream returns a Stream that is fed bytes (Write, Close) and writes
+// masked events to dst.
 func (m *Masker) NewStream(dst io.Writer, sel Selection, opt StreamOptions) *Stream {
+	s := m.NewEventStream(func(ev sse.Event) error { _, err := dst.Write(ev.Raw); return err }, sel, opt)
+	s.sc = sse.NewScanner(m.EventLimit())
+	return s
+}
+
+// NewEventStream returns a Stream that is fed whole events (Event, Finish),
+// for a caller that frames the stream itself, and hands masked events to emit.
+func (m *Masker) NewEventStream(emit Emit, sel Selection, opt StreamOptions) *Stream {
 	ec := m.engine.Load()
 	log := opt.Log
 	if log == nil {
 		log = zap.NewNop()
 	}
 	return &Stream{log: log.Named("mask"),
-		ec: ec, sel: sel, active: ec.e.selection(sel), dst: dst, opt: opt,
-		maxHold: m.cfg.MaxHold, cut: m.cfg.CutOnOverflow,
-		eventLimit: max(minEventLimit, 4*m.cfg.MaxHold), blocks: map[int]*block{},
+		ec: ec, sel: sel, active: ec.e.selection(sel), emit: emit, opt: opt,
+		maxHold: m.cfg.MaxHold, cut: m.cfg.CutOnOverflow, blocks: map[int]*block{},
 	}
 }
+
+// EventLimit is the size of the largest SSE event a Stream parses; a
+// larger one ends the stream.
+func (m *Masker) EventLimit() int { return max(minEventLimit, 4*m.cfg.MaxHold) }
 
 // Write takes SSE bytes from upstream in any chunking and writes each
 // event, masked, as soon as it is complete and decided.
@@ -62,71 +75,41 @@ func (s *Stream) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	n := len(p)
-	for len(p) > 0 && s.err == nil {
-		if s.oversize {
-			p = s.passOversize(p)
-			continue
-		}
-		p = s.readLine(p)
-	}
-	if s.err != nil {
-		return n, s.err
-	}
-	return n, nil
+	s.sc.Write(p)
+	s.drain()
+	return len(p), s.err
 }
 
-// readLine consumes bytes up to and including one newline.
-func (s *Stream) readLine(p []byte) []byte {
-	i := bytes.IndexByte(p, '\n')
-	if i < 0 {
-		s.ev = append(s.ev, p...)
-		if len(s.ev) > s.eventLimit {
-			s.startOversize()
-		}
-		return nil
+func (s *Stream) drain() {
+	for s.err == nil && s.sc.Scan() {
+		s.dispatch(s.sc.Event())
 	}
-	s.ev = append(s.ev, p[:i+1]...)
-	line := bytes.TrimSuffix(s.ev[s.lineStart:len(s.ev)-1], []byte("\r"))
-	s.lineStart = len(s.ev)
-	if len(line) == 0 {
-		s.dispatch(s.ev)
-		s.ev, s.lineStart = s.ev[:0], 0
-	} else if len(s.ev) > s.eventLimit {
-		s.startOversize()
+	if s.err == nil && s.sc.Err() != nil {
+		s.log.Warn("sse event larger than the parse bound; stream cut", zap.Int("limit_bytes", s.sc.Buffered()))
+		s.cutStream("an event exceeded the parse bound")
 	}
-	return p[i+1:]
 }
 
-func (s *Stream) startOversize() {
-	s.malformed("event larger than the parse bound passed through unmasked", len(s.ev))
-	s.res.Incomplete = true
-	s.lineLen = len(bytes.TrimSuffix(s.ev[s.lineStart:], []byte("\r")))
-	s.write(s.ev, false)
-	s.ev, s.lineStart, s.oversize = s.ev[:0], 0, true
-}
-
-// passOversize writes bytes of an oversized event through until the blank
-// line that ends it.
-func (s *Stream) passOversize(p []byte) []byte {
-	i := bytes.IndexByte(p, '\n')
-	if i < 0 {
-		s.lineLen += len(bytes.TrimSuffix(p, []byte("\r")))
-		s.write(p, false)
-		return nil
-	}
-	s.lineLen += len(bytes.TrimSuffix(p[:i], []byte("\r")))
-	s.write(p[:i+1], false)
-	if s.lineLen == 0 {
-		s.oversize = false
-	}
-	s.lineLen = 0
-	return p[i+1:]
-}
-
-// Close flushes every held block and any trailing bytes that never formed
-// a complete event (masked as plain text, since they cannot be parsed).
+// Close ends a stream fed through Write (see Finish).
 func (s *Stream) Close() error {
+	if s.err == nil {
+		s.sc.Close()
+		s.drain()
+	}
+	return s.Finish(s.sc.Tail())
+}
+
+// Event masks one whole event.
+func (s *Stream) Event(ev sse.Event) error {
+	if s.err == nil {
+		s.dispatch(ev)
+	}
+	return s.err
+}
+
+// Finish flushes every held block and masks tail, bytes that never formed
+// a complete event, as plain text, since they cannot be parsed.
+func (s *Stream) Finish(tail []byte) error {
 	if s.err != nil {
 		if errors.Is(s.err, ErrStreamCut) {
 			return nil
@@ -134,12 +117,13 @@ func (s *Stream) Close() error {
 		return s.err
 	}
 	s.flushAll()
-	if len(s.ev) > 0 && !s.oversize {
-		s.malformed("stream ended inside an event; trailing bytes masked as plain text", len(s.ev))
-		out, res := s.ec.text(string(s.ev), s.sel)
+	if len(tail) > 0 && s.err == nil {
+		s.malformed("stream ended inside an event; trailing bytes masked as plain text", len(tail))
+		out, res := s.ec.text(string(tail), s.sel)
 		s.res.Add(res)
-		s.write([]byte(out), false)
-		s.ev = s.ev[:0]
+		if err := s.emit(sse.Event{Raw: []byte(out)}); err != nil {
+			s.err = err
+		}
 	}
 	return s.err
 }
@@ -160,7 +144,7 @@ func (s *Stream) malformed(reason string, size int) {
 	s.log.Warn("malformed sse event", zap.String("reason", reason), zap.Int("bytes", size))
 }
 
-// Passthrough counts malformed or oversized events passed through unparsed.
+// Passthrough counts malformed events passed through unparsed.
 func (s *Stream) Passthrough() int { return s.passed }
 
 func (s *Stream) flushAll() {
@@ -174,15 +158,25 @@ func (s *Stream) flushAll() {
 	}
 }
 
-func (s *Stream) write(p []byte, complete bool) {
-	if s.err != nil || len(p) == 0 {
+func (s *Stream) write(ev sse.Event) {
+	if s.err != nil || len(ev.Raw) == 0 {
 		return
 	}
-	if _, err := s.dst.Write(p); err != nil {
+	if err := s.emit(ev); err != nil {
 		s.err = err
 		return
 	}
-	if complete && s.opt.OnEvent != nil {
-		s.opt.OnEvent(p)
+	if s.opt.OnEvent != nil {
+		s.opt.OnEvent(ev.Raw)
+	}
+}
+
+// cutStream ends the stream with an API-shaped error event.
+func (s *Stream) cutStream(why string) {
+	data := []byte(`{"type":"error","error":{"type":"api_error","message":"airlock: ` + why + `; the stream was cut"}}`)
+	s.write(sse.Event{Raw: sse.AppendEvent(nil, []byte("error"), data, "\n"), Name: []byte("error"), Data: data})
+	s.res.Incomplete = true
+	if s.err == nil {
+		s.err = ErrStreamCut
 	}
 }

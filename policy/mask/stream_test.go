@@ -111,24 +111,30 @@ func TestStreamUnterminatedTailIsMaskedAsText(t *testing.T) {
 	}
 }
 
-func TestStreamHugeEventIsBoundedAndFlagged(t *testing.T) {
+// TestStreamHugeEventIsCut: an event larger than the parse bound cannot be
+// masked, so it never passes: the stream ends with an error event, flagged,
+// and the memory held stays near the bound.
+func TestStreamHugeEventIsCut(t *testing.T) {
 	m := newTestMasker(t, Config{MaxHold: 1024})
-	huge := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" +
-		strings.Repeat("a", 3<<20) + "\"}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+	first := textDelta("\n", 0, "text", "text_delta", "before")
+	huge := first + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" +
+		strings.Repeat("a", 3<<20) + " sk-ant-api03-FAKE-demo-key-not-real\"}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
 	var out bytes.Buffer
 	s := m.NewStream(&out, nil, StreamOptions{})
-	for i := 0; i < len(huge); i += 4096 {
-		s.Write([]byte(huge[i:min(len(huge), i+4096)]))
+	var err error
+	for i := 0; i < len(huge) && err == nil; i += 4096 {
+		_, err = s.Write([]byte(huge[i:min(len(huge), i+4096)]))
 	}
 	s.Close()
-	if out.String() != huge {
-		t.Fatal("huge event not passed through unchanged")
+	events := parseSSE(t, out.Bytes())
+	if err != ErrStreamCut || len(events) != 2 || events[1].name != "error" || strings.Contains(out.String(), "aaaa") {
+		t.Fatalf("err %v, out %q", err, tail(out.String()))
 	}
-	if !s.Result().Incomplete || s.Passthrough() != 1 {
-		t.Errorf("result %+v passthrough %d", s.Result(), s.Passthrough())
+	if !s.Result().Incomplete {
+		t.Errorf("result %+v", s.Result())
 	}
-	if cap(s.ev) > 2<<20 {
-		t.Errorf("event buffer grew to %d bytes", cap(s.ev))
+	if s.sc.Buffered() > m.EventLimit()+4096 {
+		t.Errorf("scanner holds %d bytes", s.sc.Buffered())
 	}
 }
 
