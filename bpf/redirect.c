@@ -5,7 +5,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 #include "redirect.h"
+#include "task.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
 
@@ -24,6 +26,22 @@ struct {
 	__type(key, struct target_v6);
 	__type(value, __u8);
 } targets_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct range_v4);
+	__type(value, __u8);
+} ranges_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 4096);
+	__type(key, struct range_v6);
+	__type(value, __u8);
+} ranges_v6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -66,17 +84,33 @@ static __always_inline struct config *get_config(void)
 	return bpf_map_lookup_elem(&config_map, &zero);
 }
 
-/* The two loop-avoidance guards, plus the cgroup exclusion. */
+/* The daemon's own sockets: they carry the mark AND come from the daemon's
+ * process or cgroup. The mark alone proves nothing: any process with
+ * CAP_NET_RAW may set it. */
 static __always_inline int excluded(struct bpf_sock_addr *ctx, struct config *cfg)
 {
 	struct bpf_sock *sk = ctx->sk;
-	if (cfg->mark && sk && sk->mark == cfg->mark)
-		return 1;
+	if (!cfg->mark || !sk || sk->mark != cfg->mark)
+		return 0;
 	if (cfg->excluded_tgid && (bpf_get_current_pid_tgid() >> 32) == cfg->excluded_tgid)
 		return 1;
 	if (cfg->excluded_cgroup && bpf_get_current_cgroup_id() == cfg->excluded_cgroup)
 		return 1;
 	return 0;
+}
+
+static __always_inline int in_range_v4(__u32 ip)
+{
+	struct range_v4 key = { .prefixlen = 32 };
+	__builtin_memcpy(key.addr, &ip, 4);
+	return bpf_map_lookup_elem(&ranges_v4, &key) != NULL;
+}
+
+static __always_inline int in_range_v6(__u32 ip[4])
+{
+	struct range_v6 key = { .prefixlen = 128 };
+	__builtin_memcpy(key.addr, ip, 16);
+	return bpf_map_lookup_elem(&ranges_v6, &key) != NULL;
 }
 
 static __always_inline int is_target_v4(__u32 ip, __u16 port)
@@ -92,6 +126,31 @@ static __always_inline int is_target_v6(struct bpf_sock_addr *ctx)
 	__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
 	__builtin_memcpy(key.addr, ip, 16);
 	return bpf_map_lookup_elem(&targets_v6, &key) != NULL;
+}
+
+/* Who is calling connect(), read from the current task through CO-RE:
+ * the executable's inode, device and file name, and the thread group's
+ * start time. The listener compares them with /proc at accept, when the
+ * caller may have exec'd another binary or exited (pid reused). */
+static __always_inline void remember_identity(struct record *r)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	const unsigned char *name = BPF_CORE_READ(exe, f_path.dentry, d_name.name);
+
+	r->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
+	r->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
+	r->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
+	bpf_probe_read_kernel_str(r->exe_name, sizeof(r->exe_name), name);
+}
+
+/* A socket that connects again (after AF_UNSPEC or a failed attempt) must
+ * not keep the record of its earlier, redirected connection: getpeername
+ * would lie and sockops would index a connection we never redirected. */
+static __always_inline void forget(struct bpf_sock_addr *ctx)
+{
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	bpf_map_delete_elem(&records_by_cookie, &cookie);
 }
 
 /* Store the record by socket cookie; a full map refuses the connection
@@ -112,6 +171,7 @@ static __always_inline int remember(struct bpf_sock_addr *ctx, __u16 family, __u
 	r.netns_cookie = bpf_get_netns_cookie(ctx);
 	r.ktime_ns = bpf_ktime_get_ns();
 	bpf_get_current_comm(r.comm, sizeof(r.comm));
+	remember_identity(&r);
 	if (bpf_map_update_elem(&records_by_cookie, &cookie, &r, BPF_ANY)) {
 		count(COUNTER_MAP_FULL);
 		return 0;
@@ -132,13 +192,18 @@ int airlock_connect4(struct bpf_sock_addr *ctx)
 	__u32 ip = ctx->user_ip4;
 	__u32 orig[4] = { ip, 0, 0, 0 };
 
-	if (!cfg || ctx->type != SOCK_STREAM || !is_target_v4(ip, (__u16)ctx->user_port)) {
+	forget(ctx);
+	if (!cfg || !in_range_v4(ip)) {
 		count(COUNTER_SKIPPED);
 		return 1;
 	}
 	if (excluded(ctx, cfg)) {
 		count(COUNTER_EXCLUDED);
 		return 1;
+	}
+	if (ctx->type != SOCK_STREAM || !is_target_v4(ip, (__u16)ctx->user_port)) {
+		count(COUNTER_REFUSED);
+		return 0; /* UDP or another port of an API address */
 	}
 	if (!cfg->port_v4 || !remember(ctx, AF_INET, orig))
 		return 0; /* no listener configured or no room: refuse */
@@ -158,17 +223,22 @@ int airlock_connect6(struct bpf_sock_addr *ctx)
 	int mapped = is_v4_mapped(ip);
 	int target;
 
-	if (mapped)
-		target = is_target_v4(ip[3], (__u16)ctx->user_port);
-	else
-		target = is_target_v6(ctx);
-	if (!cfg || ctx->type != SOCK_STREAM || !target) {
+	forget(ctx);
+	if (!cfg || !(mapped ? in_range_v4(ip[3]) : in_range_v6(ip))) {
 		count(COUNTER_SKIPPED);
 		return 1;
 	}
 	if (excluded(ctx, cfg)) {
 		count(COUNTER_EXCLUDED);
 		return 1;
+	}
+	if (mapped)
+		target = is_target_v4(ip[3], (__u16)ctx->user_port);
+	else
+		target = is_target_v6(ctx);
+	if (ctx->type != SOCK_STREAM || !target) {
+		count(COUNTER_REFUSED);
+		return 0;
 	}
 	if (mapped) {
 		__u32 v4[4] = { ip[3], 0, 0, 0 };
@@ -189,6 +259,29 @@ int airlock_connect6(struct bpf_sock_addr *ctx)
 	ctx->user_ip6[3] = cfg->listen_v6[3];
 	ctx->user_port = cfg->port_v6;
 	return 1;
+}
+
+/* Unconnected UDP (sendto/sendmsg with an address) to the API's ranges is
+ * refused: QUIC (HTTP/3) would otherwise reach the API past the listener.
+ * Connected UDP is refused by connect4/6 above. */
+SEC("cgroup/sendmsg4")
+int airlock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	if (!in_range_v4(ctx->user_ip4))
+		return 1;
+	count(COUNTER_REFUSED);
+	return 0;
+}
+
+SEC("cgroup/sendmsg6")
+int airlock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
+
+	if (!(is_v4_mapped(ip) ? in_range_v4(ip[3]) : in_range_v6(ip)))
+		return 1;
+	count(COUNTER_REFUSED);
+	return 0;
 }
 
 /* Once the redirected connection is established, index its record by the

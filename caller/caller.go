@@ -23,6 +23,14 @@ type Process struct {
 	Cgroup    string   `json:"cgroup,omitempty"`
 	Unit      string   `json:"unit,omitempty"`
 	Container string   `json:"container,omitempty"`
+	// The executable that called connect(), as the kernel recorded it then.
+	// ExeChanged means /proc at accept no longer shows it — the process
+	// exec'd another binary, or exited and its pid was reused — so Exe and
+	// Cmdline (read from /proc) are not the caller's: decide on the rest.
+	ExeChanged bool   `json:"exe_changed,omitempty"`
+	ExeName    string `json:"exe_name,omitempty"` // file name only: the kernel records no directory
+	ExeIno     uint64 `json:"exe_ino,omitempty"`
+	ExeDev     string `json:"exe_dev,omitempty"` // "major:minor"
 }
 
 // Origin is everything known about one intercepted connection before any

@@ -34,7 +34,7 @@ func attachForBench(b *testing.B, cg string, port uint16) {
 	cfg := Config{CgroupPath: cg, PinDir: testutil.PinDir(b), Targets: testTargets, Ports: []uint16{port},
 		ListenV4: netip.MustParseAddrPort("127.0.0.1:0"), ListenV6: netip.MustParseAddrPort("[::1]:0"),
 		PeekTimeout: time.Second}
-	ic, err := New(cfg, APIHandlerFunc(nil), nil)
+	ic, err := New(cfg, APIHandlerFunc(nil), nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

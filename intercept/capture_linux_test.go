@@ -59,6 +59,10 @@ func assertOrigin(t *testing.T, h *harness, got *caller.Origin, dst netip.AddrPo
 	if !strings.HasSuffix(got.Process.Cgroup, "/"+filepath.Base(h.cgroup)) {
 		t.Errorf("cgroup path = %q, want one ending in %s", got.Process.Cgroup, filepath.Base(h.cgroup))
 	}
+	if self := selfExe(t); got.Process.ExeChanged || got.Process.ExeIno != self.ino || got.Process.ExeName != self.name {
+		t.Errorf("identity exe_changed=%v ino=%d name=%q, want the test binary's (%d %q)",
+			got.Process.ExeChanged, got.Process.ExeIno, got.Process.ExeName, self.ino, self.name)
+	}
 	if got.ConnID == "" || !got.Peer.Addr().IsLoopback() {
 		t.Errorf("conn id %q peer %s: want an id and a loopback peer", got.ConnID, got.Peer)
 	}
@@ -110,19 +114,16 @@ func TestRedirectIPv6(t *testing.T) {
 	}
 }
 
-// TestUntouched: non-target addresses and ports from the cgroup, and
-// target addresses from outside the cgroup, reach their destination.
+// TestUntouched: non-target addresses from the cgroup, and target
+// addresses from outside the cgroup, reach their destination.
 func TestUntouched(t *testing.T) {
 	target := newOriginServer(t, "127.0.100.1:0")
-	otherPort := newOriginServer(t, "127.0.100.1:0")
 	nonTarget := newOriginServer(t, "127.0.0.1:0")
 	h := newHarness(t, testTargets, target.addr.Port())
 	h.listen()
-	for _, s := range []*originServer{otherPort, nonTarget} {
-		res := h.runHelper("HELPER_DIAL=" + s.addr.String())
-		if res.Response != "origin" || res.Peer != s.addr.String() {
-			t.Errorf("dial %s from the cgroup: got %q peer %s (error %q), want it untouched", s.addr, res.Response, res.Peer, res.Error)
-		}
+	res := h.runHelper("HELPER_DIAL=" + nonTarget.addr.String())
+	if res.Response != "origin" || res.Peer != nonTarget.addr.String() {
+		t.Errorf("dial %s from the cgroup: got %q peer %s (error %q), want it untouched", nonTarget.addr, res.Response, res.Peer, res.Error)
 	}
 	conn, err := dialPlain(target.addr) // this test process is outside the cgroup
 	if err != nil || conn != "origin" {
@@ -130,30 +131,58 @@ func TestUntouched(t *testing.T) {
 	}
 }
 
-// TestLoopGuards checks each guard on its own: SO_MARK (via MarkedDialer),
-// the excluded tgid and the excluded cgroup each keep a target dial from
-// being redirected; with no guard it is redirected.
+// TestOtherPortsRefused: another TCP port of an API address is neither
+// redirected nor let through: the API would see the app's own key.
+func TestOtherPortsRefused(t *testing.T) {
+	target := newOriginServer(t, "127.0.100.1:0")
+	otherPort := newOriginServer(t, "127.0.100.1:0")
+	h := newHarness(t, testTargets, target.addr.Port())
+	h.listen()
+	mapped := netip.AddrPortFrom(netip.AddrFrom16(otherPort.addr.Addr().As16()), otherPort.addr.Port())
+	for _, dst := range []netip.AddrPort{otherPort.addr, mapped} {
+		res := h.runHelper("HELPER_DIAL=" + dst.String())
+		if !strings.Contains(res.Error, "operation not permitted") {
+			t.Errorf("dial %s: %q (error %q), want EPERM", dst, res.Response, res.Error)
+		}
+	}
+	if n := otherPort.accepted.Load(); n != 0 {
+		t.Errorf("the other port accepted %d connections, want 0", n)
+	}
+	if c, err := h.loader.Counters(); err != nil || c.Refused < 2 {
+		t.Errorf("counters = %+v, %v; want refused >= 2", c, err)
+	}
+}
+
+// TestLoopGuards: only a socket that carries the mark AND comes from the
+// daemon's tgid or cgroup skips capture; the mark alone, the tgid alone
+// or the cgroup alone do not.
 func TestLoopGuards(t *testing.T) {
 	target := newOriginServer(t, "127.0.100.1:0")
 	h := newHarness(t, testTargets, target.addr.Port())
 	h.listen()
-	dial := "HELPER_DIAL=" + target.addr.String()
 	cgID, err := CgroupID(h.cgroup)
 	if err != nil {
 		t.Fatal(err)
 	}
+	marked := []string{fmt.Sprintf("HELPER_MARKED_DIALER=%d", h.cfg.Mark)}
+	tgid := func(pid int) error { return h.loader.setExclusions(uint32(pid), 0) }
+	cgroup := func(int) error { return h.loader.setExclusions(0, cgID) }
 	cases := []struct {
-		name string
-		env  []string
-		set  func(pid int) error
+		name     string
+		env      []string
+		set      func(pid int) error
+		excluded bool
 	}{
-		{"mark", []string{fmt.Sprintf("HELPER_MARKED_DIALER=%d", h.cfg.Mark)}, nil},
-		{"tgid", nil, func(pid int) error { return h.loader.setExclusions(uint32(pid), 0) }},
-		{"cgroup", nil, func(int) error { return h.loader.setExclusions(0, cgID) }},
+		{"mark+tgid", marked, tgid, true},
+		{"mark+cgroup", marked, cgroup, true},
+		{"mark alone", marked, nil, false},
+		{"tgid alone", nil, tgid, false},
+		{"cgroup alone", nil, cgroup, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := h.startHelper(append([]string{dial, "HELPER_WAIT=1"}, c.env...)...)
+			before := target.accepted.Load()
+			p := h.startHelper(append([]string{"HELPER_DIAL=" + target.addr.String(), "HELPER_SNI=" + testAPIHost, "HELPER_WAIT=1"}, c.env...)...)
 			if c.set != nil {
 				if err := c.set(p.pid()); err != nil {
 					t.Fatal(err)
@@ -163,18 +192,14 @@ func TestLoopGuards(t *testing.T) {
 			if err := h.loader.setExclusions(0, 0); err != nil {
 				t.Fatal(err)
 			}
-			if res.Response != "origin" {
-				t.Errorf("guarded dial got %q (error %q), want the origin", res.Response, res.Error)
+			reached := target.accepted.Load() > before
+			if reached != c.excluded || strings.HasPrefix(res.Response, "api:") == c.excluded {
+				t.Errorf("reached origin %v, response %q (error %q); want excluded=%v", reached, res.Response, res.Error, c.excluded)
 			}
 		})
 	}
-	if c, err := h.loader.Counters(); err != nil || c.Excluded < 3 {
-		t.Errorf("counters = %+v, %v; want excluded >= 3", c, err)
-	}
-	before := target.accepted.Load()
-	res := h.runHelper(dial, "HELPER_SNI="+testAPIHost, fmt.Sprintf("HELPER_MARKED_DIALER=%d", h.cfg.Mark+1))
-	if !strings.HasPrefix(res.Response, "api:") || target.accepted.Load() != before {
-		t.Errorf("unguarded dial reached the origin (%q): the guards are not what kept it out", res.Response)
+	if c, err := h.loader.Counters(); err != nil || c.Excluded != 2 {
+		t.Errorf("counters = %+v, %v; want excluded == 2", c, err)
 	}
 }
 

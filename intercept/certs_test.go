@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,6 +12,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,6 +50,18 @@ func newTestCert(tb testing.TB, names ...string) testCert {
 // clientHello returns the first flight of a real crypto/tls client.
 func clientHello(tb testing.TB, sni string) []byte {
 	tb.Helper()
+	return rawClientHello(sni)
+}
+
+// rawClientHello is a real ClientHello for sni. crypto/tls never sends a
+// trailing dot, so "name." is produced by patching a same-length name.
+func rawClientHello(sni string) []byte {
+	if stem, ok := strings.CutSuffix(sni, "."); ok {
+		hello := rawClientHello(stem + "x")
+		i := bytes.LastIndex(hello, []byte(stem+"x"))
+		copy(hello[i:], sni)
+		return hello
+	}
 	out := make(chan []byte, 1)
 	c, s := pipeConns()
 	go func() {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 )
@@ -28,7 +29,7 @@ type Check struct {
 func Checks(cfg Config) []Check {
 	cfg = cfg.WithDefaults()
 	_ = rlimit.RemoveMemlock()
-	checks := []Check{checkPrivileges(), checkBPFSyscall(), checkCgroup2(cfg), checkCgroupBPF(cfg)}
+	checks := []Check{checkPrivileges(), checkBPFSyscall(), checkKernelBTF(), checkCgroup2(cfg), checkCgroupBPF(cfg)}
 	for _, h := range hooks {
 		checks = append(checks, checkHook(h))
 	}
@@ -56,6 +57,13 @@ func checkBPFSyscall() Check {
 		m.Close()
 	}
 	return result("bpf syscall", err, "use a kernel built with CONFIG_BPF_SYSCALL=y, and run as root")
+}
+
+// checkKernelBTF: connect4/6 read the caller's executable through CO-RE,
+// which needs the running kernel's BTF to relocate field offsets.
+func checkKernelBTF() Check {
+	_, err := btf.LoadKernelSpec()
+	return result("kernel BTF", err, "use a kernel built with CONFIG_DEBUG_INFO_BTF=y (/sys/kernel/btf/vmlinux)")
 }
 
 func checkCgroup2(cfg Config) Check {

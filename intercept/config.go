@@ -2,6 +2,8 @@ package intercept
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -14,7 +16,7 @@ import (
 // Defaults applied by Config.WithDefaults.
 const (
 	DefaultPinDir         = "/sys/fs/bpf/airlock"
-	DefaultMark           = 0x41524c4b // "ARLK": marks the daemon's own upstream sockets
+	DefaultMark           = 0x41524c4b // "ARLK": the daemon draws its own (RandomMark); tests use this
 	DefaultPeekTimeout    = 10 * time.Second
 	DefaultMaxClientHello = 16 * 1024
 )
@@ -33,6 +35,19 @@ var (
 	DefaultAPIHosts = []string{"api.anthropic.com"}
 )
 
+// RandomMark draws an SO_MARK for one daemon run. It is never 0 (no mark)
+// and leaves bits 0x4000 and 0x8000 clear: kube-proxy masquerades and
+// drops packets carrying those.
+func RandomMark() uint32 {
+	for {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		if m := binary.LittleEndian.Uint32(b[:]) &^ 0xc000; m != 0 {
+			return m
+		}
+	}
+}
+
 // Config is capture's typed configuration; cmd/airlockd decodes it and
 // passes it down. Zero values mean "use the default" (see WithDefaults),
 // except Hosts/Targets, which are only defaulted when both are empty.
@@ -47,6 +62,7 @@ type Config struct {
 	Ports          []uint16 // default 443
 	Hosts          []string // resolved (with TTLs) and merged into the target set
 	APIHosts       []string // SNIs handed to the APIHandler; default api.anthropic.com
+	RelayAllow     []string // other SNIs relayed unchanged (audited); every other SNI is refused
 	PeekTimeout    time.Duration
 	MaxClientHello int
 }
@@ -137,6 +153,17 @@ type Record struct {
 	Comm        string
 	NetnsCookie uint64
 	KtimeNS     uint64 // CLOCK_MONOTONIC nanoseconds at connect()
+	Identity    Identity
+}
+
+// Identity is who called connect(), as the kernel saw it then: the
+// listener checks it against /proc at accept.
+type Identity struct {
+	ExeIno        uint64
+	ExeMajor      uint32
+	ExeMinor      uint32
+	ExeName       string // the executable's file name (the last path component only)
+	StartBoottime uint64 // the thread group's start, ns since boot (as /proc/<pid>/stat's starttime)
 }
 
 // Counters are the kernel's per-CPU counters, summed.
@@ -145,6 +172,7 @@ type Counters struct {
 	Skipped    uint64 // not a target (address, port or protocol)
 	Excluded   uint64 // a target, but the daemon's own (mark, tgid or cgroup)
 	MapFull    uint64 // record could not be stored: connection refused
+	Refused    uint64 // an API address, but UDP or a port that is not captured: refused
 }
 
 // ErrNoRecord is returned by RecordLookup when the peer is unknown to the kernel.

@@ -4,13 +4,16 @@
 // closed), keeps the target set (CIDRs plus resolved host names) in the
 // kernel's LPM tries, and runs the listener that redirected connections land
 // in. For each accepted connection the listener recovers the original
-// destination and the calling process, peeks the TLS SNI, relays non-API
-// connections unchanged to where they were going, and hands API connections
-// to an APIHandler (the TLS layer).
+// destination and the calling process, peeks the TLS SNI, hands API
+// connections to an APIHandler (the TLS layer), relays the few allow-listed
+// other names unchanged and refuses the rest, reporting every relay and
+// refusal to a Reporter (the daemon's audit). Everything bound for the API's
+// addresses that is not a captured TCP port (UDP/QUIC, other ports) is
+// refused in the kernel.
 //
 // Typical wiring (cmd/airlockd):
 //
-//	ic, err := intercept.New(cfg, tlsServer, log) // load, attach or adopt, listen
+//	ic, err := intercept.New(cfg, tlsServer, auditor, log) // load, attach or adopt, listen
 //	go ic.Run(ctx)                                // accept + keep targets resolved
 //	defer ic.Close()                              // fail closed: pins stay
 //	// uninstall / fail-open: ic.Detach()

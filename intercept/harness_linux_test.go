@@ -36,6 +36,8 @@ type harness struct {
 	ln      *Listener
 	cert    testCert
 	origins chan *caller.Origin
+	decided chan Decision // relays and refusals the listener reported
+	lenient bool          // the client will not finish TLS: the API handler only records the origin
 	cancel  context.CancelFunc
 	served  chan struct{}
 }
@@ -44,7 +46,7 @@ func newHarness(t *testing.T, targets []netip.Prefix, port uint16) *harness {
 	t.Helper()
 	testutil.RequirePrivileged(t, "loading and attaching eBPF programs")
 	h := &harness{t: t, cgroup: testutil.NewCgroup(t), cert: newTestCert(t, testAPIHost, "relay.test"),
-		origins: make(chan *caller.Origin, 16)}
+		origins: make(chan *caller.Origin, 16), decided: make(chan Decision, 16)}
 	h.cfg = Config{CgroupPath: h.cgroup, PinDir: testutil.PinDir(t), Mark: 0x5eed,
 		ListenV4: netip.MustParseAddrPort("127.0.0.1:0"), ListenV6: netip.MustParseAddrPort("[::1]:0"),
 		Targets: targets, Ports: []uint16{port}, APIHosts: []string{testAPIHost}, PeekTimeout: 10 * time.Second}
@@ -63,7 +65,7 @@ func newHarness(t *testing.T, targets []netip.Prefix, port uint16) *harness {
 // listen opens the listener (in the calling thread's netns) and serves it.
 func (h *harness) listen() {
 	h.t.Helper()
-	ln, err := NewListener(h.cfg, h.loader, APIHandlerFunc(h.serveAPI), zaptest.NewLogger(h.t))
+	ln, err := NewListener(h.cfg, h.loader, APIHandlerFunc(h.serveAPI), h.reporter(), zaptest.NewLogger(h.t))
 	if err != nil {
 		h.t.Fatalf("NewListener: %v", err)
 	}
@@ -75,6 +77,25 @@ func (h *harness) listen() {
 	h.cancel, h.served = cancel, make(chan struct{})
 	go func() { _ = ln.Serve(ctx); close(h.served) }()
 	h.t.Cleanup(h.stop)
+}
+
+func (h *harness) reporter() Reporter {
+	return ReporterFunc(func(_ context.Context, d Decision) error {
+		h.decided <- d
+		return nil
+	})
+}
+
+// nextDecision waits for the listener to report a relay or refusal.
+func (h *harness) nextDecision() Decision {
+	h.t.Helper()
+	select {
+	case d := <-h.decided:
+		return d
+	case <-time.After(20 * time.Second):
+		h.t.Fatal("the listener reported no relay or refusal")
+		return Decision{}
+	}
 }
 
 func (h *harness) stop() {
@@ -91,6 +112,9 @@ func (h *harness) serveAPI(ctx context.Context, conn net.Conn, o *caller.Origin)
 		h.t.Errorf("context does not carry the origin")
 	}
 	h.origins <- o
+	if h.lenient {
+		return
+	}
 	tc := tls.Server(conn, &tls.Config{Certificates: []tls.Certificate{h.cert.cert}})
 	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
 	line, err := bufio.NewReader(tc).ReadString('\n')

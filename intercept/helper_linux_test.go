@@ -25,9 +25,10 @@ import (
 // reports getpeername and what the server answered, as JSON on stdout.
 
 type helperResult struct {
-	Peer     string `json:"peer"`
-	Response string `json:"response"`
-	Error    string `json:"error"`
+	Peer     string            `json:"peer"`
+	Response string            `json:"response"`
+	Error    string            `json:"error"`
+	Steps    map[string]string `json:"steps,omitempty"` // attack modes: each syscall's outcome
 }
 
 func TestMain(m *testing.M) {
@@ -42,6 +43,9 @@ func TestMain(m *testing.M) {
 func runHelper() (res helperResult) {
 	if os.Getenv("HELPER_WAIT") == "1" {
 		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	}
+	if mode, ok := attackModes[os.Getenv("HELPER_MODE")]; ok {
+		return mode()
 	}
 	dst := netip.MustParseAddrPort(os.Getenv("HELPER_DIAL"))
 	conn, peer, err := helperDial(dst)
@@ -73,16 +77,16 @@ func helperDial(dst netip.AddrPort) (net.Conn, netip.AddrPort, error) {
 }
 
 func rawDial(dst netip.AddrPort) (net.Conn, netip.AddrPort, error) {
-	family, sa := unix.AF_INET6, unix.Sockaddr(&unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()})
-	if dst.Addr().Is4() {
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
-	}
+	family, sa := sockaddrOf(dst)
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
 	f := os.NewFile(uintptr(fd), "helper")
 	defer f.Close()
+	if err := setHelperMark(fd); err != nil {
+		return nil, netip.AddrPort{}, err
+	}
 	if err := unix.Connect(fd, sa); err != nil {
 		return nil, netip.AddrPort{}, fmt.Errorf("connect: %w", err)
 	}
@@ -92,6 +96,13 @@ func rawDial(dst netip.AddrPort) (net.Conn, netip.AddrPort, error) {
 	}
 	conn, err := net.FileConn(f)
 	return conn, sockaddrToAddrPort(psa), err
+}
+
+func sockaddrOf(dst netip.AddrPort) (int, unix.Sockaddr) {
+	if dst.Addr().Is4() {
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
+	}
+	return unix.AF_INET6, &unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()}
 }
 
 func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
@@ -107,6 +118,9 @@ func sockaddrToAddrPort(sa unix.Sockaddr) netip.AddrPort {
 // helperExchange reads a plain greeting, or speaks TLS + HTTP/1.0 when
 // HELPER_SNI is set (verifying the server against HELPER_CA).
 func helperExchange(conn net.Conn) ([]byte, error) {
+	if os.Getenv("HELPER_RAW_SNI") != "" {
+		return rawHelloExchange(conn)
+	}
 	sni := os.Getenv("HELPER_SNI")
 	if sni == "" {
 		return io.ReadAll(conn)

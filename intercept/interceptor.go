@@ -17,14 +17,14 @@ type Interceptor struct {
 
 // New loads (or adopts) the eBPF programs, opens the listener, points the
 // kernel at it and computes the initial target set (CIDRs at once, host
-// names on the first Run).
-func New(cfg Config, handler APIHandler, log *zap.Logger) (*Interceptor, error) {
+// names on the first Run). Relays and refusals go to report (may be nil).
+func New(cfg Config, handler APIHandler, report Reporter, log *zap.Logger) (*Interceptor, error) {
 	cfg = cfg.WithDefaults()
 	loader, err := Load(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := NewListener(cfg, loader, handler, log)
+	ln, err := NewListener(cfg, loader, handler, report, log)
 	if err != nil {
 		loader.Close()
 		return nil, err

@@ -71,12 +71,17 @@ func TestCrashFailsClosedAdoptAndDetach(t *testing.T) {
 	}
 	assertAttached(t, h.cgroup, 1)
 
-	adopted, err := Load(h.cfg)
+	restarted := h.cfg
+	restarted.Mark, restarted.ExcludeSelf = RandomMark(), true // a restarted daemon: its own mark and tgid
+	adopted, err := Load(restarted)
 	if err != nil {
 		t.Fatalf("Load after crash: %v", err)
 	}
 	h.loader = adopted
 	assertAttached(t, h.cgroup, 1)
+	if c, err := adopted.readConfig(); err != nil || c.Mark != restarted.Mark || c.ExcludedTgid != uint32(os.Getpid()) {
+		t.Errorf("adopted config mark %#x tgid %d (%v), want the new daemon's %#x %d", c.Mark, c.ExcludedTgid, err, restarted.Mark, os.Getpid())
+	}
 	if targets, err := adopted.Targets(); err != nil || len(targets) != 1 {
 		t.Errorf("adopted target set = %v, %v; want the pinned one", targets, err)
 	}
@@ -94,8 +99,8 @@ func TestCrashFailsClosedAdoptAndDetach(t *testing.T) {
 	}
 }
 
-// TestPassThrough: a non-API SNI is relayed unchanged; the client verifies
-// the real server's certificate through the relay.
+// TestPassThrough: an allow-listed non-API SNI is relayed unchanged and
+// reported; the client verifies the real server's certificate through it.
 func TestPassThrough(t *testing.T) {
 	cert := newTestCert(t, "relay.test")
 	var requests atomic.Int64
@@ -112,6 +117,7 @@ func TestPassThrough(t *testing.T) {
 
 	h := newHarness(t, testTargets, netip.MustParseAddrPort(addr).Port())
 	h.cert = cert
+	h.cfg.RelayAllow = []string{"Relay.Test."}
 	h.listen()
 	res := h.runHelper("HELPER_DIAL="+addr, "HELPER_SNI=relay.test")
 	if res.Error != "" || !strings.HasSuffix(res.Response, "hello from the real server") {
@@ -119,6 +125,9 @@ func TestPassThrough(t *testing.T) {
 	}
 	if requests.Load() != 1 {
 		t.Errorf("real server saw %d requests, want 1", requests.Load())
+	}
+	if d := h.nextDecision(); d.Kind != DecisionRelay || d.Origin.SNI != "relay.test" || d.Origin.Dst.String() != addr {
+		t.Errorf("decision = %s sni %q dst %s, want a relay of relay.test to %s", d.Kind, d.Origin.SNI, d.Origin.Dst, addr)
 	}
 	if c, _ := h.loader.Counters(); c.Redirected < 1 {
 		t.Errorf("counters %+v: the connection was not redirected, so nothing was relayed", c)
@@ -138,7 +147,7 @@ func TestInterceptorRun(t *testing.T) {
 	if err := h.loader.Detach(); err != nil { // New loads its own
 		t.Fatal(err)
 	}
-	ic, err := New(h.cfg, APIHandlerFunc(h.serveAPI), nil)
+	ic, err := New(h.cfg, APIHandlerFunc(h.serveAPI), h.reporter(), nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

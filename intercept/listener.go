@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -19,25 +17,31 @@ import (
 )
 
 // Listener accepts redirected connections on the v4 and v6 listener
-// addresses and dispatches each one: API SNIs to the APIHandler, any other
-// SNI relayed unchanged to its original destination.
+// addresses and dispatches each one: API SNIs to the APIHandler, SNIs of
+// Config.RelayAllow relayed unchanged to their original destination, and
+// every other connection refused. Relays and refusals go to the Reporter.
 type Listener struct {
 	cfg     Config
 	lookup  RecordLookup
 	handler APIHandler
+	report  Reporter
 	log     *zap.Logger
 	lns     []net.Listener
 	wg      sync.WaitGroup
 }
 
 // NewListener opens the listening sockets (in the caller's network
-// namespace). lookup is usually the *Loader.
-func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, log *zap.Logger) (*Listener, error) {
+// namespace). lookup is usually the *Loader; report may be nil (decisions
+// are then only logged).
+func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Reporter, log *zap.Logger) (*Listener, error) {
 	cfg = cfg.WithDefaults()
 	if log == nil {
 		log = zap.NewNop()
 	}
-	l := &Listener{cfg: cfg, lookup: lookup, handler: handler, log: log.Named("intercept")}
+	if report == nil {
+		report = nopReporter{}
+	}
+	l := &Listener{cfg: cfg, lookup: lookup, handler: handler, report: report, log: log.Named("intercept")}
 	ln4, err := net.Listen("tcp4", cfg.ListenV4.String())
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.ListenV4, err)
@@ -118,34 +122,45 @@ func (l *Listener) closeListeners() {
 }
 
 func (l *Listener) handle(ctx context.Context, conn net.Conn) {
-	accepted := time.Now()
 	peer := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
+	origin := &caller.Origin{ConnID: newConnID(), Peer: peer, Accepted: time.Now()}
 	log := l.log.With(zap.Stringer("peer", peer))
 	rec, err := l.lookup.Lookup(peer)
 	if err != nil {
-		log.Warn("closing connection without a redirect record", zap.Error(err))
-		conn.Close()
+		l.refuse(ctx, conn, DecisionRefusedNoRecord, origin, err, log)
 		return
 	}
-	_ = conn.SetReadDeadline(accepted.Add(l.cfg.PeekTimeout))
+	origin.Dst = rec.Dst
+	_ = conn.SetReadDeadline(origin.Accepted.Add(l.cfg.PeekTimeout))
 	sni, pc, err := peekSNI(conn, l.cfg.MaxClientHello)
+	// /proc is read after the ClientHello, a moment the caller chooses:
+	// ProcessOf checks it against the identity recorded at connect().
+	origin.Process, origin.SNI = ProcessOf(rec), NormalizeSNI(sni)
 	if err != nil {
-		log.Warn("closing connection: no usable ClientHello", zap.Stringer("dst", rec.Dst), zap.Error(err))
-		conn.Close()
+		l.refuse(ctx, conn, DecisionRefusedSNI, origin, fmt.Errorf("no usable ClientHello: %w", err), log)
 		return
 	}
 	_ = conn.SetReadDeadline(time.Time{})
-	origin := &caller.Origin{ConnID: newConnID(), Peer: peer, Dst: rec.Dst, SNI: sni,
-		Process: ProcessOf(rec), Accepted: accepted}
-	if l.isAPIHost(sni) {
+	switch l.cfg.decide(origin.SNI) {
+	case verdictAPI:
 		l.handler.ServeAPI(caller.NewContext(ctx, origin), pc, origin)
-		return
+	case verdictRelay:
+		l.relay(ctx, pc, origin, log)
+	default:
+		l.refuse(ctx, conn, DecisionRefusedSNI, origin, errNotAPIHost, log)
 	}
-	l.relay(ctx, pc, origin, log)
 }
 
-func (l *Listener) isAPIHost(sni string) bool {
-	return slices.ContainsFunc(l.cfg.APIHosts, func(h string) bool { return strings.EqualFold(h, sni) })
+var errNotAPIHost = errors.New("server name is not an API host nor in capture.relay_allow")
+
+// refuse closes conn and reports why.
+func (l *Listener) refuse(ctx context.Context, conn net.Conn, kind string, o *caller.Origin, why error, log *zap.Logger) {
+	conn.Close()
+	log.Warn("refusing connection", zap.String("decision", kind), zap.String("sni", o.SNI),
+		zap.Stringer("dst", o.Dst), zap.Int("pid", o.Process.PID), zap.Error(why))
+	if err := l.report.Report(ctx, Decision{Kind: kind, Reason: why.Error(), Origin: o}); err != nil {
+		log.Error("recording a refusal", zap.Error(err))
+	}
 }
 
 func newConnID() string {

@@ -34,7 +34,7 @@ func startTestListener(t *testing.T, cfg Config, lookup RecordLookup) (*Listener
 		got <- o
 	})
 	cfg.ListenV4, cfg.ListenV6 = netip.MustParseAddrPort("127.0.0.1:0"), netip.MustParseAddrPort("[::1]:0")
-	ln, err := NewListener(cfg, lookup, handler, zap.New(core))
+	ln, err := NewListener(cfg, lookup, handler, nil, zap.New(core))
 	if err != nil {
 		t.Fatal(err)
 	}

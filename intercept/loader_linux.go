@@ -25,6 +25,8 @@ var hooks = []hook{
 	{"link_getpeername4", ebpf.AttachCgroupInet4GetPeername, func(o *redirectObjects) *ebpf.Program { return o.AirlockGetpeername4 }},
 	{"link_getpeername6", ebpf.AttachCgroupInet6GetPeername, func(o *redirectObjects) *ebpf.Program { return o.AirlockGetpeername6 }},
 	{"link_sockops", ebpf.AttachCGroupSockOps, func(o *redirectObjects) *ebpf.Program { return o.AirlockSockops }},
+	{"link_sendmsg4", ebpf.AttachCGroupUDP4Sendmsg, func(o *redirectObjects) *ebpf.Program { return o.AirlockSendmsg4 }},
+	{"link_sendmsg6", ebpf.AttachCGroupUDP6Sendmsg, func(o *redirectObjects) *ebpf.Program { return o.AirlockSendmsg6 }},
 }
 
 // Loader owns the loaded programs, their cgroup links and the maps. All

@@ -122,20 +122,30 @@ func recordFrom(r *redirectRecord) Record {
 	if r.Family == syscall.AF_INET {
 		addr = netip.AddrFrom4([4]byte(b[:4]))
 	}
-	comm := make([]byte, 0, len(r.Comm))
-	for _, c := range r.Comm {
-		comm = append(comm, byte(c))
-	}
 	return Record{
 		Dst: netip.AddrPortFrom(addr, htons(r.DstPort)), TGID: r.Tgid, UID: r.Uid, GID: r.Gid,
-		CgroupID: r.CgroupId, Comm: string(bytes.TrimRight(comm, "\x00")),
+		CgroupID: r.CgroupId, Comm: cString(r.Comm[:]),
 		NetnsCookie: r.NetnsCookie, KtimeNS: r.KtimeNs,
+		Identity: Identity{ExeIno: r.ExeIno, ExeMajor: r.ExeDev >> 20, ExeMinor: r.ExeDev & (1<<20 - 1),
+			ExeName: cString(r.ExeName[:]), StartBoottime: r.StartBoottime},
 	}
+}
+
+// cString is a NUL-padded C char array as a Go string.
+func cString(cs []int8) string {
+	b := make([]byte, 0, len(cs))
+	for _, c := range cs {
+		b = append(b, byte(c))
+	}
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }
 
 // Counters sums the kernel's per-CPU counters.
 func (l *Loader) Counters() (Counters, error) {
-	var sums [4]uint64
+	var sums [5]uint64
 	for i := range sums {
 		var perCPU []uint64
 		if err := l.objs.Counters.Lookup(uint32(i), &perCPU); err != nil {
@@ -145,5 +155,5 @@ func (l *Loader) Counters() (Counters, error) {
 			sums[i] += v
 		}
 	}
-	return Counters{Redirected: sums[0], Skipped: sums[1], Excluded: sums[2], MapFull: sums[3]}, nil
+	return Counters{Redirected: sums[0], Skipped: sums[1], Excluded: sums[2], MapFull: sums[3], Refused: sums[4]}, nil
 }

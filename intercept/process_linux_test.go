@@ -33,3 +33,21 @@ func TestProcessOfSelf(t *testing.T) {
 		t.Errorf("no cgroup path for self")
 	}
 }
+
+// TestProcessOfIdentityMismatch: a recorded executable that is not the one
+// /proc shows, or a start time of another process, marks the caller.
+func TestProcessOfIdentityMismatch(t *testing.T) {
+	started, err := startTicks("/proc/self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := selfExe(t)
+	rec := Record{TGID: uint32(os.Getpid()), Identity: Identity{ExeIno: self.ino + 1, StartBoottime: started * nsPerTick}}
+	if p := ProcessOf(rec); !p.ExeChanged || p.Exe == "" {
+		t.Errorf("another executable: %+v, want exe_changed with /proc's exe", p)
+	}
+	rec.Identity = Identity{ExeIno: self.ino, StartBoottime: (started + 1) * nsPerTick}
+	if p := ProcessOf(rec); !p.ExeChanged || p.Exe != "" || p.Cmdline != nil {
+		t.Errorf("another process on the pid: %+v, want exe_changed and nothing from /proc", p)
+	}
+}

@@ -33,18 +33,35 @@ type redirectPeerKey struct {
 	Family uint16
 }
 
+type redirectRangeV4 struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Addr      [4]uint8
+}
+
+type redirectRangeV6 struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Addr      [16]uint8
+}
+
 type redirectRecord struct {
-	_           structs.HostLayout
-	DstIp       [4]uint32
-	DstPort     uint16
-	Family      uint16
-	Tgid        uint32
-	Uid         uint32
-	Gid         uint32
-	CgroupId    uint64
-	NetnsCookie uint64
-	KtimeNs     uint64
-	Comm        [16]int8
+	_             structs.HostLayout
+	DstIp         [4]uint32
+	DstPort       uint16
+	Family        uint16
+	Tgid          uint32
+	Uid           uint32
+	Gid           uint32
+	CgroupId      uint64
+	NetnsCookie   uint64
+	KtimeNs       uint64
+	Comm          [16]int8
+	ExeIno        uint64
+	StartBoottime uint64
+	ExeDev        uint32
+	Pad           uint32
+	ExeName       [32]int8
 }
 
 type redirectTargetV4 struct {
@@ -69,6 +86,8 @@ type redirectTargetV6 struct {
 const (
 	redirectMapConfigMap            = "config_map"
 	redirectMapCounters             = "counters"
+	redirectMapRangesV4             = "ranges_v4"
+	redirectMapRangesV6             = "ranges_v6"
 	redirectMapRecordsByCookie      = "records_by_cookie"
 	redirectMapRecordsByPeer        = "records_by_peer"
 	redirectMapTargetsV4            = "targets_v4"
@@ -77,6 +96,8 @@ const (
 	redirectProgAirlockConnect6     = "airlock_connect6"
 	redirectProgAirlockGetpeername4 = "airlock_getpeername4"
 	redirectProgAirlockGetpeername6 = "airlock_getpeername6"
+	redirectProgAirlockSendmsg4     = "airlock_sendmsg4"
+	redirectProgAirlockSendmsg6     = "airlock_sendmsg6"
 	redirectProgAirlockSockops      = "airlock_sockops"
 )
 
@@ -126,6 +147,8 @@ type redirectProgramSpecs struct {
 	AirlockConnect6     *ebpf.ProgramSpec `ebpf:"airlock_connect6"`
 	AirlockGetpeername4 *ebpf.ProgramSpec `ebpf:"airlock_getpeername4"`
 	AirlockGetpeername6 *ebpf.ProgramSpec `ebpf:"airlock_getpeername6"`
+	AirlockSendmsg4     *ebpf.ProgramSpec `ebpf:"airlock_sendmsg4"`
+	AirlockSendmsg6     *ebpf.ProgramSpec `ebpf:"airlock_sendmsg6"`
 	AirlockSockops      *ebpf.ProgramSpec `ebpf:"airlock_sockops"`
 }
 
@@ -135,6 +158,8 @@ type redirectProgramSpecs struct {
 type redirectMapSpecs struct {
 	ConfigMap       *ebpf.MapSpec `ebpf:"config_map"`
 	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	RangesV4        *ebpf.MapSpec `ebpf:"ranges_v4"`
+	RangesV6        *ebpf.MapSpec `ebpf:"ranges_v6"`
 	RecordsByCookie *ebpf.MapSpec `ebpf:"records_by_cookie"`
 	RecordsByPeer   *ebpf.MapSpec `ebpf:"records_by_peer"`
 	TargetsV4       *ebpf.MapSpec `ebpf:"targets_v4"`
@@ -169,6 +194,8 @@ func (o *redirectObjects) Close() error {
 type redirectMaps struct {
 	ConfigMap       *ebpf.Map `ebpf:"config_map"`
 	Counters        *ebpf.Map `ebpf:"counters"`
+	RangesV4        *ebpf.Map `ebpf:"ranges_v4"`
+	RangesV6        *ebpf.Map `ebpf:"ranges_v6"`
 	RecordsByCookie *ebpf.Map `ebpf:"records_by_cookie"`
 	RecordsByPeer   *ebpf.Map `ebpf:"records_by_peer"`
 	TargetsV4       *ebpf.Map `ebpf:"targets_v4"`
@@ -179,6 +206,8 @@ func (m *redirectMaps) Close() error {
 	return _RedirectClose(
 		m.ConfigMap,
 		m.Counters,
+		m.RangesV4,
+		m.RangesV6,
 		m.RecordsByCookie,
 		m.RecordsByPeer,
 		m.TargetsV4,
@@ -200,6 +229,8 @@ type redirectPrograms struct {
 	AirlockConnect6     *ebpf.Program `ebpf:"airlock_connect6"`
 	AirlockGetpeername4 *ebpf.Program `ebpf:"airlock_getpeername4"`
 	AirlockGetpeername6 *ebpf.Program `ebpf:"airlock_getpeername6"`
+	AirlockSendmsg4     *ebpf.Program `ebpf:"airlock_sendmsg4"`
+	AirlockSendmsg6     *ebpf.Program `ebpf:"airlock_sendmsg6"`
 	AirlockSockops      *ebpf.Program `ebpf:"airlock_sockops"`
 }
 
@@ -209,6 +240,8 @@ func (p *redirectPrograms) Close() error {
 		p.AirlockConnect6,
 		p.AirlockGetpeername4,
 		p.AirlockGetpeername6,
+		p.AirlockSendmsg4,
+		p.AirlockSendmsg6,
 		p.AirlockSockops,
 	)
 }

@@ -11,9 +11,15 @@ import (
 )
 
 // relay forwards a connection that is not ours to decrypt to where the
-// application was going, byte for byte, over a marked socket.
+// application was going, byte for byte, over a marked socket — once the
+// relay is on record.
 func (l *Listener) relay(ctx context.Context, client net.Conn, origin *caller.Origin, log *zap.Logger) {
 	defer client.Close()
+	d := Decision{Kind: DecisionRelay, Reason: "server name in capture.relay_allow", Origin: origin}
+	if err := l.report.Report(ctx, d); err != nil {
+		log.Error("relay not recorded: closing the connection", zap.String("sni", origin.SNI), zap.Error(err))
+		return
+	}
 	upstream, err := MarkedDialer(l.cfg.Mark).DialContext(ctx, "tcp", origin.Dst.String())
 	if err != nil {
 		log.Warn("relay: dialing original destination", zap.Stringer("dst", origin.Dst), zap.Error(err))

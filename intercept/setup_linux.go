@@ -134,7 +134,7 @@ func loadError(err error) error {
 		return privilegeError("loading eBPF programs", err)
 	}
 	return &SetupError{What: "the kernel rejected the eBPF programs", Err: err,
-		Fix: "use a kernel >= 5.8 with CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF (see `airlock doctor`)"}
+		Fix: "use a kernel >= 5.8 with CONFIG_BPF_SYSCALL, CONFIG_CGROUP_BPF and CONFIG_DEBUG_INFO_BTF (see `airlock doctor`)"}
 }
 
 func attachError(name, cgroup string, err error) error {

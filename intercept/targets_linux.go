@@ -13,7 +13,17 @@ import (
 // SetTargets replaces the kernel's target set with ts: new entries are
 // inserted before stale ones are deleted, so a destination present in both
 // the old and new set is never missing, even for an instant.
+//
+// The address ranges (every port) are synced first: a prefix being added is
+// refused, never let through, until its (prefix, port) targets follow.
 func (l *Loader) SetTargets(ts []Target) error {
+	r4, r6 := rangeKeys(ts)
+	if err := syncTrie(l.objs.RangesV4, r4); err != nil {
+		return fmt.Errorf("updating IPv4 ranges: %w", err)
+	}
+	if err := syncTrie(l.objs.RangesV6, r6); err != nil {
+		return fmt.Errorf("updating IPv6 ranges: %w", err)
+	}
 	v4, v6 := targetKeys(ts)
 	if err := syncTrie(l.objs.TargetsV4, v4); err != nil {
 		return fmt.Errorf("updating IPv4 targets: %w", err)
@@ -52,6 +62,20 @@ func targetKeys(ts []Target) (v4 map[redirectTargetV4]bool, v6 map[redirectTarge
 			v4[redirectTargetV4{Prefixlen: 16 + uint32(p.Bits()), Port: htons(t.Port), Addr: p.Addr().As4()}] = true
 		} else {
 			v6[redirectTargetV6{Prefixlen: 16 + uint32(p.Bits()), Port: htons(t.Port), Addr: p.Addr().As16()}] = true
+		}
+	}
+	return v4, v6
+}
+
+// rangeKeys are the targets' prefixes without their ports.
+func rangeKeys(ts []Target) (v4 map[redirectRangeV4]bool, v6 map[redirectRangeV6]bool) {
+	v4, v6 = map[redirectRangeV4]bool{}, map[redirectRangeV6]bool{}
+	for _, t := range ts {
+		p := t.Prefix.Masked()
+		if p.Addr().Is4() {
+			v4[redirectRangeV4{Prefixlen: uint32(p.Bits()), Addr: p.Addr().As4()}] = true
+		} else {
+			v6[redirectRangeV6{Prefixlen: uint32(p.Bits()), Addr: p.Addr().As16()}] = true
 		}
 	}
 	return v4, v6

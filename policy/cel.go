@@ -23,6 +23,11 @@ type celCaller struct {
 	Cgroup    string `cel:"cgroup"`
 	Unit      string `cel:"unit"`
 	Container string `cel:"container"`
+	// The executable at connect() (kernel-recorded file name) and whether
+	// /proc at accept still showed it: `caller.exe` is only the caller's
+	// when exe_changed is false.
+	ExeName    string `cel:"exe_name"`
+	ExeChanged bool   `cel:"exe_changed"`
 }
 
 type celRequest struct {

@@ -120,3 +120,22 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// TestExeChangedVisible: policy sees both the executable /proc showed and
+// whether it is still the one that connected.
+func TestExeChangedVisible(t *testing.T) {
+	src := []byte("rules:\n  - id: spoof\n    when: 'caller.exe_changed'\n    action: deny\n" +
+		"  - id: claude\n    when: 'caller.exe == \"/usr/bin/claude\" && caller.exe_name == \"claude\"'\n    action: allow\n")
+	e, err := Compile(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	honest := caller.Process{UID: 1, Exe: "/usr/bin/claude", ExeName: "claude"}
+	spoofed := caller.Process{UID: 1, Exe: "/usr/bin/claude", ExeName: "evil", ExeChanged: true}
+	if d := e.Decide(&Input{Caller: honest}); d.Rule != "claude" || d.Action != Allow {
+		t.Errorf("honest caller: rule %q action %v", d.Rule, d.Action)
+	}
+	if d := e.Decide(&Input{Caller: spoofed}); d.Rule != "spoof" || d.Action == Allow {
+		t.Errorf("caller that exec'd after connect: rule %q action %v", d.Rule, d.Action)
+	}
+}

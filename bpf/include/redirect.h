@@ -8,6 +8,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
+#define SOCK_DGRAM 2
 #define IPPROTO_TCP 6
 
 /* LPM keys: the port (network order) comes first so a prefix length of
@@ -24,6 +25,19 @@ struct target_v6 {
 	__u8 addr[16];
 };
 
+/* Address-only LPM keys: the API's ranges on every port and protocol.
+ * A destination in a range that is not a (prefix, port) target above is
+ * refused: UDP (QUIC) and other ports would reach the API uninspected. */
+struct range_v4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct range_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
 /* Runtime settings, element 0 of the config array (pinned, so the listener
  * addresses outlive the daemon and new connections fail closed). */
 struct config {
@@ -32,9 +46,9 @@ struct config {
 	__u16 port_v4;       /* network order; 0 = no listener: refuse */
 	__u16 port_v6;       /* network order; 0 = no listener: refuse */
 	__u32 mark;          /* SO_MARK of the daemon's own sockets; 0 = off */
-	__u32 excluded_tgid; /* 0 = off */
+	__u32 excluded_tgid; /* with the mark: the daemon's process; 0 = off */
 	__u32 _pad;
-	__u64 excluded_cgroup; /* 0 = off */
+	__u64 excluded_cgroup; /* with the mark: the daemon's cgroup; 0 = off */
 };
 
 struct record {
@@ -48,6 +62,14 @@ struct record {
 	__u64 netns_cookie;
 	__u64 ktime_ns;
 	char comm[16];
+	/* Who called connect(), as the listener checks it at accept: the
+	 * executable (inode, device, file name) and the thread group's start
+	 * (ns since boot), so an execve or a reused pid is noticed. */
+	__u64 exe_ino;
+	__u64 start_boottime;
+	__u32 exe_dev; /* kernel encoding: major << 20 | minor */
+	__u32 _pad;
+	char exe_name[32];
 };
 
 /* Client side of a redirected connection, as the listener sees its peer. */
@@ -62,5 +84,6 @@ enum counter {
 	COUNTER_SKIPPED,
 	COUNTER_EXCLUDED,
 	COUNTER_MAP_FULL,
+	COUNTER_REFUSED, /* API range, but UDP or a port that is not captured */
 	COUNTER_MAX,
 };

@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/airlock-dev/airlock/admin"
 	"github.com/airlock-dev/airlock/cmd/internal/config"
 	"github.com/airlock-dev/airlock/intercept"
 )
@@ -16,7 +17,8 @@ import (
 // hands API connections to the TLS server, and starts target selection.
 func (d *daemon) startCapture(context.Context) error {
 	cfg := captureConfig(d.cfg.Capture)
-	ic, err := intercept.New(cfg, d.parts.tls, d.log)
+	report := captureAuditor{audit: &admin.ObservingAuditor{Auditor: d.parts.audit, Metrics: d.parts.metrics}}
+	ic, err := intercept.New(cfg, d.parts.tls, report, d.log)
 	if err != nil {
 		return captureError(cfg, err)
 	}
@@ -50,12 +52,24 @@ func (d *daemon) stopCapture(ctx context.Context) error {
 	return d.parts.capture.Close()
 }
 
+// mark is the SO_MARK of the daemon's own sockets: capture.mark, or (0, the
+// default) one drawn once per start. The kernel skips only sockets that
+// carry it and belong to this process, so the mark need not be secret; a
+// fresh one still keeps a leaked value from meaning anything after restart.
+func (d *daemon) mark() uint32 {
+	if d.cfg.Capture.Mark == 0 {
+		d.cfg.Capture.Mark = intercept.RandomMark()
+	}
+	return d.cfg.Capture.Mark
+}
+
 func (d *daemon) bpfCounters() map[string]uint64 {
 	c, err := d.parts.capture.Loader.Counters()
 	if err != nil {
 		return nil
 	}
-	return map[string]uint64{"redirected": c.Redirected, "skipped": c.Skipped, "excluded": c.Excluded, "map_full": c.MapFull}
+	return map[string]uint64{"redirected": c.Redirected, "skipped": c.Skipped, "excluded": c.Excluded,
+		"map_full": c.MapFull, "refused": c.Refused}
 }
 
 // captureConfig converts validated config into capture's typed config.
@@ -63,6 +77,7 @@ func captureConfig(c config.Capture) intercept.Config {
 	ic := intercept.Config{
 		CgroupPath: c.Cgroup, PinDir: c.PinDir, Mark: c.Mark, ExcludeSelf: true,
 		ListenV4: netip.MustParseAddrPort(c.ListenV4), Hosts: c.Hosts, APIHosts: c.APIHosts,
+		RelayAllow: c.RelayAllow,
 	}
 	if c.ListenV6 != "" {
 		ic.ListenV6 = netip.MustParseAddrPort(c.ListenV6)

@@ -16,7 +16,7 @@ func (d *daemon) startGateway(context.Context) error {
 	up := d.cfg.Upstream
 	transport, err := tlsmitm.NewUpstream(tlsmitm.UpstreamConfig{
 		ExtraCAFile: up.ExtraCAFile, Override: up.Override, ProxyURL: up.Proxy, Protocol: up.Protocol,
-		Dial: intercept.MarkedDialer(d.cfg.Capture.Mark).DialContext,
+		Dial: intercept.MarkedDialer(d.mark()).DialContext,
 	})
 	if err != nil {
 		return fail("upstream", "check upstream.extra_ca_file and upstream.proxy", err)

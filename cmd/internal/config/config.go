@@ -43,12 +43,15 @@ type Capture struct {
 	PinDir   string   `mapstructure:"pin_dir"`   // under bpffs
 	ListenV4 string   `mapstructure:"listen_v4"` // interceptor listener, host:port on loopback
 	ListenV6 string   `mapstructure:"listen_v6"` // empty disables IPv6 capture
-	Mark     uint32   `mapstructure:"mark"`      // SO_MARK of the daemon's own upstream sockets
+	Mark     uint32   `mapstructure:"mark"`      // SO_MARK of the daemon's own upstream sockets; 0 = random per start
 	Targets  []string `mapstructure:"targets"`   // CIDR prefixes that are redirected
 	Ports    []int    `mapstructure:"ports"`     // destination ports that are redirected
 	Hosts    []string `mapstructure:"hosts"`     // names whose resolved addresses are redirected too
-	APIHosts []string `mapstructure:"api_hosts"` // SNIs that are intercepted; others are relayed unchanged
-	FailMode string   `mapstructure:"fail_mode"` // closed | open
+	APIHosts []string `mapstructure:"api_hosts"` // SNIs that are intercepted
+	// RelayAllow are the other SNIs relayed unchanged (and audited) to the
+	// API's addresses; any other SNI there is refused. Empty by default.
+	RelayAllow []string `mapstructure:"relay_allow"`
+	FailMode   string   `mapstructure:"fail_mode"` // closed | open
 }
 
 // TLS configures the client-facing TLS server.

@@ -24,11 +24,12 @@ func defaults() map[string]any {
 		"capture.pin_dir":        "/sys/fs/bpf/airlock",
 		"capture.listen_v4":      "127.0.0.1:15443",
 		"capture.listen_v6":      "[::1]:15443",
-		"capture.mark":           0x41524c4b, // "ARLK", as intercept.DefaultMark
+		"capture.mark":           0, // drawn at random on every start
 		"capture.targets":        []string{"160.79.104.0/23", "2607:6bc0::/48"},
 		"capture.ports":          []int{443},
 		"capture.hosts":          []string{"api.anthropic.com"},
 		"capture.api_hosts":      []string{"api.anthropic.com"},
+		"capture.relay_allow":    []string{},
 		"capture.fail_mode":      FailClosed,
 		"tls.handshake_timeout":  10 * time.Second,
 		"upstream.override":      "",

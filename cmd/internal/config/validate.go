@@ -75,9 +75,6 @@ func (c Capture) validate(ps *problems) {
 	if c.ListenV6 != "" {
 		loopbackListen(ps, "capture.listen_v6", c.ListenV6, false)
 	}
-	if c.Mark == 0 {
-		ps.add("capture.mark", "must be non-zero: it keeps the daemon's own upstream sockets out of the redirect")
-	}
 	for i, t := range c.Targets {
 		if _, err := netip.ParsePrefix(t); err != nil {
 			ps.add(fmt.Sprintf("capture.targets[%d]", i), "%q is not a CIDR prefix (e.g. 160.79.104.0/23)", t)
@@ -89,6 +86,7 @@ func (c Capture) validate(ps *problems) {
 	c.validatePorts(ps)
 	hostNames(ps, "capture.hosts", c.Hosts)
 	hostNames(ps, "capture.api_hosts", c.APIHosts)
+	hostNames(ps, "capture.relay_allow", c.RelayAllow)
 	if len(c.APIHosts) == 0 {
 		ps.add("capture.api_hosts", "must name at least one API host (e.g. api.anthropic.com)")
 	}
