@@ -101,17 +101,24 @@ func (h *heldWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // that is its own CA, for the daemon's upstream.extra_ca_file.
 func selfSignedAPICert(t *testing.T) (tls.Certificate, []byte) {
 	t.Helper()
+	return certFor(t, []string{APIHost, "localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)})
+}
+
+// certFor is a self-signed server certificate for names and ips that is its
+// own CA, and its PEM.
+func certFor(t *testing.T, names []string, ips []net.IP) (tls.Certificate, []byte) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:   pkix.Name{CommonName: "e2e gated fake API"},
+		Subject:   pkix.Name{CommonName: "e2e fake server " + names[0]},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    []string{APIHost, "localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+		DNSNames:    names, IPAddresses: ips}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
