@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -262,4 +263,52 @@ func apiErrorType(body string) string {
 		return ""
 	}
 	return e.Error.Type
+}
+
+// advPending are the attacks whose fix is not on main yet, each with the
+// issue 11 item it waits for. They skip, saying so, unless
+// AIRLOCK_ADVERSARIAL_PENDING=1 (how a fixer runs them against a branch); an
+// entry leaves this map in the change that makes its attack pass on main.
+var advPending = map[string]string{
+	"steer-host":              "item 1 (Host steers the upstream)",
+	"steer-host-name":         "item 1 (Host steers the upstream)",
+	"steer-absolute-uri":      "item 1 (absolute-form URI steers the upstream)",
+	"steer-port-scan":         "item 1 (Host as a port scanner)",
+	"steer-authority-h2":      "item 1 (:authority steers the upstream)",
+	"trailer-h2-upstream":     "item 2 (request trailers: a retry storm)",
+	"trailer-http1-upstream":  "item 2 (request trailers: the trailer is forwarded)",
+	"deep-nesting":            "item 3 (deep nesting kills the daemon)",
+	"sni-other.example":       "item 4 (non-API SNI relayed, unaudited)",
+	"sni-OTHER.example":       "item 4 (non-API SNI relayed, unaudited)",
+	"sni-trailing-dot":        "item 4 (trailing-dot SNI relayed)",
+	"content-type/text_plain": "item 5 (body not examined under another Content-Type)",
+	"content-type/application_x-www-form-urlencoded": "item 5 (body not examined under another Content-Type)",
+	"content-type/application_json,text_plain":       "item 5 (body not examined under another Content-Type)",
+	"duplicate-keys":          "item 5 (duplicate keys)",
+	"credential-elsewhere":    "item 10 (credentials outside the stripped headers)",
+	"exec-before-clienthello": "item 6 (caller.exe spoofed by execve)",
+	"so-mark":                 "item 7 (SO_MARK skips capture)",
+	"outside-cgroup":          "the refusal of a connection without a redirect record is not audited",
+	"udp-443":                 "the not-yet-tried list (UDP to the API ranges)",
+	"tcp-non-443":             "the not-yet-tried list (non-443 ports in the API ranges)",
+	"slow-bodies":             "item 8 (memory from declared body sizes)",
+	"trickle":                 "item 8 (no body read deadline)",
+	"streams":                 "item 9 (unbounded stream buffering)",
+	"state-modes":             "item 12 (audit readable by others)",
+}
+
+// advRun runs an attack as a subtest, unless its fix is pending.
+func advRun(t *testing.T, name string, attack func(*testing.T)) {
+	t.Run(name, func(t *testing.T) {
+		advAwait(t, name)
+		attack(t)
+	})
+}
+
+// advAwait skips t while the fix the attack needs is not on main.
+func advAwait(t *testing.T, name string) {
+	t.Helper()
+	if why, ok := advPending[name]; ok && os.Getenv("AIRLOCK_ADVERSARIAL_PENDING") == "" {
+		t.Skipf("awaiting the fix on main for issue 11: %s (AIRLOCK_ADVERSARIAL_PENDING=1 runs it)", why)
+	}
 }

@@ -108,6 +108,7 @@ func readRSS(pid int) int {
 // one byte; then one body trickles a byte a second. RSS stays bounded and the
 // trickle is cut off by a deadline.
 func TestAdversarialSlowBodies(t *testing.T) {
+	advAwait(t, "slow-bodies")
 	w := startWorld(t, advOptions{})
 	m := w.mark(t)
 	base := w.rssKB(t)
@@ -137,6 +138,7 @@ func TestAdversarialSlowBodies(t *testing.T) {
 
 // TestAdversarialTrickle is the trickled body, on a daemon of its own.
 func TestAdversarialTrickle(t *testing.T) {
+	advAwait(t, "trickle")
 	advTrickle(t, startWorld(t, advOptions{}))
 }
 
@@ -158,6 +160,7 @@ func advTrickle(t *testing.T, w *advWorld) {
 // or never ends after message_stop. RSS stays bounded, the client gets an
 // error event or the end of the stream, and the daemon lives on.
 func TestAdversarialStreams(t *testing.T) {
+	advAwait(t, "streams")
 	w := startWorld(t, advOptions{})
 	for _, sc := range []string{"sse-noblank", "sse-endless"} {
 		t.Run(sc, func(t *testing.T) {

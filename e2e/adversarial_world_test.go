@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -352,25 +351,5 @@ func (w *advWorld) rssKB(t *testing.T) int {
 	return kb
 }
 
-var hostileBuild struct {
-	once sync.Once
-	path string
-	err  error
-}
-
-// hostileBin builds e2e/testdata/hostile once per test binary.
-func hostileBin(t *testing.T) string {
-	t.Helper()
-	hostileBuild.once.Do(func() {
-		hostileBuild.path = filepath.Join(bins.Dir, "hostile")
-		cmd := exec.Command("go", "build", "-o", hostileBuild.path, "./e2e/testdata/hostile")
-		cmd.Dir = moduleRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			hostileBuild.err = &buildError{err: err, out: string(out)}
-		}
-	})
-	if hostileBuild.err != nil {
-		t.Fatalf("building the hostile client: %v", hostileBuild.err)
-	}
-	return hostileBuild.path
-}
+// hostileBin is e2e/testdata/hostile, built once per test binary.
+func hostileBin(t *testing.T) string { return testdataCommand(t, "hostile") }

@@ -220,27 +220,35 @@ type goResult struct {
 
 const leakedGoKey = "sk-ant-api03-FAKE-leaked-key-in-go-net-http"
 
-var tlsClientBuild struct {
+// tlsClient builds e2e/testdata/tlsclient once per test binary.
+func tlsClient(t *testing.T) string { return testdataCommand(t, "tlsclient") }
+
+// testdataBuilds are the commands of e2e/testdata built so far, by name.
+var testdataBuilds sync.Map // name -> *testdataBuild
+
+type testdataBuild struct {
 	once sync.Once
 	path string
 	err  error
 }
 
-// tlsClient builds e2e/testdata/tlsclient once per test binary.
-func tlsClient(t *testing.T) string {
+// testdataCommand builds e2e/testdata/<name> once per test binary.
+func testdataCommand(t *testing.T, name string) string {
 	t.Helper()
-	tlsClientBuild.once.Do(func() {
-		tlsClientBuild.path = filepath.Join(bins.Dir, "tlsclient")
-		cmd := exec.Command("go", "build", "-o", tlsClientBuild.path, "./e2e/testdata/tlsclient")
+	v, _ := testdataBuilds.LoadOrStore(name, &testdataBuild{})
+	b := v.(*testdataBuild)
+	b.once.Do(func() {
+		b.path = filepath.Join(bins.Dir, name)
+		cmd := exec.Command("go", "build", "-o", b.path, "./e2e/testdata/"+name)
 		cmd.Dir = moduleRoot()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			tlsClientBuild.err = &buildError{err: err, out: string(out)}
+			b.err = &buildError{err: err, out: string(out)}
 		}
 	})
-	if tlsClientBuild.err != nil {
-		t.Fatalf("building the Go TLS client: %v", tlsClientBuild.err)
+	if b.err != nil {
+		t.Fatalf("building e2e/testdata/%s: %v", name, b.err)
 	}
-	return tlsClientBuild.path
+	return b.path
 }
 
 type buildError struct {
