@@ -31,7 +31,7 @@ func builtinSpecs() []builtinSpec {
 		{"anthropic_admin_key", "high", KindCredential, `sk-ant-admin\d\d-[A-Za-z0-9_-]{8,200}`, []string{"sk-ant-admin"}, 220, bounded(tokenTail)},
 		{"anthropic_oauth_token", "high", KindCredential, `sk-ant-o(?:at|rt)\d\d-[A-Za-z0-9_-]{8,200}`, []string{"sk-ant-oat", "sk-ant-ort"}, 220, bounded(tokenTail)},
 		{"openai_api_key", "high", KindCredential, `sk-(?:(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,250}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})`, []string{"sk-"}, 270, bounded(tokenTail)},
-		{"aws_access_key_id", "high", KindCredential, `(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}`, []string{"A3T", "AKIA", "ASIA", "ABIA", "ACCA"}, 20, bounded(alnum)},
+		{"aws_access_key_id", "high", KindCredential, `(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}`, []string{"A3T", "AKIA", "ASIA", "ABIA", "ACCA"}, 20, bounded(alnum)},
 		{"aws_secret_access_key", "medium", KindCredential, `(?i)aws[a-z0-9_.-]{0,20}(?:secret|key)[a-z0-9_.-]{0,20}\\?["']?[ \t]*[:=][ \t]*\\?["']?([A-Za-z0-9/+]{40})`, []string{"aws"}, 160,
 			func(d *detector) {
 				d.leftBound, d.notFollowed, d.quickReject = true, byteSet("AZaz09", "/+"), notAnAssignment
@@ -39,7 +39,7 @@ func builtinSpecs() []builtinSpec {
 		{"github_token", "high", KindCredential, `gh[pousr]_[A-Za-z0-9]{36,255}`, []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, 260, bounded(alnum)},
 		{"github_fine_grained_token", "high", KindCredential, `github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}`, []string{"github_pat_"}, 100, bounded(alnum)},
 		{"gitlab_token", "high", KindCredential, `gl(?:pat|dt|rt|ptt|oas|cbt|ft|imt|agent|soat)-[A-Za-z0-9_-]{20,255}`, []string{"glpat-", "gldt-", "glrt-", "glptt-", "gloas-", "glcbt-", "glft-", "glimt-", "glagent-", "glsoat-"}, 270, bounded(tokenTail)},
-		{"slack_token", "high", KindCredential, `xox[abposr]-[0-9A-Za-z-]{10,250}|xapp-\d-[A-Z0-9]{6,20}-\d{6,20}-[a-z0-9]{20,100}`, []string{"xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xapp-"}, 260, bounded(tokenTail)},
+		{"slack_token", "high", KindCredential, `xox[abpre]-[0-9A-Za-z-]{10,250}|xox[os]-\d+-[0-9A-Za-z-]{10,250}|xapp-\d-[A-Z0-9]{6,20}-\d{6,20}-[a-z0-9]{20,100}`, []string{"xoxa-", "xoxb-", "xoxp-", "xoxo-", "xoxs-", "xoxr-", "xoxe-", "xapp-"}, 260, bounded(tokenTail)},
 		{"slack_webhook_url", "high", KindCredential, `(?i:https://hooks\.slack\.com/)(?:services|workflows|triggers)/[A-Za-z0-9+/_-]{20,250}`, []string{"https://hooks.slack.com/"}, 300, bounded(byteSet("AZaz09", "+/_-"))},
 		{"stripe_key", "high", KindCredential, `(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,250}|whsec_[A-Za-z0-9+/=]{24,100}`, []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"}, 260, bounded(alnum)},
 		{"google_api_key", "high", KindCredential, `AIza[0-9A-Za-z_-]{35}`, []string{"AIza"}, 39, bounded(tokenTail)},
@@ -48,6 +48,7 @@ func builtinSpecs() []builtinSpec {
 		{"jwt", "medium", KindCredential, `eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, []string{"eyJ"}, 8 << 10, bounded(tokenTail)},
 		{"password_assignment", "low", KindCredential, passwordPattern, passwordKeywords, 200, func(d *detector) {
 			d.validate, d.deferToValue, d.quickReject = plausiblePassword, true, notAnAssignment
+			d.validateMatch = notGenericAllowed
 		}},
 		{"email", "medium", KindPII, `[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}`, nil, 400, tuneEmail},
 		{"credit_card", "medium", KindPII, `(?:\d{4}[ -]?){3}\d{4}|\d{4}[ -]?\d{6}[ -]?\d{5}|\d{13,19}`, nil, 24, tuneNumber(luhnValid)},
@@ -94,17 +95,12 @@ func tuneNumber(valid func(string) bool) func(*detector) {
 	}
 }
 
-func builtinDetectors(cfg Config) ([]*detector, error) {
-	disabled := map[string]bool{}
-	for _, name := range cfg.Disable {
-		disabled[name] = true
-	}
+func builtinDetectors() ([]*detector, error) {
 	var out []*detector
 	for _, s := range builtinSpecs() {
-		if disabled[s.name] || s.kind == KindPII && !cfg.PII {
-			continue
-		}
-		d, err := newRegexDetector(DetectorInfo{Name: s.name, Confidence: s.confidence, Kind: s.kind}, s.pattern, s.maxLen, s.keywords...)
+		info := DetectorInfo{Name: s.name, Confidence: s.confidence, Kind: s.kind, Keywords: s.keywords,
+			Tags: []string{"builtin", s.kind}, Source: "builtin"}
+		d, err := newRegexDetector(info, s.pattern, s.maxLen, s.keywords...)
 		if err != nil {
 			return nil, fmt.Errorf("compiling detector %s: %w", s.name, err)
 		}
@@ -116,11 +112,13 @@ func builtinDetectors(cfg Config) ([]*detector, error) {
 	return out, nil
 }
 
-// BuiltinNames lists every built-in detector name (PII ones included).
+// BuiltinNames lists every built-in detector name (PII ones included) and
+// the ids of the default gitleaks rules.
 func BuiltinNames() []string {
-	var names []string
-	for _, s := range builtinSpecs() {
-		names = append(names, s.name)
+	names := ownNames()
+	rules, _ := defaultRules()
+	for _, d := range rules {
+		names = append(names, d.info.Name)
 	}
 	return names
 }
@@ -157,4 +155,36 @@ func notAnAssignment(b []byte) bool {
 		i++
 	}
 	return i < len(b) && b[i] != ':' && b[i] != '='
+}
+
+// ownNames lists Airlock's own detectors (golden files cover each).
+func ownNames() []string {
+	var names []string
+	for _, s := range builtinSpecs() {
+		names = append(names, s.name)
+	}
+	return names
+}
+
+// notGenericAllowed applies gitleaks' generic-api-key allow-lists (names
+// such as secret_length or token_url, references such as var.x or
+// ACCESS_TOKEN, stop words) to Airlock's own assignment detector.
+func notGenericAllowed(match, value string) bool {
+	rules, err := defaultRules()
+	if err != nil || isPassphrase(value) {
+		return true
+	}
+	for _, d := range rules {
+		if d.info.Name == "generic-api-key" && d.win.allowedRegex != nil {
+			return !d.win.allowedRegex(value, match, match)
+		}
+	}
+	return true
+}
+
+// isPassphrase: a long run of lower-case letters ("correcthorsebattery")
+// is a password, though gitleaks' allow-list takes letters-only values for
+// references (var.db_password, ACCESS_TOKEN).
+func isPassphrase(v string) bool {
+	return len(v) >= 12 && strings.Trim(v, "abcdefghijklmnopqrstuvwxyz") == ""
 }

@@ -42,6 +42,10 @@ type detector struct {
 	deferToValue bool // a specific detector matching the value wins (assignments)
 	earlyMatch   bool // a match found in a partial window is final (lazy tail with a literal end)
 	validate     func(value string) bool
+	// validateMatch, if set, also sees the whole match (allow-lists that
+	// read the name, such as gitleaks' "secret_length" or "token_url").
+	validateMatch func(match, value string) bool
+	win           *winRule // a windowed rule (gitleaks' shape); keywords trigger it
 }
 
 // newRegexDetector compiles pattern anchored at the candidate position and

@@ -26,10 +26,12 @@ type engine struct {
 	key         []byte
 	fast        fastPathInfo
 	all         []bool // the nil selection, shared (active sets are read-only)
+	winBack     int    // the longest back reach of a windowed rule
+	preSets     []preSet
 }
 
 func newEngine(cfg Config, managed []string) (*engine, error) {
-	dets, err := builtinDetectors(cfg)
+	dets, err := ruleDetectors(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -40,6 +42,9 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 	dets = append(append([]*detector{placeholderDetector()}, extra...), dets...)
 	e := &engine{detectors: dets, byName: map[string]int{}, key: cfg.Key}
 	for i, d := range dets {
+		if d.win != nil {
+			e.winBack = max(e.winBack, d.win.back)
+		}
 		if _, dup := e.byName[d.info.Name]; dup {
 			return nil, fmt.Errorf("detector name %q used twice", d.info.Name)
 		}
@@ -52,6 +57,7 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 			e.kwValue = append(e.kwValue, kw)
 		}
 	}
+	e.preSets = collectPreSets(dets)
 	e.ac = newACMatcher(e.kwValue)
 	e.fast = newFastPathInfo(e)
 	e.all = e.resolve(nil)
@@ -62,7 +68,7 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 // masking already-masked text (a client resending the conversation) leaves
 // it byte-identical instead of masking parts of a placeholder again.
 func placeholderDetector() *detector {
-	d, err := newRegexDetector(DetectorInfo{Name: placeholderName}, `\[REDACTED:[a-z0-9_]{1,64}:[0-9a-f]{6}\]`, 84, "[REDACTED:")
+	d, err := newRegexDetector(DetectorInfo{Name: placeholderName}, `\[REDACTED:[a-z0-9_-]{1,64}:[0-9a-f]{6}\]`, 84, "[REDACTED:")
 	if err != nil {
 		panic(err) // a constant pattern
 	}
@@ -154,7 +160,19 @@ func (e *engine) placeholder(mac hash.Hash, name string, value []byte) []byte {
 	mac.Write(value)
 	var sum [sha256.Size]byte
 	digest := hex.EncodeToString(mac.Sum(sum[:0])[:3])
-	return []byte("[REDACTED:" + name + ":" + digest + "]")
+	return []byte("[REDACTED:" + placeholderTag(name) + ":" + digest + "]")
+}
+
+// placeholderTag is name as the placeholder guard reads it back: at most
+// 64 of [a-z0-9_-] (rule ids from a rules file may use other bytes).
+func placeholderTag(name string) string {
+	b := []byte(strings.ToLower(name))
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b[:min(len(b), 64)])
 }
 
 func (e *engine) newMAC() hash.Hash { return hmac.New(sha256.New, e.key) }

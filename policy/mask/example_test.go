@@ -28,10 +28,7 @@ func Example() {
 	// Output:
 	// {"messages":[{"role":"user","content":"use [REDACTED:aws_access_key_id:a4a6ea]"}]} map[aws_access_key_id:1]
 	// event: content_block_delta
-	// data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"key: "}}
-	//
-	// event: content_block_delta
-	// data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"[REDACTED:managed_credential:aa03bb]."}}
+	// data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"key: [REDACTED:managed_credential:aa03bb]."}}
 	//
 	// event: content_block_stop
 	// data: {"type":"content_block_stop","index":0}

@@ -39,7 +39,9 @@ type Literal struct {
 type Config struct {
 	Key           []byte   // key of the keyed hash in placeholders (a per-install secret)
 	PII           bool     // turn on the opt-in PII detectors (email, credit_card, phone, us_ssn)
-	Disable       []string // built-in detectors to turn off by name
+	Disable       []string // detectors to turn off, by id or by tag ("gitleaks", "builtin", "aws", ...)
+	Enable        []string // detectors to keep on although Disable names them (by id or tag); PII ids/tags turn PII on
+	RulesFile     string   // a gitleaks-format TOML file of extra rules (kind custom)
 	Custom        []Custom
 	Literals      []Literal
 	MaxHold       int  // bytes a stream may hold back per content block (0 = 64 KiB)
@@ -50,6 +52,9 @@ type Config struct {
 // DetectorInfo describes one detector.
 type DetectorInfo struct {
 	Name, Confidence, Kind string // Kind: credential | pii | custom
+	Tags                   []string
+	Keywords               []string // prefilter keywords (none: keywordless)
+	Source                 string   // builtin | gitleaks <version> | rules_file | config
 }
 
 // Selection names the detectors to run; nil = every enabled detector.

@@ -19,10 +19,12 @@ type scanner struct {
 	active []bool
 	buf    []byte // original bytes from absolute position base on
 	base   int
-	cur    int   // every position before cur is decided
-	end    int   // absolute end of the bytes fed
-	state  int32 // prefilter state after the last byte fed
-	hits   []hit // keyword occurrences at or after cur, sorted by start
+	cur    int    // every position before cur is decided
+	end    int    // absolute end of the bytes fed
+	state  int32  // prefilter state after the last byte fed
+	hits   []hit  // keyword occurrences at or after cur, sorted by start
+	pend   []hit  // occurrences of windowed rules whose window has not run yet
+	found  []span // secrets windowed rules found, sorted by start
 	// keywordless are the active detectors without keywords.
 	keywordless []*detector
 	cands       []candidate // reused by candidates
@@ -62,7 +64,12 @@ func (s *scanner) feed(p []byte) {
 }
 
 func (s *scanner) addHit(start int, kw int32) {
-	if !s.active[s.e.kwOwner[kw]] || start < s.cur {
+	owner := s.e.kwOwner[kw]
+	if !s.active[owner] || start < s.cur {
+		return
+	}
+	if s.e.detectors[owner].win != nil {
+		s.pend = append(s.pend, hit{start, kw})
 		return
 	}
 	s.hits = append(s.hits, hit{start, kw})
@@ -83,10 +90,14 @@ func (s *scanner) feedString(p string) {
 func (s *scanner) advance(final bool) {
 	safe := s.end // positions from safe on may start a keyword not yet complete
 	if !final {
-		safe -= int(s.e.ac.depth[s.state])
+		safe = s.holdFrom(safe - int(s.e.ac.depth[s.state]))
+	}
+	if waiting := s.runPending(final); waiting >= 0 {
+		safe = min(safe, waiting-s.e.winBack)
 	}
 	for s.cur < safe {
 		s.dropHits()
+		s.dropSpans()
 		if next := s.nextCandidate(safe); next > s.cur {
 			s.keep(next)
 			continue
@@ -120,7 +131,10 @@ func (s *scanner) nextCandidate(limit int) int {
 
 func (s *scanner) nextHit(limit int) int {
 	if len(s.hits) > 0 && s.hits[0].start < limit {
-		return s.hits[0].start
+		limit = s.hits[0].start
+	}
+	if len(s.found) > 0 && s.found[0].vs < limit {
+		limit = s.found[0].vs
 	}
 	return limit
 }
@@ -161,9 +175,15 @@ func (s *scanner) apply(m match) {
 	s.res.Counts[d.info.Name]++
 }
 
-// trim forgets bytes before cur, keeping one byte of left context.
+// trim forgets bytes before cur, keeping one byte of left context and the
+// windows of windowed occurrences still to run (one may lie inside a match
+// that already moved cur past it).
 func (s *scanner) trim() {
-	if drop := s.cur - 1 - s.base; drop > 0 {
+	keep := s.cur - 1 - s.e.winBack // context for windows of occurrences to come
+	for _, h := range s.pend {
+		keep = min(keep, h.start-s.e.winBack)
+	}
+	if drop := keep - s.base; drop > 0 {
 		s.buf = append(s.buf[:0], s.buf[drop:]...)
 		s.base += drop
 	}
@@ -199,14 +219,15 @@ func (s *scanner) held() int { return s.end - s.cur }
 // flushRaw gives up on the undecided bytes: they pass unmasked.
 func (s *scanner) flushRaw() {
 	s.keep(s.end)
-	s.hits = s.hits[:0]
+	s.hits, s.pend, s.found = s.hits[:0], s.pend[:0], s.found[:0]
 	s.res.Incomplete = true
 	s.trim()
 }
 
 type candidate struct {
-	det int
-	kw  int32 // keyword of an exact detector, -1 otherwise
+	det  int
+	kw   int32 // keyword of an exact detector, -1 otherwise
+	span int   // 1 + index in found of a windowed rule's secret, 0 otherwise
 }
 
 func (s *scanner) candidates(i int) []candidate {
@@ -218,12 +239,17 @@ func (s *scanner) candidates(i int) []candidate {
 		if h.start > i {
 			break
 		}
-		out = append(out, candidate{int(s.e.kwOwner[h.kw]), h.kw})
+		out = append(out, candidate{det: int(s.e.kwOwner[h.kw]), kw: h.kw})
+	}
+	for k := 0; k < len(s.found) && s.found[k].vs <= i; k++ {
+		if s.found[k].vs == i {
+			out = append(out, candidate{det: s.found[k].det, kw: -1, span: k + 1})
+		}
 	}
 	prev, c := s.prevByte(i), s.buf[i-s.base]
 	for _, d := range s.e.keywordless {
 		if s.active[d] && s.e.detectors[d].startAt(prev, c) {
-			out = append(out, candidate{d, -1})
+			out = append(out, candidate{det: d, kw: -1})
 		}
 	}
 	for a := 1; a < len(out); a++ { // insertion sort: a handful, stable
@@ -275,8 +301,12 @@ func (s *scanner) preferValueMatch(m match, safe int, final bool) match {
 	if !sub.decided {
 		return sub
 	}
-	if sub.isMatching {
-		return sub
+	if sub.isMatching && !s.e.detectors[sub.det].assignmentRule() {
+		return sub // an assignment-shaped rule is no more specific than m
 	}
 	return m
+}
+
+func (d *detector) assignmentRule() bool {
+	return d.win != nil && (d.win.secretAfter || d.info.Confidence != "high")
 }

@@ -196,7 +196,7 @@ func TestStreamMasksCitationsAndErrorFlushes(t *testing.T) {
 // clean), and an empty event name survives a flushed, masked block.
 func TestStreamMultiLineDataAndEmptyName(t *testing.T) {
 	m := newTestMasker(t, Config{})
-	clean := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\ndata: \"delta\":{\"type\":\"text_delta\",\"text\":\"hello\"}}\n\n"
+	clean := "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\ndata: \"delta\":{\"type\":\"text_delta\",\"text\":\"hello!\"}}\n\n"
 	if out := runStream(t, m, []byte(clean), len(clean)+1); string(out) != clean {
 		t.Fatalf("clean multi-line event changed:\n%q", out)
 	}

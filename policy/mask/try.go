@@ -8,6 +8,10 @@ func (s *scanner) try(c candidate, i int, final bool) match {
 	if d.exact {
 		return s.tryExact(c, i)
 	}
+	if c.span > 0 {
+		sp := s.found[c.span-1]
+		return match{det: sp.det, end: sp.ve, vStart: sp.vs, vEnd: sp.ve, decided: true, isMatching: true}
+	}
 	rel := i - s.base
 	if prev := s.prevByte(i); d.leftBound && prev >= 0 && isWordByte(byte(prev)) {
 		return match{decided: true}
@@ -81,6 +85,9 @@ func (s *scanner) runRegex(det, i int, window []byte) match {
 		vs, ve = loc[2], loc[3]
 	}
 	if d.validate != nil && !d.validate(string(window[vs:ve])) {
+		return none
+	}
+	if d.validateMatch != nil && !d.validateMatch(string(window[loc[0]:loc[1]]), string(window[vs:ve])) {
 		return none
 	}
 	return match{det: det, end: i + loc[1], vStart: i + vs, vEnd: i + ve, decided: true, isMatching: true}

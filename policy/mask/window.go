@@ -1,0 +1,250 @@
+package mask
+
+import (
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+)
+
+// Windowed rules (gitleaks' rule shape). A gitleaks rule is an unanchored
+// regular expression whose secret may start before, at or after the keyword
+// that triggers it (`[\w.-]{0,50}?(?:token)...=...(secret)`). Such a rule
+// runs once per keyword occurrence, on a fixed window around it: back bytes
+// before the keyword and fwd bytes after its end, clipped to the text. The
+// window depends only on the occurrence's position and the text, never on
+// how the text arrived, so a stream finds exactly the spans Text finds. A
+// found span competes with the anchored detectors at its start position
+// like any other match (longest wins, then the detector listed first).
+//
+// For the stream this means: a position x may be decided only when every
+// occurrence that could yield a span starting at x has run, i.e. every
+// occurrence at or before x+back whose window is complete. Positions within
+// back bytes of the end (plus the prefilter depth) stay undecided until more
+// text or the end of the block arrives.
+
+// winRule is the windowed part of a detector.
+type winRule struct {
+	re          *regexp.Regexp // unanchored, as the rule set wrote it
+	secretGroup int            // 0 = the first non-empty group, else the whole match
+	entropy     float64        // the secret's Shannon entropy must exceed this (0 = no check)
+	back, fwd   int            // window around the keyword occurrence
+	pre         *[256]bool     // bytes a match may hold before its keyword
+	// secretAfter: the secret follows the keyword (assignment rules), so
+	// the bytes before a keyword never need holding back for this rule.
+	secretAfter bool
+	allowed     func(secret, match, line string) bool
+	// allowedRegex is allowed without the stop words (for Airlock's own
+	// assignment detector, whose test values say FAKE).
+	allowedRegex func(secret, match, line string) bool
+	// quickReject, on the bytes after the keyword, says that no match can
+	// use this occurrence (monotone, like detector.quickReject).
+	quickReject func(after []byte) bool
+	// end, on the bytes after the keyword, says where the window ends (at
+	// most fwd) once the bytes present decide it. nil: fwd bytes on.
+	end func(after []byte) (int, bool)
+}
+
+// windowEnd is where the window of the occurrence ending at ke ends, if
+// the bytes fed so far (or the end of the text) decide it.
+func (s *scanner) windowEnd(w *winRule, ke int, final bool) (int, bool) {
+	if w.end != nil {
+		after := s.buf[ke-s.base : min(s.end, ke+w.fwd)-s.base]
+		if n, ok := w.end(after); ok {
+			return ke + min(n, w.fwd), true
+		}
+	}
+	if final || ke+w.fwd <= s.end {
+		return min(ke+w.fwd, s.end), true
+	}
+	return 0, false
+}
+
+// span is a secret a windowed rule found: [vs, ve) absolute.
+type span struct {
+	det    int
+	vs, ve int
+}
+
+// maxWinBack bounds how far before its keyword a windowed secret may start:
+// what a stream holds back beyond the prefilter depth.
+const maxWinBack = 128
+
+// maxWinFwd bounds the window after the keyword for unbounded patterns.
+const maxWinFwd = 1024
+
+// runPending runs the windowed occurrences whose window is complete (all of
+// them at the end of the text) and returns the earliest start of one that
+// still waits (or -1).
+func (s *scanner) runPending(final bool) int {
+	waiting, n := -1, 0
+	for _, h := range s.pend {
+		d := s.e.detectors[s.e.kwOwner[h.kw]]
+		kwEnd := h.start + int(s.e.ac.kwLen[h.kw])
+		if d.win.quickReject != nil && kwEnd <= s.end && d.win.quickReject(s.buf[kwEnd-s.base:]) {
+			continue // monotone: the full window would say the same
+		}
+		hi, ok := s.windowEnd(d.win, kwEnd, final)
+		if !ok {
+			s.pend[n] = h
+			n++
+			if waiting < 0 || h.start < waiting {
+				waiting = h.start
+			}
+			continue
+		}
+		s.runWindow(int(s.e.kwOwner[h.kw]), h.start, kwEnd, hi)
+	}
+	s.pend = s.pend[:n]
+	return waiting
+}
+
+// runWindow runs detector det on the window around the keyword [ks, ke):
+// from one byte (of context) before the run of the rule's pre-keyword bytes
+// that precedes the keyword, to fwd bytes after it. Both ends depend only on
+// the text, so Text and a stream see the same window.
+func (s *scanner) runWindow(det, ks, ke, hi int) {
+	w := s.e.detectors[det].win
+	runStart := ks
+	for runStart > max(ks-w.back, s.base) && w.pre[s.buf[runStart-1-s.base]] {
+		runStart--
+	}
+	lo := max(runStart-1, s.base)
+	if w.quickReject != nil && w.quickReject(s.buf[ke-s.base:hi-s.base]) {
+		return
+	}
+	win := s.buf[lo-s.base : hi-s.base]
+	for _, loc := range w.re.FindAllSubmatchIndex(win, -1) {
+		if lo+loc[1] <= ks || lo+loc[0] >= ke {
+			continue // another occurrence's match (it runs on its own)
+		}
+		vs, ve := secretBounds(w, loc)
+		if vs >= ve || lo+vs < runStart || w.secretAfter && lo+vs < ks || !s.e.windowSecretOK(w, win, loc, vs, ve) {
+			continue
+		}
+		if ve-vs >= 2 && (win[vs] == '"' || win[vs] == '\'') && win[ve-1] == win[vs] {
+			vs, ve = vs+1, ve-1 // the value, not its quotes
+		}
+		ve = wholeValueEnd(win, vs, ve)
+		s.addSpan(span{det: det, vs: lo + vs, ve: lo + ve})
+	}
+}
+
+// secretBounds picks the secret within a match the way gitleaks does: the
+// configured group, else the first non-empty group, else the whole match.
+func secretBounds(w *winRule, loc []int) (int, int) {
+	if g := w.secretGroup; g > 0 && 2*g+1 < len(loc) {
+		return loc[2*g], loc[2*g+1]
+	}
+	for g := 1; 2*g+1 < len(loc); g++ {
+		if loc[2*g] >= 0 && loc[2*g+1] > loc[2*g] {
+			return loc[2*g], loc[2*g+1]
+		}
+	}
+	return loc[0], loc[1]
+}
+
+func (e *engine) windowSecretOK(w *winRule, win []byte, loc []int, vs, ve int) bool {
+	secret := string(win[vs:ve])
+	if w.entropy > 0 && shannon(secret) <= w.entropy {
+		return false
+	}
+	if w.allowed == nil {
+		return true
+	}
+	ls, le := lineAround(win, loc[0], loc[1])
+	return !w.allowed(secret, string(win[loc[0]:loc[1]]), string(win[ls:le]))
+}
+
+// wholeValueEnd extends a secret that stops inside a run of token bytes
+// to the end of that run (within the window): a value longer than the
+// rule's bound is masked whole, never only in its first part.
+func wholeValueEnd(win []byte, vs, ve int) int {
+	if ve == 0 || ve >= len(win) || !tokenByte[win[ve-1]] {
+		return ve
+	}
+	for ve < len(win) && tokenByte[win[ve]] {
+		ve++
+	}
+	return ve
+}
+
+var tokenByte = byteSet("AZaz09", "_-+/=")
+
+// holdFrom is the first position that a windowed occurrence not seen yet
+// (starting at or after x) could still make the start of a secret: the
+// trailing run before x of bytes some rule allows before its keyword.
+func (s *scanner) holdFrom(x int) int {
+	from := x
+	for _, p := range s.e.preSets {
+		j := x
+		for j > s.cur && x-j < p.back && p.set[s.buf[j-1-s.base]] {
+			j--
+		}
+		from = min(from, j)
+	}
+	return from
+}
+
+// preSet is one distinct preKeywordSet with the longest back reach of the
+// rules that share it.
+type preSet struct {
+	set  *[256]bool
+	back int
+}
+
+func collectPreSets(dets []*detector) []preSet {
+	var out []preSet
+	for _, d := range dets {
+		if d.win == nil || d.win.secretAfter {
+			continue
+		}
+		k := slices.IndexFunc(out, func(p preSet) bool { return *p.set == *d.win.pre })
+		if k < 0 {
+			out = append(out, preSet{set: d.win.pre})
+			k = len(out) - 1
+		}
+		out[k].back = max(out[k].back, d.win.back)
+	}
+	return out
+}
+
+func lineAround(b []byte, from, to int) (int, int) {
+	for from > 0 && b[from-1] != '\n' {
+		from--
+	}
+	for to < len(b) && b[to] != '\n' {
+		to++
+	}
+	return from, to
+}
+
+func (s *scanner) addSpan(sp span) {
+	s.found = append(s.found, sp)
+	sort.SliceStable(s.found, func(i, j int) bool { return s.found[i].vs < s.found[j].vs })
+}
+
+// dropSpans forgets spans that start before cur (overlapped by a match).
+func (s *scanner) dropSpans() {
+	n := 0
+	for n < len(s.found) && s.found[n].vs < s.cur {
+		n++
+	}
+	s.found = s.found[n:]
+}
+
+func shannon(s string) float64 {
+	var counts [256]int
+	for i := 0; i < len(s); i++ {
+		counts[s[i]]++
+	}
+	n := float64(len(s))
+	h := 0.0
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / n
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
