@@ -116,7 +116,7 @@ func TestStreamUnterminatedTailIsMaskedAsText(t *testing.T) {
 // and the memory held stays near the bound.
 func TestStreamHugeEventIsCut(t *testing.T) {
 	m := newTestMasker(t, Config{MaxHold: 1024})
-	first := textDelta("\n", 0, "text", "text_delta", "before")
+	first := textDelta("\n", 0, "text", "text_delta", "before ")
 	huge := first + "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"" +
 		strings.Repeat("a", 3<<20) + " sk-ant-api03-FAKE-demo-key-not-real\"}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
 	var out bytes.Buffer
