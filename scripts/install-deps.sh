@@ -49,6 +49,14 @@ if ((${#need[@]})); then
 	echo "installing for make $target: ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# The tests start their own private dockerd, PostgreSQL and the rest; keep the
+	# packages' services from starting (a system dockerd would add a bridge and
+	# firewall rules to the host).
+	rc=/usr/sbin/policy-rc.d
+	if [[ ! -e $rc ]]; then
+		printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod +x "$rc"
+		trap 'rm -f "$rc"' EXIT
+	fi
 	if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/airlock-deps.log 2>&1; then
 		cat /tmp/airlock-deps.log >&2
 		# Name the packages that apt could not provide, so the fix is obvious.
