@@ -71,6 +71,58 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct netns_listener);
+} netns_listeners SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 * 1024);
+} netns_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NETNS_COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} netns_counters SEC(".maps");
+
+static __always_inline void count_netns(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&netns_counters, &which);
+	if (v)
+		*v += 1;
+}
+
+/* listener_for finds the daemon's listener in the caller's network
+ * namespace. Without one the connection must be refused (the caller's own
+ * loopback has nothing of ours), and the daemon is told at once so that it
+ * opens one there and a retry succeeds. */
+static __always_inline struct netns_listener *listener_for(struct bpf_sock_addr *ctx)
+{
+	__u64 ns = bpf_get_netns_cookie(ctx);
+	struct netns_listener *l = bpf_map_lookup_elem(&netns_listeners, &ns);
+	struct netns_event *e;
+
+	if (l)
+		return l;
+	count_netns(NETNS_REFUSED);
+	e = bpf_ringbuf_reserve(&netns_events, sizeof(*e), 0);
+	if (!e) {
+		count_netns(NETNS_REPORT_LOST);
+		return NULL;
+	}
+	e->netns = ns;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return NULL;
+}
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &which);
@@ -189,6 +241,7 @@ SEC("cgroup/connect4")
 int airlock_connect4(struct bpf_sock_addr *ctx)
 {
 	struct config *cfg = get_config();
+	struct netns_listener *ln;
 	__u32 ip = ctx->user_ip4;
 	__u32 orig[4] = { ip, 0, 0, 0 };
 
@@ -205,10 +258,11 @@ int airlock_connect4(struct bpf_sock_addr *ctx)
 		count(COUNTER_REFUSED);
 		return 0; /* UDP or another port of an API address */
 	}
-	if (!cfg->port_v4 || !remember(ctx, AF_INET, orig))
-		return 0; /* no listener configured or no room: refuse */
-	ctx->user_ip4 = cfg->listen_v4;
-	ctx->user_port = cfg->port_v4;
+	ln = listener_for(ctx);
+	if (!ln || !ln->port_v4 || !remember(ctx, AF_INET, orig))
+		return 0; /* no listener in this namespace or no room: refuse */
+	ctx->user_ip4 = ln->listen_v4;
+	ctx->user_port = ln->port_v4;
 	return 1;
 }
 
@@ -221,6 +275,7 @@ int airlock_connect6(struct bpf_sock_addr *ctx)
 	struct config *cfg = get_config();
 	__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
 	int mapped = is_v4_mapped(ip);
+	struct netns_listener *ln;
 	int target;
 
 	forget(ctx);
@@ -240,24 +295,27 @@ int airlock_connect6(struct bpf_sock_addr *ctx)
 		count(COUNTER_REFUSED);
 		return 0;
 	}
+	ln = listener_for(ctx);
+	if (!ln)
+		return 0;
 	if (mapped) {
 		__u32 v4[4] = { ip[3], 0, 0, 0 };
-		if (!cfg->port_v4 || !remember(ctx, AF_INET, v4))
+		if (!ln->port_v4 || !remember(ctx, AF_INET, v4))
 			return 0;
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
 		ctx->user_ip6[2] = bpf_htonl(0x0000ffff);
-		ctx->user_ip6[3] = cfg->listen_v4;
-		ctx->user_port = cfg->port_v4;
+		ctx->user_ip6[3] = ln->listen_v4;
+		ctx->user_port = ln->port_v4;
 		return 1;
 	}
-	if (!cfg->port_v6 || !remember(ctx, AF_INET6, ip))
+	if (!ln->port_v6 || !remember(ctx, AF_INET6, ip))
 		return 0;
-	ctx->user_ip6[0] = cfg->listen_v6[0];
-	ctx->user_ip6[1] = cfg->listen_v6[1];
-	ctx->user_ip6[2] = cfg->listen_v6[2];
-	ctx->user_ip6[3] = cfg->listen_v6[3];
-	ctx->user_port = cfg->port_v6;
+	ctx->user_ip6[0] = ln->listen_v6[0];
+	ctx->user_ip6[1] = ln->listen_v6[1];
+	ctx->user_ip6[2] = ln->listen_v6[2];
+	ctx->user_ip6[3] = ln->listen_v6[3];
+	ctx->user_port = ln->port_v6;
 	return 1;
 }
 
@@ -299,6 +357,7 @@ int airlock_sockops(struct bpf_sock_ops *skops)
 	r = bpf_map_lookup_elem(&records_by_cookie, &cookie);
 	if (!r)
 		return 1;
+	key.netns = bpf_get_netns_cookie(skops);
 	key.port = (__u16)skops->local_port;
 	if (skops->family == AF_INET) {
 		key.family = AF_INET;

@@ -31,6 +31,7 @@ type Process struct {
 	ExeName    string `json:"exe_name,omitempty"` // file name only: the kernel records no directory
 	ExeIno     uint64 `json:"exe_ino,omitempty"`
 	ExeDev     string `json:"exe_dev,omitempty"` // "major:minor"
+	Netns      uint64 `json:"netns,omitempty"`   // network namespace cookie at connect()
 }
 
 // Origin is everything known about one intercepted connection before any

@@ -161,7 +161,7 @@ func TestReconnectForgetsRecord(t *testing.T) {
 	if d := h.nextDecision(); d.Kind == DecisionRefusedSNI {
 		peer = d.Origin.Peer // the dissolved first connection
 	}
-	if _, err := h.loader.Lookup(peer); err == nil {
+	if _, err := h.loader.Lookup(h.loader.HostNetns(), peer); err == nil {
 		t.Errorf("a record is still indexed for %s", peer)
 	}
 }

@@ -19,12 +19,17 @@ const (
 	DefaultMark           = 0x41524c4b // "ARLK": the daemon draws its own (RandomMark); tests use this
 	DefaultPeekTimeout    = 10 * time.Second
 	DefaultMaxClientHello = 16 * 1024
+	DefaultMaxNamespaces  = 4096
 )
 
 var (
 	// DefaultListenV4 and DefaultListenV6 are where redirected connections land.
 	DefaultListenV4 = netip.MustParseAddrPort("127.0.0.1:15443")
 	DefaultListenV6 = netip.MustParseAddrPort("[::1]:15443")
+	// Inside other network namespaces the listeners take ephemeral ports, so
+	// nothing a container already runs can be in the way.
+	netnsListenV4 = netip.MustParseAddrPort("127.0.0.1:0")
+	netnsListenV6 = netip.MustParseAddrPort("[::1]:0")
 	// DefaultTargets are Anthropic's published inbound ranges.
 	DefaultTargets = []netip.Prefix{
 		netip.MustParsePrefix("160.79.104.0/23"),
@@ -65,6 +70,7 @@ type Config struct {
 	RelayAllow     []string // other SNIs relayed unchanged (audited); every other SNI is refused
 	PeekTimeout    time.Duration
 	MaxClientHello int
+	MaxNamespaces  int // network namespaces served at once; default 4096
 }
 
 // WithDefaults returns c with every unset field filled in.
@@ -95,6 +101,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxClientHello <= 0 {
 		c.MaxClientHello = DefaultMaxClientHello
+	}
+	if c.MaxNamespaces <= 0 {
+		c.MaxNamespaces = DefaultMaxNamespaces
 	}
 	return c
 }
@@ -175,14 +184,25 @@ type Counters struct {
 	Refused    uint64 // an API address, but UDP or a port that is not captured: refused
 }
 
+// NamespaceStats are the figures `airlock status` and the metrics show.
+type NamespaceStats struct {
+	Served       int    `json:"served"`        // namespaces with a listener now
+	Opened       uint64 `json:"opened"`        // listeners opened since start
+	Released     uint64 `json:"released"`      // listeners released (namespace emptied)
+	FirstContact uint64 `json:"first_contact"` // namespaces the kernel reported
+	Refused      uint64 `json:"refused"`       // connections refused for want of a listener
+	Failures     uint64 `json:"failures"`      // listeners that could not be opened
+}
+
 // ErrNoRecord is returned by RecordLookup when the peer is unknown to the kernel.
 var ErrNoRecord = errors.New("no redirect record for peer")
 
 // ErrUnsupported is returned on platforms without eBPF cgroup hooks.
 var ErrUnsupported = errors.New("intercept: eBPF capture is only supported on linux")
 
-// RecordLookup finds the record of a redirected connection by the client's
-// address as the listener sees it. *Loader implements it.
+// RecordLookup finds the record of a redirected connection by the
+// listener's network namespace and the client's address as it sees it.
+// *Loader implements it.
 type RecordLookup interface {
-	Lookup(peer netip.AddrPort) (Record, error)
+	Lookup(netns uint64, peer netip.AddrPort) (Record, error)
 }

@@ -70,7 +70,8 @@ func (h *harness) listen() {
 		h.t.Fatalf("NewListener: %v", err)
 	}
 	h.ln = ln
-	if err := h.loader.SetListeners(ln.Addrs()); err != nil {
+	v4, v6 := ln.Addrs()
+	if err := h.loader.SetNetnsListener(ln.Netns(), v4, v6); err != nil {
 		h.t.Fatalf("SetListeners: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -142,14 +143,22 @@ func (h *harness) runHelper(env ...string) helperResult {
 // it dials only after go() is called).
 func (h *harness) startHelper(env ...string) *helperProc {
 	h.t.Helper()
-	p := &helperProc{cmd: exec.Command(os.Args[0], "-test.run=^$")}
+	return h.startHelperIn(h.cgroup, nil, env...)
+}
+
+// startHelperIn starts the client in cgroup under a wrapper command (such
+// as unshare), which must exec the arguments it is given.
+func (h *harness) startHelperIn(cgroup string, wrap []string, env ...string) *helperProc {
+	h.t.Helper()
+	argv := append(append([]string{}, wrap...), os.Args[0], "-test.run=^$")
+	p := &helperProc{cmd: exec.Command(argv[0], argv[1:]...)}
 	p.cmd.Env = append(os.Environ(), append([]string{"AIRLOCK_INTERCEPT_HELPER=1", "HELPER_CA=" + h.cert.caFile}, env...)...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, os.Stderr
 	var err error
 	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
 		h.t.Fatal(err)
 	}
-	testutil.StartInCgroup(h.t, p.cmd, h.cgroup)
+	testutil.StartInCgroup(h.t, p.cmd, cgroup)
 	return p
 }
 

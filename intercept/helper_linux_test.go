@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -29,6 +30,7 @@ type helperResult struct {
 	Response string            `json:"response"`
 	Error    string            `json:"error"`
 	Steps    map[string]string `json:"steps,omitempty"` // attack modes: each syscall's outcome
+	Refused  int               `json:"refused"`         // connects refused before one succeeded (HELPER_RETRY)
 }
 
 func TestMain(m *testing.M) {
@@ -49,6 +51,11 @@ func runHelper() (res helperResult) {
 	}
 	dst := netip.MustParseAddrPort(os.Getenv("HELPER_DIAL"))
 	conn, peer, err := helperDial(dst)
+	for os.Getenv("HELPER_RETRY") == "1" && errors.Is(err, unix.EPERM) && res.Refused < 100 {
+		res.Refused++
+		time.Sleep(20 * time.Millisecond)
+		conn, peer, err = helperDial(dst)
+	}
 	if err != nil {
 		res.Error = err.Error()
 		return res

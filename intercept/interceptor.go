@@ -8,11 +8,13 @@ import (
 )
 
 // Interceptor is capture assembled: the Loader (kernel side), the Listener
-// and the Selector that keeps the target set current.
+// in the daemon's namespace, the Namespaces served by listeners of their
+// own, and the Selector that keeps the target set current.
 type Interceptor struct {
-	Loader   *Loader
-	Listener *Listener
-	Selector *Selector
+	Loader     *Loader
+	Listener   *Listener
+	Namespaces *Namespaces
+	Selector   *Selector
 }
 
 // New loads (or adopts) the eBPF programs, opens the listener, points the
@@ -40,7 +42,13 @@ func New(cfg Config, handler APIHandler, report Reporter, log *zap.Logger) (*Int
 		loader.Close()
 		return nil, err
 	}
-	return &Interceptor{Loader: loader, Listener: ln, Selector: sel}, nil
+	nss, err := NewNamespaces(cfg, loader, handler, report, log)
+	if err != nil {
+		ln.Close()
+		loader.Close()
+		return nil, err
+	}
+	return &Interceptor{Loader: loader, Listener: ln, Namespaces: nss, Selector: sel}, nil
 }
 
 // Run serves connections and keeps host names resolved until ctx is done.
@@ -48,17 +56,18 @@ func (i *Interceptor) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { _ = i.Selector.Run(ctx) }()
+	go func() { _ = i.Namespaces.Run(ctx) }()
 	return i.Listener.Serve(ctx)
 }
 
 // Close stops listening and releases handles; the pinned programs stay,
 // so Claude-bound connections are refused until a daemon adopts them.
 func (i *Interceptor) Close() error {
-	return errors.Join(i.Listener.Close(), i.Loader.Close())
+	return errors.Join(i.Listener.Close(), i.Namespaces.Close(), i.Loader.Close())
 }
 
 // Detach stops listening and removes every link and pin (fail-open exit,
 // uninstall).
 func (i *Interceptor) Detach() error {
-	return errors.Join(i.Listener.Close(), i.Loader.Detach())
+	return errors.Join(i.Listener.Close(), i.Namespaces.Close(), i.Loader.Detach())
 }

@@ -17,9 +17,10 @@ import (
 )
 
 // Listener accepts redirected connections on the v4 and v6 listener
-// addresses and dispatches each one: API SNIs to the APIHandler, SNIs of
-// Config.RelayAllow relayed unchanged to their original destination, and
-// every other connection refused. Relays and refusals go to the Reporter.
+// addresses of one network namespace and dispatches each one: API SNIs to
+// the APIHandler, SNIs of Config.RelayAllow relayed unchanged to their
+// original destination, and every other connection refused. Relays and
+// refusals go to the Reporter.
 type Listener struct {
 	cfg     Config
 	lookup  RecordLookup
@@ -27,10 +28,11 @@ type Listener struct {
 	report  Reporter
 	log     *zap.Logger
 	lns     []net.Listener
+	netns   uint64 // cookie of the namespace the sockets were created in
 	wg      sync.WaitGroup
 }
 
-// NewListener opens the listening sockets (in the caller's network
+// NewListener opens the listening sockets (in the calling thread's network
 // namespace). lookup is usually the *Loader; report may be nil (decisions
 // are then only logged).
 func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Reporter, log *zap.Logger) (*Listener, error) {
@@ -47,6 +49,10 @@ func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Rep
 		return nil, fmt.Errorf("listening on %s: %w", cfg.ListenV4, err)
 	}
 	l.lns = append(l.lns, ln4)
+	if l.netns, err = netnsOf(ln4); err != nil {
+		ln4.Close()
+		return nil, err
+	}
 	ln6, err := net.Listen("tcp6", cfg.ListenV6.String())
 	if err != nil {
 		// Hosts without IPv6: serve IPv4 only; Addrs reports no v6 address,
@@ -57,6 +63,9 @@ func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Rep
 	l.lns = append(l.lns, ln6)
 	return l, nil
 }
+
+// Netns is the cookie of the network namespace the listener serves.
+func (l *Listener) Netns() uint64 { return l.netns }
 
 // Addrs are the bound listener addresses (with the real ports when the
 // config asked for port 0): hand them to Loader.SetListeners. v6 is the
@@ -125,7 +134,7 @@ func (l *Listener) handle(ctx context.Context, conn net.Conn) {
 	peer := conn.RemoteAddr().(*net.TCPAddr).AddrPort()
 	origin := &caller.Origin{ConnID: newConnID(), Peer: peer, Accepted: time.Now()}
 	log := l.log.With(zap.Stringer("peer", peer))
-	rec, err := l.lookup.Lookup(peer)
+	rec, err := l.lookup.Lookup(l.netns, peer)
 	if err != nil {
 		l.refuse(ctx, conn, DecisionRefusedNoRecord, origin, err, log)
 		return

@@ -17,7 +17,7 @@ import (
 
 type lookupFunc func(netip.AddrPort) (Record, error)
 
-func (f lookupFunc) Lookup(p netip.AddrPort) (Record, error) { return f(p) }
+func (f lookupFunc) Lookup(_ uint64, p netip.AddrPort) (Record, error) { return f(p) }
 
 // startTestListener serves a Listener whose records come from lookup and
 // whose API connections are reported on the returned channel.

@@ -35,6 +35,7 @@ var hooks = []hook{
 type Loader struct {
 	cfg        Config
 	cgroupPath string
+	hostNetns  uint64 // netns cookie of the loader's own (the host's) namespace
 	objs       redirectObjects
 	links      []link.Link
 }
@@ -56,7 +57,11 @@ func Load(cfg Config) (*Loader, error) {
 	if err := preparePinDir(cfg.PinDir); err != nil {
 		return nil, err
 	}
-	l := &Loader{cfg: cfg, cgroupPath: cgroupPath}
+	hostNetns, err := ownNetnsCookie()
+	if err != nil {
+		return nil, err
+	}
+	l := &Loader{cfg: cfg, cgroupPath: cgroupPath, hostNetns: hostNetns}
 	if err := l.loadObjects(); err != nil {
 		return nil, err
 	}
@@ -73,6 +78,9 @@ func Load(cfg Config) (*Loader, error) {
 
 // CgroupPath is the cgroup v2 directory the programs are attached to.
 func (l *Loader) CgroupPath() string { return l.cgroupPath }
+
+// HostNetns is the netns cookie of the namespace the loader runs in.
+func (l *Loader) HostNetns() uint64 { return l.hostNetns }
 
 func (l *Loader) loadObjects() error {
 	spec, err := loadRedirect()

@@ -23,7 +23,7 @@ func (*Loader) SetTargets([]Target) error { return ErrUnsupported }
 func (*Loader) Targets() ([]Target, error) { return nil, ErrUnsupported }
 
 // Lookup returns ErrUnsupported.
-func (*Loader) Lookup(netip.AddrPort) (Record, error) { return Record{}, ErrUnsupported }
+func (*Loader) Lookup(uint64, netip.AddrPort) (Record, error) { return Record{}, ErrUnsupported }
 
 // Counters returns ErrUnsupported.
 func (*Loader) Counters() (Counters, error) { return Counters{}, ErrUnsupported }

@@ -54,24 +54,67 @@ func (l *Loader) writeInitialConfig() error {
 		}
 		tgid, cgroupID = uint32(os.Getpid()), id
 	}
-	if err := l.setExclusions(tgid, cgroupID); err != nil {
+	err := l.updateConfig(func(c *redirectConfig) {
+		*c = redirectConfig{Mark: l.cfg.Mark, ExcludedTgid: tgid, ExcludedCgroup: cgroupID}
+	})
+	if err != nil {
+		return err
+	}
+	if err := l.resetNetnsListeners(); err != nil {
 		return err
 	}
 	return l.SetListeners(l.cfg.ListenV4, l.cfg.ListenV6)
 }
 
-// SetListeners tells the kernel where to redirect to. A port of 0 makes
-// the programs refuse target connections for that family.
+// SetListeners tells the kernel where to redirect connections made in the
+// host's (the loader's) network namespace. A port of 0 makes the programs
+// refuse target connections for that family.
 func (l *Loader) SetListeners(v4, v6 netip.AddrPort) error {
-	return l.updateConfig(func(c *redirectConfig) {
-		*c = redirectConfig{ExcludedTgid: c.ExcludedTgid, ExcludedCgroup: c.ExcludedCgroup, Mark: l.cfg.Mark}
-		if a := v4.Addr().Unmap(); a.Is4() {
-			c.ListenV4, c.PortV4 = ip4Word(a), htons(v4.Port())
-		}
-		if a := v6.Addr(); a.Is6() {
-			c.ListenV6, c.PortV6 = ip6Words(a), htons(v6.Port())
-		}
-	})
+	return l.SetNetnsListener(l.hostNetns, v4, v6)
+}
+
+// SetNetnsListener tells the kernel where to redirect connections made in
+// the network namespace whose cookie is netns.
+func (l *Loader) SetNetnsListener(netns uint64, v4, v6 netip.AddrPort) error {
+	var e redirectNetnsListener
+	if a := v4.Addr().Unmap(); a.Is4() {
+		e.ListenV4, e.PortV4 = ip4Word(a), htons(v4.Port())
+	}
+	if a := v6.Addr(); a.Is6() {
+		e.ListenV6, e.PortV6 = ip6Words(a), htons(v6.Port())
+	}
+	if err := l.objs.NetnsListeners.Update(netns, &e, ebpf.UpdateAny); err != nil {
+		return fmt.Errorf("setting the listener of netns %d: %w", netns, err)
+	}
+	return nil
+}
+
+// DeleteNetnsListener forgets a namespace's listener: its next target
+// connection is refused and reported again.
+func (l *Loader) DeleteNetnsListener(netns uint64) error {
+	err := l.objs.NetnsListeners.Delete(netns)
+	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("deleting the listener of netns %d: %w", netns, err)
+	}
+	return nil
+}
+
+// resetNetnsListeners drops what an earlier daemon registered: its
+// listeners died with it, so those namespaces start over at first contact.
+func (l *Loader) resetNetnsListeners() error {
+	var keys []uint64
+	var k uint64
+	var v redirectNetnsListener
+	for it := l.objs.NetnsListeners.Iterate(); it.Next(&k, &v); {
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if _, err := l.objs.NetnsListeners.BatchDelete(keys, nil); err != nil {
+		return fmt.Errorf("clearing netns listeners: %w", err)
+	}
+	return nil
 }
 
 // setExclusions sets the tgid and cgroup guards (0 = off).
@@ -82,10 +125,11 @@ func (l *Loader) setExclusions(tgid uint32, cgroupID uint64) error {
 }
 
 // Lookup returns the record of the redirected connection whose client is
-// peer (the remote address our listener accepted), and forgets it so a
-// later connection reusing the port cannot inherit it. ErrNoRecord if none.
-func (l *Loader) Lookup(peer netip.AddrPort) (Record, error) {
-	key := peerKey(peer)
+// peer (the remote address our listener in namespace netns accepted), and
+// forgets it so a later connection reusing the port cannot inherit it.
+// ErrNoRecord if none.
+func (l *Loader) Lookup(netns uint64, peer netip.AddrPort) (Record, error) {
+	key := peerKey(netns, peer)
 	var r redirectRecord
 	err := l.objs.RecordsByPeer.LookupAndDelete(&key, &r)
 	if errors.Is(err, ebpf.ErrNotSupported) { // hash LookupAndDelete needs 5.14
@@ -94,7 +138,7 @@ func (l *Loader) Lookup(peer netip.AddrPort) (Record, error) {
 		}
 	}
 	if errors.Is(err, ebpf.ErrKeyNotExist) {
-		return Record{}, fmt.Errorf("%w %s", ErrNoRecord, peer)
+		return Record{}, fmt.Errorf("%w %s (netns %d)", ErrNoRecord, peer, netns)
 	}
 	if err != nil {
 		return Record{}, fmt.Errorf("looking up record of %s: %w", peer, err)
@@ -102,9 +146,9 @@ func (l *Loader) Lookup(peer netip.AddrPort) (Record, error) {
 	return recordFrom(&r), nil
 }
 
-func peerKey(peer netip.AddrPort) redirectPeerKey {
+func peerKey(netns uint64, peer netip.AddrPort) redirectPeerKey {
 	a := peer.Addr().Unmap()
-	k := redirectPeerKey{Port: peer.Port(), Family: syscall.AF_INET6}
+	k := redirectPeerKey{Netns: netns, Port: peer.Port(), Family: syscall.AF_INET6}
 	if a.Is4() {
 		k.Family, k.Ip[0] = syscall.AF_INET, ip4Word(a)
 		return k
@@ -145,15 +189,33 @@ func cString(cs []int8) string {
 
 // Counters sums the kernel's per-CPU counters.
 func (l *Loader) Counters() (Counters, error) {
-	var sums [5]uint64
+	s, err := sumPerCPU(l.objs.Counters, 5)
+	if err != nil {
+		return Counters{}, err
+	}
+	return Counters{Redirected: s[0], Skipped: s[1], Excluded: s[2], MapFull: s[3], Refused: s[4]}, nil
+}
+
+// NetnsCounters reads the kernel's first-contact counters: connections
+// refused because their namespace had no listener, and reports lost.
+func (l *Loader) NetnsCounters() (refused, lost uint64, err error) {
+	s, err := sumPerCPU(l.objs.NetnsCounters, 2)
+	if err != nil {
+		return 0, 0, err
+	}
+	return s[0], s[1], nil
+}
+
+func sumPerCPU(m *ebpf.Map, n int) ([]uint64, error) {
+	sums := make([]uint64, n)
 	for i := range sums {
 		var perCPU []uint64
-		if err := l.objs.Counters.Lookup(uint32(i), &perCPU); err != nil {
-			return Counters{}, fmt.Errorf("reading counter %d: %w", i, err)
+		if err := m.Lookup(uint32(i), &perCPU); err != nil {
+			return nil, fmt.Errorf("reading counter %d: %w", i, err)
 		}
 		for _, v := range perCPU {
 			sums[i] += v
 		}
 	}
-	return Counters{Redirected: sums[0], Skipped: sums[1], Excluded: sums[2], MapFull: sums[3], Refused: sums[4]}, nil
+	return sums, nil
 }

@@ -23,7 +23,7 @@ import (
 func ProcessOf(r Record) caller.Process {
 	id := r.Identity
 	p := caller.Process{PID: int(r.TGID), UID: r.UID, GID: r.GID, Comm: r.Comm, CgroupID: r.CgroupID,
-		ExeName: id.ExeName, ExeIno: id.ExeIno}
+		ExeName: id.ExeName, ExeIno: id.ExeIno, Netns: r.NetnsCookie}
 	if id.ExeIno != 0 {
 		p.ExeDev = fmt.Sprintf("%d:%d", id.ExeMajor, id.ExeMinor)
 	}

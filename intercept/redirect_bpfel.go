@@ -15,22 +15,26 @@ import (
 
 type redirectConfig struct {
 	_              structs.HostLayout
-	ListenV4       uint32
-	ListenV6       [4]uint32
-	PortV4         uint16
-	PortV6         uint16
 	Mark           uint32
 	ExcludedTgid   uint32
-	Pad            uint32
-	_              [4]byte
 	ExcludedCgroup uint64
+}
+
+type redirectNetnsListener struct {
+	_        structs.HostLayout
+	ListenV4 uint32
+	ListenV6 [4]uint32
+	PortV4   uint16
+	PortV6   uint16
 }
 
 type redirectPeerKey struct {
 	_      structs.HostLayout
+	Netns  uint64
 	Ip     [4]uint32
 	Port   uint16
 	Family uint16
+	Pad    uint32
 }
 
 type redirectRangeV4 struct {
@@ -86,6 +90,9 @@ type redirectTargetV6 struct {
 const (
 	redirectMapConfigMap            = "config_map"
 	redirectMapCounters             = "counters"
+	redirectMapNetnsCounters        = "netns_counters"
+	redirectMapNetnsEvents          = "netns_events"
+	redirectMapNetnsListeners       = "netns_listeners"
 	redirectMapRangesV4             = "ranges_v4"
 	redirectMapRangesV6             = "ranges_v6"
 	redirectMapRecordsByCookie      = "records_by_cookie"
@@ -158,6 +165,9 @@ type redirectProgramSpecs struct {
 type redirectMapSpecs struct {
 	ConfigMap       *ebpf.MapSpec `ebpf:"config_map"`
 	Counters        *ebpf.MapSpec `ebpf:"counters"`
+	NetnsCounters   *ebpf.MapSpec `ebpf:"netns_counters"`
+	NetnsEvents     *ebpf.MapSpec `ebpf:"netns_events"`
+	NetnsListeners  *ebpf.MapSpec `ebpf:"netns_listeners"`
 	RangesV4        *ebpf.MapSpec `ebpf:"ranges_v4"`
 	RangesV6        *ebpf.MapSpec `ebpf:"ranges_v6"`
 	RecordsByCookie *ebpf.MapSpec `ebpf:"records_by_cookie"`
@@ -194,6 +204,9 @@ func (o *redirectObjects) Close() error {
 type redirectMaps struct {
 	ConfigMap       *ebpf.Map `ebpf:"config_map"`
 	Counters        *ebpf.Map `ebpf:"counters"`
+	NetnsCounters   *ebpf.Map `ebpf:"netns_counters"`
+	NetnsEvents     *ebpf.Map `ebpf:"netns_events"`
+	NetnsListeners  *ebpf.Map `ebpf:"netns_listeners"`
 	RangesV4        *ebpf.Map `ebpf:"ranges_v4"`
 	RangesV6        *ebpf.Map `ebpf:"ranges_v6"`
 	RecordsByCookie *ebpf.Map `ebpf:"records_by_cookie"`
@@ -206,6 +219,9 @@ func (m *redirectMaps) Close() error {
 	return _RedirectClose(
 		m.ConfigMap,
 		m.Counters,
+		m.NetnsCounters,
+		m.NetnsEvents,
+		m.NetnsListeners,
 		m.RangesV4,
 		m.RangesV6,
 		m.RecordsByCookie,

@@ -38,16 +38,11 @@ struct range_v6 {
 	__u8 addr[16];
 };
 
-/* Runtime settings, element 0 of the config array (pinned, so the listener
- * addresses outlive the daemon and new connections fail closed). */
+/* Runtime settings, element 0 of the config array. Where to redirect to is
+ * per network namespace: see struct netns_listener. */
 struct config {
-	__u32 listen_v4;     /* network order */
-	__u32 listen_v6[4];  /* network order */
-	__u16 port_v4;       /* network order; 0 = no listener: refuse */
-	__u16 port_v6;       /* network order; 0 = no listener: refuse */
 	__u32 mark;          /* SO_MARK of the daemon's own sockets; 0 = off */
 	__u32 excluded_tgid; /* with the mark: the daemon's process; 0 = off */
-	__u32 _pad;
 	__u64 excluded_cgroup; /* with the mark: the daemon's cgroup; 0 = off */
 };
 
@@ -72,11 +67,39 @@ struct record {
 	char exe_name[32];
 };
 
-/* Client side of a redirected connection, as the listener sees its peer. */
+/* Client side of a redirected connection, as the listener sees its peer.
+ * Every namespace has its own 127.0.0.1, so the namespace is part of it. */
 struct peer_key {
+	__u64 netns;  /* netns cookie of the client (and of the listener) */
 	__u32 ip[4];  /* v4 in ip[0] when family is AF_INET (mapped normalised) */
 	__u16 port;   /* host order (as sockops reports local_port) */
 	__u16 family;
+	__u32 _pad;
+};
+
+/* Where connections from one network namespace are redirected: the
+ * daemon's listener inside that namespace (pinned, so the addresses
+ * outlive the daemon and new connections fail closed). */
+struct netns_listener {
+	__u32 listen_v4;     /* network order */
+	__u32 listen_v6[4];  /* network order */
+	__u16 port_v4;       /* network order; 0 = no listener: refuse */
+	__u16 port_v6;       /* network order; 0 = no listener: refuse */
+};
+
+/* First contact: a target connection from a namespace without a listener
+ * was refused; the daemon opens a listener there so a retry succeeds. */
+struct netns_event {
+	__u64 netns;
+	__u64 cgroup_id;
+	__u32 tgid;
+	__u32 _pad;
+};
+
+enum netns_counter {
+	NETNS_REFUSED = 0,  /* refused: no listener in the caller's namespace */
+	NETNS_REPORT_LOST,  /* the event ring was full */
+	NETNS_COUNTER_MAX,
 };
 
 enum counter {

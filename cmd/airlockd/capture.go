@@ -25,6 +25,7 @@ func (d *daemon) startCapture(context.Context) error {
 	d.parts.capture = ic
 	d.parts.metrics.SetBPFFunc(d.bpfCounters)
 	d.parts.selector = startSelector(d.ctx, cfg, ic, d.log)
+	d.serveNamespaces(ic)
 	go func() {
 		if err := ic.Listener.Serve(d.ctx); err != nil && d.ctx.Err() == nil {
 			d.report(fmt.Errorf("capture listener: %w", err))
@@ -68,8 +69,12 @@ func (d *daemon) bpfCounters() map[string]uint64 {
 	if err != nil {
 		return nil
 	}
-	return map[string]uint64{"redirected": c.Redirected, "skipped": c.Skipped, "excluded": c.Excluded,
+	out := map[string]uint64{"redirected": c.Redirected, "skipped": c.Skipped, "excluded": c.Excluded,
 		"map_full": c.MapFull, "refused": c.Refused}
+	if refused, lost, err := d.parts.capture.Loader.NetnsCounters(); err == nil {
+		out["netns_refused"], out["netns_report_lost"] = refused, lost
+	}
+	return out
 }
 
 // captureConfig converts validated config into capture's typed config.

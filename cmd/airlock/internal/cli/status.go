@@ -14,7 +14,7 @@ import (
 // statusOrder puts the daemon's status sections in an operator's reading order;
 // sections the daemon adds later follow in name order.
 var statusOrder = []string{"version", "pid", "uptime", "started", "fail_mode", "capture", "attached", "cgroup",
-	"targets", "counters", "listener", "ca", "credentials", "policy", "masking", "audit", "approvals"}
+	"targets", "counters", "listener", "namespaces", "ca", "credentials", "policy", "masking", "audit", "approvals"}
 
 func (a *app) statusCommand() *cobra.Command {
 	return &cobra.Command{

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/airlock-dev/airlock/intercept"
+)
+
+// serveNamespaces opens listeners inside the network namespaces of captured
+// processes (containers, `unshare -n`, `ip netns exec`) and exports their
+// figures; Interceptor.Close releases them.
+func (d *daemon) serveNamespaces(ic *intercept.Interceptor) {
+	nss := ic.Namespaces
+	go func() {
+		if err := nss.Run(d.ctx); err != nil && d.ctx.Err() == nil {
+			d.report(fmt.Errorf("serving network namespaces: %w", err))
+		}
+	}()
+	reg := d.parts.metrics.Registry()
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "airlock_netns_served",
+			Help: "Network namespaces other than the daemon's with a listener of their own."},
+			func() float64 { return float64(nss.Stats().Served) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_netns_first_contact_total",
+			Help: "Namespaces the kernel reported after refusing a connection for want of a listener."},
+			func() float64 { return float64(nss.Stats().FirstContact) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_netns_released_total",
+			Help: "Namespace listeners released because no captured process was left."},
+			func() float64 { return float64(nss.Stats().Released) }),
+	)
+}

@@ -1,0 +1,80 @@
+package e2e
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/testutil"
+)
+
+// netnsPrompt carries a fake secret the upstream must only see masked.
+var netnsPrompt = `{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"from a namespace: ` + fakeAnthropic + `"}]}`
+
+// TestNetnsCurl runs unmodified curl in network namespaces of its own, where
+// api.anthropic.com is a loopback address with nothing behind it: under
+// `unshare -n` and under `ip netns exec`. Each request is intercepted, the
+// upstream sees only the managed key and the masked prompt, and the audit
+// names the client's namespace.
+func TestNetnsCurl(t *testing.T) {
+	h := Start(t, Options{})
+	name := testutil.RandomName("airlock-e2e-ns-")
+	for _, args := range [][]string{{"netns", "add", name}, {"-n", name, "link", "set", "lo", "up"}} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", name).Run() })
+	wrappers := map[string][]string{
+		"unshare":  {"unshare", "-n", "sh", "-c", `ip link set lo up && exec curl "$@"`, "sh"},
+		"ip-netns": {"ip", "netns", "exec", name, "curl"},
+	}
+	n := 0
+	for _, label := range []string{"unshare", "ip-netns"} {
+		w := wrappers[label]
+		res := h.Run(t, w[0], append(w[1:], curlMessages(netnsPrompt)...)...)
+		if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
+			t.Fatalf("%s curl: exit %d\n%s\n%s\ndaemon:\n%s", label, res.Code, res.Stdout, res.Stderr, h.Log())
+		}
+		n++
+		h.AssertUpstreamGotOnlyManagedKey(t, n, leakedCurlKey, fakeAnthropic)
+		assertMaskedUpstream(t, h, n-1)
+		assertNetnsAudit(t, h.LastAudit(t), label)
+	}
+}
+
+func assertMaskedUpstream(t *testing.T, h *Harness, i int) {
+	t.Helper()
+	body := string(h.Upstream.Requests()[i].Body)
+	if !anthropicPlaceholder.MatchString(body) {
+		t.Errorf("upstream body %s: want the prompt's secret masked", body)
+	}
+}
+
+// assertNetnsAudit: the record names a network namespace other than the
+// host's (this test process runs in the host's).
+func assertNetnsAudit(t *testing.T, rec audit.Record, label string) {
+	t.Helper()
+	host := hostNetnsCookie(t)
+	if rec.Caller.Netns == 0 || rec.Caller.Netns == host || rec.Caller.Comm != "curl" {
+		t.Errorf("%s: audit caller netns %d comm %q, want curl in a namespace other than the host's (%d)",
+			label, rec.Caller.Netns, rec.Caller.Comm, host)
+	}
+}
+
+func hostNetnsCookie(t *testing.T) uint64 {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	c, err := unix.GetsockoptUint64(fd, unix.SOL_SOCKET, 71) // SO_NETNS_COOKIE
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

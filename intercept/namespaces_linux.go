@@ -1,0 +1,238 @@
+//go:build linux
+
+package intercept
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Namespaces serves every network namespace under the captured cgroup other
+// than the daemon's own: inside each it opens a Listener (a socket keeps the
+// namespace it was created in) and tells the kernel where it is. A namespace
+// is found proactively (cgroup events) or at first contact (the kernel
+// refused a connection from it and reported its cookie); it is released
+// when no captured process is left in it.
+type Namespaces struct {
+	loader  *Loader
+	cfg     Config
+	handler APIHandler
+	report  Reporter
+	log     *zap.Logger
+	hostIno uint64
+
+	mu       sync.Mutex
+	byIno    map[uint64]*served
+	failedAt map[uint64]time.Time // netns inode -> last failed open (backoff)
+	stopRun  context.CancelFunc   // ends Run (set by Run)
+	closed   bool
+	wg       sync.WaitGroup
+
+	opened, released, firstContact, failures atomic.Uint64
+}
+
+// served is one namespace's listener and the process that anchors it.
+type served struct {
+	ino, cookie uint64
+	ln          *Listener
+	anchor      *os.File // pidfd of a captured process inside the namespace
+	anchorPID   int
+	cancel      context.CancelFunc
+	done        chan struct{}
+}
+
+// netnsRetry is how long a namespace whose listener failed to open is left
+// alone before a new event may try again.
+const netnsRetry = time.Second
+
+// NewNamespaces prepares namespace serving for loader; Run starts it.
+func NewNamespaces(cfg Config, loader *Loader, handler APIHandler, report Reporter, log *zap.Logger) (*Namespaces, error) {
+	ino, err := netnsInode(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Namespaces{loader: loader, cfg: cfg.WithDefaults(), handler: handler, report: report, log: log.Named("netns"),
+		hostIno: ino, byIno: map[uint64]*served{}, failedAt: map[uint64]time.Time{}}, nil
+}
+
+// Stats reports the namespaces served and the first-contact figures.
+func (n *Namespaces) Stats() NamespaceStats {
+	n.mu.Lock()
+	s := NamespaceStats{Served: len(n.byIno)}
+	n.mu.Unlock()
+	s.Opened, s.Released = n.opened.Load(), n.released.Load()
+	s.FirstContact, s.Failures = n.firstContact.Load(), n.failures.Load()
+	s.Refused, _, _ = n.loader.NetnsCounters()
+	return s
+}
+
+// Ensure serves the network namespace pid is in, unless it is the daemon's
+// own or already served. It is safe to call for any pid under the captured
+// cgroup, from any goroutine.
+func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
+	ino, err := netnsInode(pid)
+	if err != nil || ino == n.hostIno {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.byIno[ino]; ok || ctx.Err() != nil {
+		return nil
+	}
+	if t, ok := n.failedAt[ino]; ok && time.Since(t) < netnsRetry {
+		return nil
+	}
+	if len(n.byIno) >= n.cfg.MaxNamespaces {
+		return fmt.Errorf("netns of pid %d: %w (%d served)", pid, ErrTooManyNamespaces, len(n.byIno))
+	}
+	s, err := n.open(pid, ino)
+	if err != nil {
+		n.failedAt[ino] = time.Now()
+		n.failures.Add(1)
+		return err
+	}
+	delete(n.failedAt, ino)
+	n.byIno[ino] = s
+	n.start(ctx, s)
+	return nil
+}
+
+// open creates the listener inside pid's namespace and registers it with
+// the kernel. Called with n.mu held.
+func (n *Namespaces) open(pid int, ino uint64) (*served, error) {
+	pidfd, err := openPidfd(pid)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := listenInNetns(pid, pidfd, n.cfg, n.loader, n.handler, n.report, n.log)
+	if err != nil {
+		pidfd.Close()
+		return nil, fmt.Errorf("listening in the netns of pid %d: %w", pid, err)
+	}
+	v4, v6 := ln.Addrs()
+	if err := n.loader.SetNetnsListener(ln.Netns(), v4, v6); err != nil {
+		ln.Close()
+		pidfd.Close()
+		return nil, err
+	}
+	n.opened.Add(1)
+	n.log.Info("serving network namespace", zap.Uint64("netns", ln.Netns()), zap.Uint64("netns_inode", ino),
+		zap.Int("pid", pid), zap.Stringer("listen_v4", v4), zap.Stringer("listen_v6", v6))
+	return &served{ino: ino, cookie: ln.Netns(), ln: ln, anchor: pidfd, anchorPID: pid}, nil
+}
+
+// start serves s's listener and watches its anchor process.
+func (n *Namespaces) start(ctx context.Context, s *served) {
+	sctx, cancel := context.WithCancel(ctx)
+	s.cancel, s.done = cancel, make(chan struct{})
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		defer close(s.done)
+		if err := s.ln.Serve(sctx); err != nil {
+			n.log.Warn("namespace listener stopped", zap.Uint64("netns", s.cookie), zap.Error(err))
+		}
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.watch(sctx, s)
+	}()
+}
+
+// watch waits for the anchor to exit, then moves the anchor to another
+// captured process in the namespace or, when none is left, releases it.
+func (n *Namespaces) watch(ctx context.Context, s *served) {
+	for {
+		if err := waitExit(s.anchor); err != nil || ctx.Err() != nil {
+			return // closed: released by someone else
+		}
+		if !n.reanchor(s) {
+			n.release(s, "no captured process left")
+			return
+		}
+	}
+}
+
+// reanchor finds another captured process in s's namespace.
+func (n *Namespaces) reanchor(s *served) bool {
+	for _, pid := range capturedPIDs(n.loader.CgroupPath()) {
+		if ino, err := netnsInode(pid); err != nil || ino != s.ino {
+			continue
+		}
+		pidfd, err := openPidfd(pid)
+		if err != nil {
+			continue
+		}
+		if ino, err := netnsInode(pid); err != nil || ino != s.ino { // pid reused meanwhile
+			pidfd.Close()
+			continue
+		}
+		n.mu.Lock()
+		if n.byIno[s.ino] != s { // released meanwhile
+			n.mu.Unlock()
+			pidfd.Close()
+			return false
+		}
+		old := s.anchor
+		s.anchor, s.anchorPID = pidfd, pid
+		n.mu.Unlock()
+		old.Close()
+		return true
+	}
+	return false
+}
+
+// release forgets a namespace: the kernel first (its next connection is
+// refused and reported again), then the listener.
+func (n *Namespaces) release(s *served, why string) {
+	n.mu.Lock()
+	if n.byIno[s.ino] != s {
+		n.mu.Unlock()
+		return
+	}
+	delete(n.byIno, s.ino)
+	anchor := s.anchor
+	n.mu.Unlock()
+	if err := n.loader.DeleteNetnsListener(s.cookie); err != nil {
+		n.log.Warn("forgetting namespace listener", zap.Uint64("netns", s.cookie), zap.Error(err))
+	}
+	s.cancel()
+	s.ln.Close()
+	<-s.done
+	anchor.Close() // ends watch
+	n.released.Add(1)
+	n.log.Info("released network namespace", zap.Uint64("netns", s.cookie), zap.String("why", why))
+}
+
+// Close stops Run, releases every namespace and waits for their goroutines.
+func (n *Namespaces) Close() error {
+	n.mu.Lock()
+	n.closed = true
+	if n.stopRun != nil {
+		n.stopRun()
+	}
+	all := make([]*served, 0, len(n.byIno))
+	for _, s := range n.byIno {
+		all = append(all, s)
+	}
+	n.mu.Unlock()
+	for _, s := range all {
+		n.release(s, "daemon stopping")
+	}
+	n.wg.Wait()
+	return nil
+}
+
+// ErrTooManyNamespaces bounds what a process that creates namespaces in a
+// loop can make the daemon open; connections from the rest are refused.
+var ErrTooManyNamespaces = errors.New("too many network namespaces served")

@@ -1,0 +1,137 @@
+//go:build linux
+
+package intercept
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/testutil"
+)
+
+// childCgroup makes a cgroup below the harness's, as a runtime makes one per
+// container; it is removed (before its parent) when t ends.
+func childCgroup(t *testing.T, h *harness) string {
+	dir := filepath.Join(h.cgroup, testutil.RandomName("c-"))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatalf("creating child cgroup: %v", err)
+	}
+	t.Cleanup(func() { testutil.RemoveCgroup(t, dir) })
+	return dir
+}
+
+// TestNetnsRace starts 100 namespaces back to back, each in a cgroup of its
+// own and each connecting at once: every connection is intercepted (a refused
+// one retried), none reaches anything else, and each namespace has its own
+// listener. The count of first-contact refusals is reported.
+func TestNetnsRace(t *testing.T) {
+	const n = 100
+	h := newHarness(t, testTargets, netnsTarget.Port())
+	h.origins = make(chan *caller.Origin, n)
+	h.listen()
+	nss := h.serveNamespaces()
+	wrap := unshareWrap(t, 0)
+	procs := make([]*helperProc, n)
+	for i := range procs {
+		procs[i] = h.startHelperIn(childCgroup(t, h), wrap, netnsClientEnv()...)
+	}
+	refused, clientsRefused := 0, 0
+	for _, p := range procs {
+		res := p.wait(t)
+		if res.Error != "" || !strings.HasPrefix(res.Response, "api:") {
+			t.Errorf("client %d: %q (error %q), want intercepted", p.pid(), res.Response, res.Error)
+		}
+		refused += res.Refused
+		if res.Refused > 0 {
+			clientsRefused++
+		}
+	}
+	seen := map[uint64]bool{}
+	for range n {
+		o := h.nextOrigin()
+		if o.Process.Netns == h.loader.HostNetns() || seen[o.Process.Netns] {
+			t.Errorf("origin netns %d: want one distinct non-host namespace per client", o.Process.Netns)
+		}
+		seen[o.Process.Netns] = true
+	}
+	s := nss.Stats()
+	t.Logf("%d namespaces: %d clients refused at first contact (%d refusals in all); stats %+v", n, clientsRefused, refused, s)
+	if s.Opened != n {
+		t.Errorf("opened %d listeners, want %d", s.Opened, n)
+	}
+}
+
+// TestNetnsNoLeak runs 1,000 namespace create/destroy cycles (a client in a
+// fresh namespace connects and exits) and checks that the daemon's open
+// files, goroutines and listeners return to their baseline.
+func TestNetnsNoLeak(t *testing.T) {
+	cycles, parallel := 1000, 4
+	if testing.Short() {
+		cycles = 100
+	}
+	h := newHarness(t, testTargets, netnsTarget.Port())
+	h.origins = make(chan *caller.Origin, cycles+1)
+	h.listen()
+	nss := h.serveNamespaces()
+	wrap := unshareWrap(t, 0)
+	h.startHelperIn(h.cgroup, wrap, netnsClientEnv()...).wait(t) // warm up lazily started parts
+	waitServed(t, nss, 0)
+	fds, goroutines := openFDs(t), waitGoroutines(0)
+	var wg sync.WaitGroup
+	work := make(chan struct{})
+	for range parallel {
+		wg.Go(func() {
+			for range work {
+				if res := h.startHelperIn(h.cgroup, wrap, netnsClientEnv()...).wait(t); res.Error != "" {
+					t.Errorf("cycle client: %s", res.Error)
+				}
+			}
+		})
+	}
+	for range cycles {
+		work <- struct{}{}
+	}
+	close(work)
+	wg.Wait()
+	s := waitServed(t, nss, 0)
+	after, afterG := openFDs(t), waitGoroutines(goroutines)
+	t.Logf("%d cycles: stats %+v; fds %d -> %d, goroutines %d -> %d", cycles, s, fds, after, goroutines, afterG)
+	if s.Served != 0 || s.Opened != s.Released || s.Opened < uint64(cycles) {
+		t.Errorf("stats %+v: want every listener opened and released", s)
+	}
+	if after > fds || afterG > goroutines {
+		t.Errorf("fds %d -> %d, goroutines %d -> %d: want both back to baseline", fds, after, goroutines, afterG)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// waitGoroutines waits (bounded) for the goroutine count to fall to want
+// (0: settle for a moment) and returns it.
+func waitGoroutines(want int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n := runtime.NumGoroutine()
+		if (want > 0 && n <= want) || time.Now().After(deadline) {
+			return n
+		}
+		if want == 0 {
+			time.Sleep(600 * time.Millisecond) // the rescans of rescanAfter
+			return runtime.NumGoroutine()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
