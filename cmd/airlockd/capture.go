@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/airlock-dev/airlock/admin"
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/intercept"
 )
 

@@ -6,7 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/policy/credential"
 	"github.com/airlock-dev/airlock/policy/mask"
 )

@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 // daemon owns every component and their order: start brings them up one by

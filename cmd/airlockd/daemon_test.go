@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 func TestLockIsExclusive(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/tlsmitm"
 	"github.com/airlock-dev/airlock/tlsmitm/trust"
 )

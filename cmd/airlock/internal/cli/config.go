@@ -3,7 +3,7 @@ package cli
 import (
 	"path/filepath"
 
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 const (

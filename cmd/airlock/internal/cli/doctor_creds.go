@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/airlock-dev/airlock/cmd/airlock/internal/installer"
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 // credentials checks that each managed credential's source can be read by

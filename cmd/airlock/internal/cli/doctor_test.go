@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/airlock-dev/airlock/cmd/internal/config"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 type doctorReport struct {

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/airlock-dev/airlock/cmd/airlock/internal/installer"
-	"github.com/airlock-dev/airlock/cmd/internal/config"
 	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/tlsmitm"
 	"github.com/airlock-dev/airlock/tlsmitm/trust"
 )

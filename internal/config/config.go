@@ -1,7 +1,7 @@
 // Package config is airlockd's configuration: a typed Config with defaults for
 // every key, loaded from /etc/airlock/airlock.yaml, /etc/airlock/conf.d/*.yaml,
 // AIRLOCK_* variables and flags (see Load), and validated once with every
-// problem listed. viper lives here and in cmd/ only; the rest of the daemon
+// problem listed. viper lives in this package only; the rest of the daemon
 // receives plain typed values.
 package config
 

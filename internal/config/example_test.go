@@ -16,7 +16,7 @@ import (
 
 // The files in deploy/ are what operators copy: they must load through the
 // real loader and the real policy compiler, so they cannot rot.
-const deployDir = "../../../deploy"
+const deployDir = "../../deploy"
 
 func TestExampleConfigLoads(t *testing.T) {
 	c, err := Load(Source{File: filepath.Join(deployDir, "airlock.yaml"), ConfDir: t.TempDir()})
