@@ -7,8 +7,8 @@ import (
 )
 
 // Current holds the engine in force and replaces it on Reload. An invalid
-// policy at reload keeps the previous engine and is logged with every
-// problem; limit state carries over to the new engine.
+// policy at reload keeps the previous engine and returns every problem (the
+// caller logs them); limit state carries over to the new engine.
 type Current struct {
 	path   string
 	log    *zap.Logger
@@ -36,8 +36,7 @@ func (c *Current) Engine() *Engine { return c.engine.Load() }
 func (c *Current) Reload() error {
 	e, err := Load(c.path, Options{State: c.Engine().State()})
 	if err != nil {
-		c.log.Error("invalid policy: keeping the previous one", zap.String("path", c.path), zap.Error(err))
-		return err
+		return err // the caller logs it, once
 	}
 	c.engine.Store(e)
 	c.log.Info("policy reloaded", zap.String("path", c.path), zap.Int("rules", len(e.rules)))

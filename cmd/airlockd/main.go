@@ -11,11 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/spf13/pflag"
 
 	"github.com/airlock-dev/airlock/internal/config"
+	"github.com/airlock-dev/airlock/internal/daemon"
 	"github.com/airlock-dev/airlock/policy"
 )
 
@@ -58,13 +58,14 @@ func serve(cfg *config.Config, src config.Source, stderr io.Writer) int {
 		return exitConfig
 	}
 	defer log.Sync() //nolint:errcheck // stderr sync errors are meaningless
-	d := newDaemon(cfg, src, log, level)
-	if err := d.start(context.Background()); err != nil {
-		d.abort()
+	d := daemon.New(cfg, daemon.Options{Log: log, Level: level})
+	if err := d.Start(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "airlockd: %s\n", oneLine(err))
 		return exitFailure
 	}
-	if err := d.wait(); err != nil {
+	w := &waiter{d: d, src: src, log: log, done: make(chan struct{})}
+	w.notifyReady()
+	if err := w.wait(); err != nil {
 		fmt.Fprintf(stderr, "airlockd: %s\n", oneLine(err))
 		return exitFailure
 	}
@@ -107,27 +108,10 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-// startupError is a failure with the operator's fix: printed as one line.
-type startupError struct {
-	what string
-	err  error
-	fix  string
-}
-
-func (e *startupError) Error() string {
-	return fmt.Sprintf("%s: %s (fix: %s)", e.what, strings.ReplaceAll(e.err.Error(), "\n", "; "), e.fix)
-}
-
-func (e *startupError) Unwrap() error { return e.err }
-
-func fail(what, fix string, err error) error {
-	return &startupError{what: what, err: err, fix: fix}
-}
-
 // oneLine keeps an error to a single line: the first line of a multi-line
 // error carries the reason, the rest is detail for the log.
 func oneLine(err error) string {
-	var se *startupError
+	var se *daemon.StartupError
 	if errors.As(err, &se) {
 		return firstLine(se.Error())
 	}

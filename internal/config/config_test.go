@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +160,22 @@ func TestInlinePolicyNamesItsFile(t *testing.T) {
 	writeFile(t, dir, "conf.d/30-file.yaml", "policy: {file: /etc/airlock/policy.yaml}\n")
 	if _, err := Load(Source{File: f}); err == nil || !strings.Contains(err.Error(), "policy: set either") {
 		t.Fatalf("file and inline together: %v", err)
+	}
+}
+
+func TestDefaultIsWhatAnEmptyFileGives(t *testing.T) {
+	d := Default()
+	d.Credentials = []Credential{{Name: "default", Env: "AIRLOCK_TEST_KEY"}}
+	d.Resolve()
+	if err := d.Validate(); err != nil {
+		t.Fatalf("Default() with a credential does not validate: %v", err)
+	}
+	f := writeFile(t, t.TempDir(), "airlock.yaml", minimal)
+	loaded, err := Load(Source{File: f, ConfDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(d, loaded) {
+		t.Fatalf("Default() differs from an empty file:\n%+v\n%+v", d, loaded)
 	}
 }

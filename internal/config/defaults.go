@@ -3,6 +3,8 @@ package config
 import (
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/viper"
 )
 
 // Default paths.
@@ -57,8 +59,11 @@ func defaults() map[string]any {
 	}
 }
 
-// resolve fills the keys whose defaults derive from others.
-func (c *Config) resolve() {
+// Resolve fills the keys whose defaults derive from others (audit.path from
+// state_dir, admin.socket from runtime_dir, credential kinds); keys already
+// set are kept. Load resolves; a Config built in code calls it once its
+// directories are set.
+func (c *Config) Resolve() {
 	if c.Audit.Path == "" && c.StateDir != "" {
 		c.Audit.Path = filepath.Join(c.StateDir, "audit.db")
 	}
@@ -77,4 +82,20 @@ func joinPath(dir, name string) string {
 		return ""
 	}
 	return filepath.Join(dir, name)
+}
+
+// Default is the configuration an empty file and no environment give: every
+// key at its default, no credentials yet (Validate asks for one), derived
+// keys not yet resolved. Tests and the benchmark start from it, set what
+// they need, then call Resolve.
+func Default() *Config {
+	v := viper.New()
+	for k, val := range defaults() {
+		v.SetDefault(k, val)
+	}
+	var c Config
+	if err := v.Unmarshal(&c, viper.DecodeHook(decodeHooks())); err != nil {
+		panic("config: the defaults do not decode: " + err.Error()) // a bug in defaults()
+	}
+	return &c
 }

@@ -46,7 +46,7 @@ func Load(src Source) (*Config, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	c.Policy.InlineFile = inlinePolicyFile(files)
-	c.resolve()
+	c.Resolve()
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}

@@ -72,12 +72,14 @@ func (s *Store) notify() {
 	}
 }
 
-// Reveal returns the values of secrets, for APIs (the masker's SetManaged)
-// that must match the raw value.
+// Reveal returns the non-empty values of secrets, for APIs (the masker's
+// SetManaged) that must match the raw value.
 func Reveal(secrets []Secret) []string {
-	out := make([]string, len(secrets))
-	for i, v := range secrets {
-		out[i] = v.Reveal()
+	out := make([]string, 0, len(secrets))
+	for _, v := range secrets {
+		if !v.IsZero() {
+			out = append(out, v.Reveal())
+		}
 	}
 	return out
 }
@@ -93,7 +95,9 @@ func NewStore(cfg Config, log *zap.Logger) (*Store, error) {
 	if err := s.configure(cfg); err != nil {
 		return nil, err
 	}
-	s.Reload()
+	if err := s.Reload(); err != nil {
+		s.log.Error("loading credentials: they are answered as unavailable", zap.Error(err))
+	}
 	return s, nil
 }
 
@@ -186,7 +190,6 @@ func (s *Store) Reload() error {
 		}
 		v, err := readStatic(sp)
 		if err != nil {
-			s.log.Error("loading credential", zap.String("credential", name), zap.Error(err))
 			errs = append(errs, err)
 			next.errs[name] = err
 			continue

@@ -31,7 +31,9 @@ func (s *Store) Watch(ctx context.Context) error {
 		case ev := <-w.Events:
 			if files[filepath.Clean(ev.Name)] {
 				s.log.Info("credential file changed, reloading", zap.String("file", ev.Name))
-				s.Reload()
+				if err := s.Reload(); err != nil {
+					s.log.Error("credential reload: keeping the previous values", zap.Error(err))
+				}
 			}
 		case err := <-w.Errors:
 			s.log.Warn("credential watcher", zap.Error(err))

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 )
 
 // startCA loads the CA from the state directory, creating it on first start.
-func (d *daemon) startCA(context.Context) error {
+func (d *Daemon) startCA(context.Context) error {
 	ca, err := tlsmitm.LoadOrCreateCA(tlsmitm.CAConfig{Dir: d.cfg.CADir(), Hosts: d.cfg.Capture.APIHosts}, d.log)
 	switch {
 	case errors.Is(err, tlsmitm.ErrKeyPermissions):

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 // status is the admin API's /v1/status: where capture is attached, targets,
 // counters, CA, credential health (never a value), policy and approvals.
-func (d *daemon) status(ctx context.Context) (any, error) {
+func (d *Daemon) status(ctx context.Context) (any, error) {
 	p := &d.parts
 	return map[string]any{
 		"version":    version(),
@@ -34,7 +34,7 @@ func (d *daemon) status(ctx context.Context) (any, error) {
 	}, nil
 }
 
-func listenerAddrs(d *daemon) []string {
+func listenerAddrs(d *Daemon) []string {
 	v4, v6 := d.parts.capture.Listener.Addrs()
 	out := []string{v4.String()}
 	if v6.IsValid() {
@@ -45,7 +45,7 @@ func listenerAddrs(d *daemon) []string {
 
 // credentialHealth says, per managed credential, whether a value is
 // available right now, and where it comes from — never the value.
-func (d *daemon) credentialHealth(ctx context.Context) []map[string]any {
+func (d *Daemon) credentialHealth(ctx context.Context) []map[string]any {
 	var out []map[string]any
 	for _, c := range d.cfg.Credentials {
 		_, err := d.parts.creds.Get(ctx, c.Name)

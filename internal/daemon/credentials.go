@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // startCredentials loads the managed credentials. A credential that cannot be
 // read at start is a startup error with its fix: a daemon that would answer
 // every request 503 is better refused.
-func (d *daemon) startCredentials(ctx context.Context) error {
+func (d *Daemon) startCredentials(ctx context.Context) error {
 	store, err := credential.NewStore(credentialConfig(d.cfg.Credentials), d.log)
 	if err != nil {
 		return fail("credentials", "fix the credentials section of the config", err)
@@ -57,14 +57,15 @@ func credentialFix(c config.Credential) string {
 	}
 }
 
-// startMasking builds the masker and gives it the managed values, so a
-// managed key echoed by a model or pasted in a prompt is always masked.
-func (d *daemon) startMasking(context.Context) error {
+// startMasking builds the masker. The gateway subscribes it to the managed
+// values (at start, on reload, when a credential file changes or a helper
+// refreshes), so a managed key echoed by a model or pasted in a prompt is
+// always masked: that subscription is the only place the masker learns them.
+func (d *Daemon) startMasking(context.Context) error {
 	m, err := mask.New(maskConfig(d.cfg.Masking, d.parts.key))
 	if err != nil {
 		return fail("masking", "fix the masking section of the config", err)
 	}
-	m.SetManaged(secretStrings(d.parts.creds.Values()))
 	d.parts.masker = m
 	return nil
 }
@@ -79,15 +80,3 @@ func maskConfig(c config.Masking, key []byte) mask.Config {
 	}
 	return mc
 }
-
-func secretStrings(secrets []credential.Secret) []string {
-	out := make([]string, 0, len(secrets))
-	for _, s := range secrets {
-		if !s.IsZero() {
-			out = append(out, s.Reveal())
-		}
-	}
-	return out
-}
-
-func quote(s string) string { return "\"" + s + "\"" }

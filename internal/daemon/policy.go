@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func (p *policySource) Reload() error {
 	return p.current.Reload()
 }
 
-func (d *daemon) startPolicy(context.Context) error {
+func (d *Daemon) startPolicy(context.Context) error {
 	file := d.cfg.Policy.PolicyPath()
 	if file == "" {
 		e, err := policy.Compile([]byte(builtinPolicy), policy.Options{})

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"slices"
@@ -8,18 +8,15 @@ import (
 	"github.com/airlock-dev/airlock/internal/config"
 )
 
-// reload is SIGHUP: re-read the configuration, then apply what can change
-// live — log level, targets (CIDRs, host names, ports), the policy file and
-// credential values. Anything invalid keeps what is running, and says why.
-func (d *daemon) reload() {
-	d.notifyReloading()
-	defer d.notifyReady()
+// Reload is SIGHUP: apply what can change live from next — log level,
+// targets (CIDRs, host names, ports) — then re-read the policy file and the
+// credential values. next is nil when the new configuration was invalid:
+// the running one stays, and the policy and credentials are still re-read.
+// Anything invalid keeps what is running, and says why.
+func (d *Daemon) Reload(next *config.Config) {
 	d.log.Info("reloading")
-	cfg, err := config.Load(d.src)
-	if err != nil {
-		d.log.Error("invalid configuration: keeping the running one", zap.Error(err))
-	} else {
-		d.applyConfig(cfg)
+	if next != nil {
+		d.applyConfig(next)
 	}
 	if err := d.parts.policy.Reload(); err != nil {
 		d.log.Error("policy reload failed: keeping the previous policy", zap.Error(err))
@@ -30,14 +27,13 @@ func (d *daemon) reload() {
 	} else {
 		d.parts.metrics.CredentialReload(true)
 	}
-	d.parts.masker.SetManaged(secretStrings(d.parts.creds.Values()))
 	d.log.Info("reload complete")
 }
 
 // applyConfig takes the live-changeable parts of a new configuration.
-func (d *daemon) applyConfig(cfg *config.Config) {
+func (d *Daemon) applyConfig(cfg *config.Config) {
 	if cfg.Log.Level != d.cfg.Log.Level {
-		if err := d.level.UnmarshalText([]byte(cfg.Log.Level)); err == nil {
+		if err := d.opts.Level.UnmarshalText([]byte(cfg.Log.Level)); err == nil {
 			d.cfg.Log.Level = cfg.Log.Level
 		}
 	}
@@ -65,8 +61,8 @@ func names(c *config.Config) []string {
 	return out
 }
 
-// healthy is the watchdog's check: the parts that serve requests answer.
-func (d *daemon) healthy() error {
+// Healthy is the watchdog's check: the parts that serve requests answer.
+func (d *Daemon) Healthy() error {
 	if d.parts.policy.Engine() == nil {
 		return errNoPolicy
 	}

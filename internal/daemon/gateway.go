@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 // startGateway builds the upstream transport (every socket marked, so the
 // redirect never loops back to us) and the request handler.
-func (d *daemon) startGateway(context.Context) error {
+func (d *Daemon) startGateway(context.Context) error {
 	up := d.cfg.Upstream
 	transport, err := tlsmitm.NewUpstream(tlsmitm.UpstreamConfig{
 		ExtraCAFile: up.ExtraCAFile, Override: up.Override, ProxyURL: up.Proxy, Protocol: up.Protocol,
@@ -43,7 +43,7 @@ func (d *daemon) startGateway(context.Context) error {
 
 // startTLS builds the server that terminates intercepted connections. Its
 // stop drains: in-flight requests and streams get until the drain deadline.
-func (d *daemon) startTLS(context.Context) error {
+func (d *Daemon) startTLS(context.Context) error {
 	s, err := tlsmitm.NewServer(tlsmitm.ServerConfig{
 		Authority:        d.parts.ca,
 		Hosts:            d.cfg.Capture.APIHosts,

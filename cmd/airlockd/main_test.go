@@ -3,47 +3,15 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/airlock-dev/airlock/internal/config"
+	"github.com/airlock-dev/airlock/internal/daemon"
 )
-
-func TestLockIsExclusive(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "run", "airlockd.lock")
-	first, err := acquireLock(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = acquireLock(path)
-	if !errors.Is(err, errAlreadyRunning) || !strings.Contains(err.Error(), "held by pid") {
-		t.Fatalf("second lock: %v", err)
-	}
-	first.Close()
-	again, err := acquireLock(path)
-	if err != nil {
-		t.Fatalf("lock after release: %v", err)
-	}
-	again.Close()
-}
-
-func TestInstallKeyIsStableAndPrivate(t *testing.T) {
-	dir := t.TempDir()
-	a, err := installKey(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := installKey(dir)
-	if err != nil || !bytes.Equal(a, b) || len(a) != 32 {
-		t.Fatalf("second read %x (%v), first %x", b, err, a)
-	}
-	fi, err := os.Stat(filepath.Join(dir, "install.key"))
-	if err != nil || fi.Mode().Perm() != 0o400 {
-		t.Fatalf("install.key mode %v (%v)", fi.Mode(), err)
-	}
-}
 
 func TestLogFormat(t *testing.T) {
 	var buf bytes.Buffer // not a terminal
@@ -87,12 +55,9 @@ func TestInvalidConfigExitsWithEveryProblem(t *testing.T) {
 }
 
 func TestOneLine(t *testing.T) {
-	err := fail("policy /p is invalid", "run airlock policy check", errors.New("line 1:1: x\nline 2:2: y"))
+	err := fmt.Errorf("starting: %w", &daemon.StartupError{What: "policy /p is invalid", Fix: "run airlock policy check", Err: errors.New("line 1:1: x\nline 2:2: y")})
 	if got := oneLine(err); strings.Contains(got, "\n") || got != "policy /p is invalid: line 1:1: x; line 2:2: y (fix: run airlock policy check)" {
 		t.Fatalf("oneLine = %q", got)
-	}
-	if got := policyErr(errors.New("a\nb")).Error(); got != "a b" {
-		t.Fatalf("policyErr = %q", got)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"github.com/airlock-dev/airlock/policy/approval"
 )
 
-func (d *daemon) startAudit(ctx context.Context) error {
+func (d *Daemon) startAudit(ctx context.Context) error {
 	a := d.cfg.Audit
 	store, err := audit.Open(ctx, audit.StoreConfig{Path: a.Path, MaxAge: a.MaxAge, MaxBytes: int64(a.MaxSize), Sync: a.Sync, Log: d.log})
 	if err != nil {
@@ -20,7 +20,7 @@ func (d *daemon) startAudit(ctx context.Context) error {
 	return nil
 }
 
-func (d *daemon) startApprovals(context.Context) error {
+func (d *Daemon) startApprovals(context.Context) error {
 	var hooks []approval.Webhook
 	for _, w := range d.cfg.Approvals.Webhooks {
 		hooks = append(hooks, approval.Webhook{URL: w.URL, Format: w.Format})

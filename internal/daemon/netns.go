@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 // serveNamespaces opens listeners inside the network namespaces of captured
 // processes (containers, `unshare -n`, `ip netns exec`) and exports their
 // figures; Interceptor.Close releases them.
-func (d *daemon) serveNamespaces(ic *intercept.Interceptor) {
+func (d *Daemon) serveNamespaces(ic *intercept.Interceptor) {
 	nss := ic.Namespaces
 	go func() {
 		if err := nss.Run(d.ctx); err != nil && d.ctx.Err() == nil {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 )
 
 // startAdmin opens the operator API (Unix socket; optional TCP and metrics).
-func (d *daemon) startAdmin(ctx context.Context) error {
+func (d *Daemon) startAdmin(ctx context.Context) error {
 	c := d.cfg.Admin
 	token, err := readToken(c.TokenFile)
 	if err != nil {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -38,7 +38,7 @@ type components struct {
 // what it depends on, and the BPF hooks come after the TLS server that will
 // serve what they redirect. The admin API comes last: when it answers, the
 // daemon is whole.
-func (d *daemon) sequence() []startStep {
+func (d *Daemon) sequence() []startStep {
 	return []startStep{
 		{"lock", d.startLock},
 		{"state_dir", d.startStateDir},
@@ -55,7 +55,7 @@ func (d *daemon) sequence() []startStep {
 	}
 }
 
-func (d *daemon) startLock(context.Context) error {
+func (d *Daemon) startLock(context.Context) error {
 	d.parts.started = time.Now()
 	f, err := acquireLock(d.cfg.LockFile())
 	if err != nil {
@@ -68,7 +68,7 @@ func (d *daemon) startLock(context.Context) error {
 	return nil
 }
 
-func (d *daemon) startStateDir(context.Context) error {
+func (d *Daemon) startStateDir(context.Context) error {
 	if err := prepareStateDir(d.cfg.StateDir); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -9,13 +9,17 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/airlock-dev/airlock/admin"
-	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 // startCapture loads (or adopts) the eBPF programs, opens the listener that
 // hands API connections to the TLS server, and starts target selection.
-func (d *daemon) startCapture(context.Context) error {
+func (d *Daemon) startCapture(context.Context) error {
+	if d.opts.NoCapture {
+		d.onStop("tls_drain", d.drainTLS)
+		return nil
+	}
 	cfg := captureConfig(d.cfg.Capture)
 	report := captureAuditor{audit: &admin.ObservingAuditor{Auditor: d.parts.audit, Metrics: d.parts.metrics}}
 	ic, err := intercept.New(cfg, d.parts.tls, report, d.log)
@@ -40,7 +44,7 @@ func (d *daemon) startCapture(context.Context) error {
 // then closes the listener. Fail closed keeps the links pinned, so
 // Claude-bound connections are refused until a daemon adopts them; fail open
 // detaches them so applications reach the API directly.
-func (d *daemon) stopCapture(ctx context.Context) error {
+func (d *Daemon) stopCapture(ctx context.Context) error {
 	if err := d.drainTLS(ctx); err != nil {
 		d.log.Warn("drain deadline passed: cutting the remaining connections", zap.Error(err))
 	}
@@ -57,14 +61,17 @@ func (d *daemon) stopCapture(ctx context.Context) error {
 // default) one drawn once per start. The kernel skips only sockets that
 // carry it and belong to this process, so the mark need not be secret; a
 // fresh one still keeps a leaked value from meaning anything after restart.
-func (d *daemon) mark() uint32 {
+func (d *Daemon) mark() uint32 {
 	if d.cfg.Capture.Mark == 0 {
 		d.cfg.Capture.Mark = intercept.RandomMark()
 	}
 	return d.cfg.Capture.Mark
 }
 
-func (d *daemon) bpfCounters() map[string]uint64 {
+func (d *Daemon) bpfCounters() map[string]uint64 {
+	if d.parts.capture == nil {
+		return nil
+	}
 	c, err := d.parts.capture.Loader.Counters()
 	if err != nil {
 		return nil
