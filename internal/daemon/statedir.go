@@ -18,7 +18,7 @@ func prepareStateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fail("state directory "+dir+" cannot be created", fix, err)
 	}
-	if err := os.Chmod(dir, 0o700); err != nil {
+	if err := restrictDir(dir); err != nil {
 		return fail("state directory "+dir+" cannot be restricted to 0700", fix, unwrapPath(err))
 	}
 	probe, err := os.CreateTemp(dir, ".airlockd-probe-*")
@@ -27,6 +27,20 @@ func prepareStateDir(dir string) error {
 	}
 	probe.Close()
 	return os.Remove(probe.Name())
+}
+
+// restrictDir narrows dir to 0700 only when it is wider: a chmod that
+// changes nothing would fail on a read-only mount, hiding the clearer
+// "not writable" the probe reports.
+func restrictDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&^0o700 == 0 {
+		return nil
+	}
+	return os.Chmod(dir, 0o700)
 }
 
 func unwrapPath(err error) error {
