@@ -46,16 +46,29 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	}
 }
 
+// setBody gives the outbound request the decided body, no trailers, and no
+// way to be sent twice. Go's transports replay a request on some connection
+// errors when they can rewind its body or it has none; a replay after the
+// upstream saw the request would bypass every count and the audit (an h2
+// RST_STREAM once turned one client request into thousands of POSTs). So
+// GetBody stays nil, and a bodiless request whose method is not safe to
+// repeat carries an empty body that cannot be rewound either.
 func setBody(out *http.Request, body []byte) {
-	if len(body) == 0 {
-		out.Body, out.ContentLength, out.GetBody = http.NoBody, 0, nil
+	out.Trailer, out.GetBody = nil, nil
+	out.Header.Del("Trailer")
+	if len(body) == 0 && safeMethod(out.Method) {
+		out.Body, out.ContentLength = http.NoBody, 0
 		return
 	}
 	out.ContentLength = int64(len(body))
 	// io.NopCloser of a *bytes.Reader: the transport recognises it and
 	// writes the bytes directly (a custom type costs a sendfile probe).
 	out.Body = io.NopCloser(bytes.NewReader(body))
-	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+}
+
+// safeMethod: a repeat changes nothing upstream, so Go may retry it.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
 // bodyReader is a response body over bytes: one allocation where

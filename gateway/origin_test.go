@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Issue 11, item 1: the upstream never follows the client's Host,
@@ -77,6 +78,7 @@ func (s *stack) send(t *testing.T, proto string, r *http.Request) *http.Response
 func (s *stack) sendRaw(t *testing.T, req string) *http.Response {
 	t.Helper()
 	c := s.raw(t, "http/1.1")
+	c.SetDeadline(time.Now().Add(time.Minute)) // a hang guard, not a speed check
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,7 @@ type stack struct {
 	addr  string // the listener clients dial, as capture would redirect them
 	mu    sync.Mutex
 	dials []string // every address the upstream transport was asked to reach
+	to    string   // where those dials really go
 }
 
 func newStack(t testing.TB, policySrc string, h http.HandlerFunc, protocol string, opts ...envOpt) *stack {
@@ -37,8 +38,9 @@ func newStack(t testing.TB, policySrc string, h http.HandlerFunc, protocol strin
 		t.Fatal(err)
 	}
 	up := s.startUpstream(t, h)
+	s.to = up.srv.Listener.Addr().String()
 	transport, err := tlsmitm.NewUpstream(tlsmitm.UpstreamConfig{ExtraCAFile: s.caFile(t), Protocol: protocol,
-		Dial: s.recordingDial(up.srv.Listener.Addr().String())})
+		Dial: s.recordingDial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +75,20 @@ func (s *stack) caFile(t testing.TB) string {
 	return p
 }
 
-func (s *stack) recordingDial(to string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+func (s *stack) recordingDial(ctx context.Context, network, addr string) (net.Conn, error) {
+	s.mu.Lock()
+	s.dials = append(s.dials, addr)
+	to := s.to
+	s.mu.Unlock()
 	var d net.Dialer
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		s.mu.Lock()
-		s.dials = append(s.dials, addr)
-		s.mu.Unlock()
-		return d.DialContext(ctx, network, to)
-	}
+	return d.DialContext(ctx, network, to)
+}
+
+// redirect sends later upstream dials to addr (another fake upstream).
+func (s *stack) redirect(addr string) {
+	s.mu.Lock()
+	s.to = addr
+	s.mu.Unlock()
 }
 
 // dialed returns the addresses the upstream transport was asked for.
