@@ -342,8 +342,46 @@ int airlock_sendmsg6(struct bpf_sock_addr *ctx)
 	return 0;
 }
 
+/* The client side of a connection, as our listener sees its peer. */
+static __always_inline void peer_key_of(struct bpf_sock_ops *skops, struct peer_key *key)
+{
+	key->netns = bpf_get_netns_cookie(skops);
+	key->port = (__u16)skops->local_port;
+	if (skops->family == AF_INET) {
+		key->family = AF_INET;
+		key->ip[0] = skops->local_ip4;
+		return;
+	}
+	__u32 ip[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
+	if (is_v4_mapped(ip)) {
+		key->family = AF_INET;
+		key->ip[0] = ip[3];
+	} else {
+		key->family = AF_INET6;
+		__builtin_memcpy(key->ip, ip, 16);
+	}
+}
+
+/* A redirected client socket that closes before our listener looked its
+ * record up (reset while queued, say) must not leave it behind: whoever
+ * binds that local address and port next, even outside the cgroup, would
+ * be accepted under the caller's identity. */
+static __always_inline void forget_closed(struct bpf_sock_ops *skops)
+{
+	struct peer_key key = {};
+	__u64 cookie;
+
+	if (skops->args[1] != BPF_TCP_CLOSE)
+		return;
+	cookie = bpf_get_socket_cookie(skops);
+	peer_key_of(skops, &key);
+	bpf_map_delete_elem(&records_by_peer, &key);
+	bpf_map_delete_elem(&records_by_cookie, &cookie);
+}
+
 /* Once the redirected connection is established, index its record by the
- * client's local address and port: that is the peer our listener accepts. */
+ * client's local address and port: that is the peer our listener accepts.
+ * Its state changes are followed from then on (forget_closed). */
 SEC("sockops")
 int airlock_sockops(struct bpf_sock_ops *skops)
 {
@@ -351,27 +389,18 @@ int airlock_sockops(struct bpf_sock_ops *skops)
 	struct record *r;
 	__u64 cookie;
 
+	if (skops->op == BPF_SOCK_OPS_STATE_CB) {
+		forget_closed(skops);
+		return 1;
+	}
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
 		return 1;
 	cookie = bpf_get_socket_cookie(skops);
 	r = bpf_map_lookup_elem(&records_by_cookie, &cookie);
 	if (!r)
 		return 1;
-	key.netns = bpf_get_netns_cookie(skops);
-	key.port = (__u16)skops->local_port;
-	if (skops->family == AF_INET) {
-		key.family = AF_INET;
-		key.ip[0] = skops->local_ip4;
-	} else {
-		__u32 ip[4] = { skops->local_ip6[0], skops->local_ip6[1], skops->local_ip6[2], skops->local_ip6[3] };
-		if (is_v4_mapped(ip)) {
-			key.family = AF_INET;
-			key.ip[0] = ip[3];
-		} else {
-			key.family = AF_INET6;
-			__builtin_memcpy(key.ip, ip, 16);
-		}
-	}
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
+	peer_key_of(skops, &key);
 	if (bpf_map_update_elem(&records_by_peer, &key, r, BPF_ANY))
 		count(COUNTER_MAP_FULL);
 	return 1;

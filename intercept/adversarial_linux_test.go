@@ -219,3 +219,42 @@ func TestOutsideCgroupDirect(t *testing.T) {
 	default:
 	}
 }
+
+// TestAbortedConnectionLeavesNoRecord: a redirected connection reset while
+// still queued at the listener takes its record with it, so whoever binds
+// that client address next (from anywhere) is not accepted in its name.
+func TestAbortedConnectionLeavesNoRecord(t *testing.T) {
+	h := newHarness(t, testTargets, 443)
+	queue := listenTCP(t, "127.0.0.1:0") // never accepts
+	defer queue.Close()
+	if err := h.loader.SetListeners(queue.Addr().(*net.TCPAddr).AddrPort(), netip.AddrPort{}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "local")
+	p := h.startHelper("HELPER_MODE=abort", "HELPER_DIAL=127.0.100.1:443", "HELPER_LOCAL_FILE="+file)
+	local := waitForFile(t, file)
+	key := peerKey(h.loader.HostNetns(), netip.MustParseAddrPort(local))
+	var r redirectRecord
+	if err := h.loader.objs.RecordsByPeer.Lookup(&key, &r); err != nil {
+		t.Fatalf("no record indexed for the queued connection from %s: %v", local, err)
+	}
+	if res := p.wait(t); res.Error != "ok" {
+		t.Fatalf("helper: %s", res.Error)
+	}
+	if err := h.loader.objs.RecordsByPeer.Lookup(&key, &r); err == nil {
+		t.Errorf("the record of the reset connection from %s is still indexed", local)
+	}
+}
+
+// waitForFile polls for a file the helper writes (a hang guard bounds it).
+func waitForFile(t *testing.T, path string) string {
+	t.Helper()
+	for range 1000 {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return string(b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the helper never wrote %s", path)
+	return ""
+}

@@ -25,6 +25,7 @@ var attackModes = map[string]func() helperResult{
 	"reconnect": reconnectDial,
 	"udp":       udpToTargets,
 	"exec":      execAfterConnect,
+	"abort":     abortQueued,
 }
 
 func outcome(err error) string {
@@ -187,6 +188,31 @@ func rawHelloExchange(conn net.Conn) ([]byte, error) {
 		return nil, err
 	}
 	return io.ReadAll(conn)
+}
+
+// abortQueued connects to HELPER_DIAL, writes its local address to
+// HELPER_LOCAL_FILE, waits for a line on stdin, then resets the connection
+// (SO_LINGER 0) — while the listener has not accepted it.
+func abortQueued() helperResult {
+	dst := helperDst("HELPER_DIAL")
+	family, sa := sockaddrOf(dst)
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err == nil {
+		err = unix.Connect(fd, sa)
+	}
+	var local unix.Sockaddr
+	if err == nil {
+		local, err = unix.Getsockname(fd)
+	}
+	if err == nil {
+		err = os.WriteFile(os.Getenv("HELPER_LOCAL_FILE"), []byte(sockaddrToAddrPort(local).String()), 0o600)
+	}
+	if err != nil {
+		return helperResult{Error: err.Error()}
+	}
+	_, _ = io.ReadFull(os.Stdin, make([]byte, 3))
+	_ = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+	return helperResult{Error: outcome(unix.Close(fd))}
 }
 
 func unsafePointer(a *unix.RawSockaddrAny) unsafe.Pointer { return unsafe.Pointer(a) }
