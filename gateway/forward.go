@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -19,10 +17,10 @@ import (
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	ex.rec.Decision = "allow"
 	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
+	// The response pipeline finishes the exchange; this covers a proxy that
+	// never reached it or unwound past it (a no-op when it did).
+	defer g.finish(ex)
 	g.proxy.ServeHTTP(w, r.WithContext(ctx))
-	if !ex.finished { // the client went away before the body was read to the end
-		g.finish(ex)
-	}
 }
 
 // rewrite builds the outbound request to the API origin of the connection's
@@ -71,47 +69,6 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
 }
 
-// bodyReader is a response body over bytes: one allocation where
-// io.NopCloser(bytes.NewReader(b)) takes two.
-type bodyReader struct{ bytes.Reader }
-
-func newBodyReader(b []byte) *bodyReader {
-	r := &bodyReader{}
-	r.Reset(b)
-	return r
-}
-
-func (*bodyReader) Close() error { return nil }
-
-// modifyResponse notes the upstream status and wraps the body in the reader
-// that masks, records and audits it.
-func (g *Gateway) modifyResponse(resp *http.Response) error {
-	ex := exchangeFrom(resp.Request.Context())
-	ex.respAt = time.Now()
-	ex.rec.TTFB = ex.respAt.Sub(ex.start)
-	ex.rec.Status = resp.StatusCode
-	ex.rec.UpstreamID = resp.Header.Get("Request-Id")
-	scrubHeader(resp.Header, ex.secret())
-	ct := resp.Header.Get("Content-Type")
-	if ex.rc != nil {
-		ex.rc.Status, ex.rc.ContentType = resp.StatusCode, ct
-	}
-	inspectable := resp.Header.Get("Content-Encoding") == ""
-	switch {
-	case inspectable && strings.HasPrefix(ct, "text/event-stream"):
-		resp.Header.Del("Content-Length")
-		resp.ContentLength = -1
-		resp.Body = newSSEBody(ex, resp.Body)
-	case inspectable && strings.HasPrefix(ct, "application/json") && resp.ContentLength <= g.cfg.MaxBody &&
-		(isMessages(resp.Request.URL.Path) || resp.StatusCode >= 400):
-		// Messages answers and API errors are small: mask and audit them whole.
-		return g.bufferJSON(ex, resp)
-	default:
-		resp.Body = &passBody{ex: ex, src: resp.Body}
-	}
-	return nil
-}
-
 // upstreamError answers a failed round trip (upstream unreachable, TLS
 // failure) with a 502 in the API's shape.
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
@@ -128,53 +85,4 @@ func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err erro
 	}
 	g.answer(w, ex, "error", http.StatusBadGateway, apierror.API,
 		"Airlock could not reach the Claude API: "+scrubString(err.Error(), ex.secret()))
-}
-
-func (ex *exchange) secret() string { return ex.cred.Secret.Reveal() }
-
-// scrubHeader removes the managed value from upstream headers, in case an
-// upstream error echoed it.
-func scrubHeader(h http.Header, secret string) {
-	if secret == "" {
-		return
-	}
-	for _, vs := range h {
-		for i, v := range vs {
-			if strings.Contains(v, secret) {
-				vs[i] = strings.ReplaceAll(v, secret, redacted)
-			}
-		}
-	}
-}
-
-const redacted = "[redacted]"
-
-// containsString is bytes.Contains(b, []byte(s)) without converting s (a
-// credential is longer than the 32 bytes a conversion may keep on the stack).
-func containsString(b []byte, s string) bool {
-	for i := 0; len(b)-i >= len(s); i++ {
-		j := bytes.IndexByte(b[i:], s[0])
-		if j < 0 {
-			return false
-		}
-		i += j
-		if len(b)-i >= len(s) && string(b[i:i+len(s)]) == s {
-			return true
-		}
-	}
-	return false
-}
-
-func scrubString(s, secret string) string {
-	if secret == "" || !strings.Contains(s, secret) {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, redacted)
-}
-
-func scrubBytes(b []byte, secret string) []byte {
-	if secret == "" || !containsString(b, secret) {
-		return b
-	}
-	return bytes.ReplaceAll(b, []byte(secret), []byte(redacted))
 }

@@ -54,7 +54,8 @@ type Config struct {
 	Approver      Approver              // nil = require_approval denies
 	Auditor       Auditor               // nil = no audit
 	AuditFailOpen bool                  // serve even when the audit cannot be written
-	MaxBody       int64                 // request body limit; 0 = DefaultMaxBody
+	MaxBody       int64                 // request body limit, and a JSON response's; 0 = DefaultMaxBody
+	MaxEvent      int                   // largest upstream SSE event; 0 = DefaultMaxEvent
 	Log           *zap.Logger
 }
 

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"io"
 	"maps"
 	"net/http"
 	"strconv"
@@ -10,46 +9,81 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/airlock-dev/airlock/apierror"
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/policy/mask"
 )
 
-// bufferJSON reads a JSON response whole, masks it, takes its usage, writes
-// the audit record and only then releases it.
+// bufferJSON runs a JSON response whole through the pipeline before its
+// headers go out: masked, its usage taken, audited, then released with its
+// final length (and status, when it was cut or could not be audited).
 func (g *Gateway) bufferJSON(ex *exchange, resp *http.Response) error {
-	body, err := readLimited(resp.Body, g.cfg.MaxBody, resp.ContentLength)
-	resp.Body.Close()
-	if err != nil {
-		return err
+	size := int64(bytes.MinRead)
+	if resp.ContentLength >= 0 && resp.ContentLength < g.cfg.MaxBody {
+		size = resp.ContentLength
 	}
-	body = scrubBytes(body, ex.secret())
-	if ex.maskResp && resp.StatusCode == http.StatusOK && isMessages(resp.Request.URL.Path) {
-		body = g.maskResponse(ex, body)
+	t := &jsonTransform{g: g, ex: ex, resp: resp, body: make([]byte, 0, size)}
+	b := g.newRespBody(ex, resp.Body, t)
+	if err := b.prefetch(); err != nil {
+		return err // resp.Body is still the upstream's, for the proxy to close
+	}
+	resp.Body = b
+	resp.ContentLength = int64(len(b.out))
+	setHeader(resp.Header, "Content-Length", strconv.Itoa(len(b.out)))
+	return nil
+}
+
+// jsonTransform holds a whole JSON body, at most MaxBody bytes.
+type jsonTransform struct {
+	g    *Gateway
+	ex   *exchange
+	resp *http.Response
+	body []byte
+	cut  bool
+}
+
+func (t *jsonTransform) write(out, p []byte) ([]byte, error) {
+	if int64(len(t.body)+len(p)) > t.g.cfg.MaxBody {
+		t.cut = true
+		return out, errCut
+	}
+	t.body = append(t.body, p...)
+	return out, nil
+}
+
+func (t *jsonTransform) end(out []byte) []byte {
+	ex, body := t.ex, scrubBytes(t.body, t.ex.secret())
+	if t.cut {
+		msg := holdBound("the upstream JSON response", int(t.g.cfg.MaxBody))
+		ex.rec.Reason = msg
+		body = t.replace(statusCut, apierror.Marshal(apierror.API, msg, ex.rec.RequestID))
+	} else if ex.maskResp && t.resp.StatusCode == http.StatusOK && isMessages(t.resp.Request.URL.Path) {
+		body = t.g.maskResponse(ex, body)
 	}
 	takeUsage(&ex.rec, gjson.GetBytes(body, "usage"))
 	ex.rec.BytesOut = int64(len(body))
 	if ex.rc != nil {
 		ex.rc.Events = append(ex.rc.Events, eventAt(ex, body))
 	}
-	if g.finish(ex) != nil {
-		resp.StatusCode, body = statusAuditFailed, auditFailedBody(ex)
+	if len(out) == 0 {
+		return body
 	}
-	resp.Body = newBodyReader(body)
-	resp.ContentLength = int64(len(body))
-	setHeader(resp.Header, "Content-Length", strconv.Itoa(len(body)))
-	return nil
+	return append(out, body...)
 }
 
-// readLimited reads r to its end, at most limit bytes, into a buffer sized
-// from the declared length (when known) so it is read without regrowing.
-func readLimited(r io.Reader, limit, declared int64) ([]byte, error) {
-	size := int64(bytes.MinRead)
-	if declared >= 0 && declared < limit {
-		size = declared + bytes.MinRead // room to see EOF without growing
+// auditFailed answers 503 in the API's shape instead.
+func (t *jsonTransform) auditFailed() ([]byte, error) {
+	return t.replace(statusAuditFailed, auditFailedBody(t.ex)), nil
+}
+
+// replace makes the gateway's own error body the answer.
+func (t *jsonTransform) replace(status int, body []byte) []byte {
+	t.resp.StatusCode, t.ex.rec.Status = status, status
+	t.resp.Header.Set("Content-Type", "application/json")
+	if t.ex.rc != nil {
+		t.ex.rc.Status = status
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(io.LimitReader(r, limit))
-	return buf.Bytes(), err
+	return body
 }
 
 // setHeader is Header.Set reusing the value slice already there (key in

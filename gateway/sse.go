@@ -3,128 +3,155 @@ package gateway
 import (
 	"bytes"
 	"errors"
-	"io"
+	"strconv"
 
 	"github.com/tidwall/gjson"
 
+	"github.com/airlock-dev/airlock/apierror"
 	"github.com/airlock-dev/airlock/internal/sse"
 	"github.com/airlock-dev/airlock/policy/mask"
 )
 
-var errAuditFailed = errors.New("audit record could not be written; response withheld")
+// Bounds of what one SSE response may make the gateway hold.
+const (
+	// DefaultMaxEvent bounds one upstream event (the largest the API sends
+	// are content_block_start events carrying server tool results).
+	DefaultMaxEvent = 4 << 20
+	// maxHeldAfterStop bounds the terminal events and whatever follows them
+	// until the upstream ends (the API sends nothing after message_stop).
+	maxHeldAfterStop = 64 << 10
+	// maxRecorded bounds the events kept for the recording of one response.
+	maxRecorded = 8 << 20
+)
 
-// sseBody masks an SSE stream (through mask.Stream) and hands complete
-// events to the client as they come, except the terminal ones
-// (message_stop, error), which it holds until the stream ends and the audit
-// record is written.
-type sseBody struct {
-	ex     *exchange
-	src    io.ReadCloser
-	sc     *sse.Scanner
-	stream *mask.Stream // nil when not masking
-	buf    []byte
-	out    []byte // complete events ready for the client
-	held   []byte // terminal events, released after the audit
-	srcEOF bool   // upstream ended; the events before its end go out first
-	eof    bool
+// sseTransform frames the upstream stream into events (bounded), masks them
+// (mask.Stream), takes their usage, records them, and passes each on at
+// once, except the terminal ones (message_stop, error), which it holds
+// until the stream ends and the audit record is written.
+//
+// Stages see whole events and may hold, replace or release them: the masker
+// before this one, so what is recorded is what the client gets.
+type sseTransform struct {
+	ex       *exchange
+	sc       *sse.Scanner
+	stream   *mask.Stream // nil when not masking
+	secret   string
+	out      []byte // the caller's buffer while write or end runs
+	held     []byte // terminal events and what follows
+	recorded int
+	cut      bool
 }
 
-func newSSEBody(ex *exchange, src io.ReadCloser) *sseBody {
-	b := &sseBody{ex: ex, src: src, buf: ex.g.bufs.Get(), sc: sse.NewScanner(maxEvent)}
-	if m := ex.g.cfg.Masker; m != nil && ex.maskResp {
-		b.stream = m.NewEventStream(b.event, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{})
+func (g *Gateway) newSSETransform(ex *exchange) *sseTransform {
+	t := &sseTransform{ex: ex, sc: sse.NewScanner(g.maxEvent()), secret: ex.secret()}
+	if m := g.cfg.Masker; m != nil && ex.maskResp {
+		t.stream = m.NewEventStream(t.emit, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{Log: g.log})
 	}
-	return b
+	return t
 }
 
-func (b *sseBody) Read(p []byte) (int, error) {
-	for len(b.out) == 0 {
-		if b.eof {
-			return 0, io.EOF
-		}
-		if err := b.advance(); err != nil {
-			return 0, err
-		}
+func (t *sseTransform) write(out, p []byte) ([]byte, error) {
+	t.out = out
+	t.sc.Write(p)
+	t.scan()
+	out, t.out = t.out, nil
+	if t.cut {
+		return out, errCut
 	}
-	n := copy(p, b.out)
-	b.out = b.out[n:]
-	return n, nil
+	return out, nil
 }
 
-func (b *sseBody) advance() error {
-	if b.srcEOF {
-		return b.end()
-	}
-	n, err := b.src.Read(b.buf)
-	if n > 0 {
-		b.sc.Write(b.buf[:n])
-		if werr := b.scan(); werr != nil {
-			b.ex.g.finish(b.ex)
-			return werr
-		}
-	}
-	switch {
-	case err == io.EOF:
-		b.srcEOF = true
-	case err != nil:
-		b.ex.g.finish(b.ex)
-		return err
-	}
-	return nil
-}
-
-// end flushes what the masker held, audits, then releases the held events.
-func (b *sseBody) end() error {
-	b.eof = true
-	b.sc.Close()
-	b.scan()
-	tail := b.sc.Tail() // a last event without its blank line
-	if b.stream != nil {
-		b.stream.Finish(tail)
-		addCounts(b.ex, b.stream.Result())
-	} else if len(tail) > 0 {
-		b.event(sse.Event{Raw: tail})
-	}
-	if b.ex.g.finish(b.ex) != nil {
-		b.held = []byte("event: error\ndata: " + string(auditFailedBody(b.ex)) + "\n\n")
-	}
-	b.out = append(b.out, b.held...)
-	b.held = nil
-	return nil
-}
-
-// scan hands each complete upstream event to the masker or straight on.
-func (b *sseBody) scan() error {
-	for b.sc.Scan() {
-		if b.stream == nil {
-			b.event(b.sc.Event())
-		} else if err := b.stream.Event(b.sc.Event()); err != nil {
-			return err
+// scan hands each complete upstream event to the masker, or straight on.
+func (t *sseTransform) scan() {
+	for !t.cut && t.sc.Scan() {
+		if t.stream == nil {
+			t.emit(t.sc.Event())
+		} else if err := t.stream.Event(t.sc.Event()); errors.Is(err, mask.ErrStreamCut) {
+			t.cut = true // the masker has sent its error event
+			t.ex.rec.Reason = "airlock: the masking hold bound was exceeded; the stream was cut"
 		}
 	}
-	return b.sc.Err()
+	if !t.cut && t.sc.Err() != nil {
+		t.cutWith(holdBound("an upstream SSE event", t.ex.g.maxEvent()))
+	}
 }
 
-// event takes usage from, records and queues one complete event.
-func (b *sseBody) event(e sse.Event) error {
-	ev := scrubBytes(e.Raw, b.ex.secret())
-	switch eventName(e) {
+// end flushes what the masker and the scanner held, then releases the
+// terminal events.
+func (t *sseTransform) end(out []byte) []byte {
+	t.out = out
+	if !t.cut {
+		t.sc.Close()
+		t.scan()
+	}
+	if tail := t.sc.Tail(); !t.cut { // tail: a last event without its blank line
+		if t.stream != nil {
+			t.stream.Finish(tail) // masked as text: it cannot be parsed
+		} else if len(tail) > 0 {
+			t.emit(sse.Event{Raw: tail})
+		}
+	}
+	if t.stream != nil {
+		addCounts(t.ex, t.stream.Result())
+	}
+	out, t.out = append(t.out, t.held...), nil
+	return out
+}
+
+// emit takes usage from, records and queues one decided event.
+func (t *sseTransform) emit(e sse.Event) error {
+	if t.cut {
+		return errCut
+	}
+	raw := scrubBytes(e.Raw, t.secret)
+	name := eventName(e)
+	switch name {
 	case "message_start":
-		takeUsage(&b.ex.rec, gjson.GetBytes(e.Data, "message.usage"))
+		takeUsage(&t.ex.rec, gjson.GetBytes(e.Data, "message.usage"))
 	case "message_delta":
-		takeUsage(&b.ex.rec, gjson.GetBytes(e.Data, "usage"))
+		takeUsage(&t.ex.rec, gjson.GetBytes(e.Data, "usage"))
 	}
-	b.ex.rec.BytesOut += int64(len(ev))
-	if rc := b.ex.rc; rc != nil {
-		rc.Events = append(rc.Events, eventAt(b.ex, bytes.Clone(ev)))
-	}
-	if name := eventName(e); name == "message_stop" || name == "error" || len(b.held) > 0 {
-		b.held = append(b.held, ev...)
+	if name != "message_stop" && name != "error" && len(t.held) == 0 {
+		t.send(raw, &t.out)
 		return nil
 	}
-	b.out = append(b.out, ev...)
+	if len(t.held)+len(raw) > maxHeldAfterStop {
+		t.cutWith(holdBound("the events after message_stop", maxHeldAfterStop))
+		return errCut
+	}
+	t.send(raw, &t.held)
 	return nil
 }
+
+// send counts and records an event and queues it on q.
+func (t *sseTransform) send(raw []byte, q *[]byte) {
+	t.ex.rec.BytesOut += int64(len(raw))
+	*q = append(*q, raw...)
+	rc := t.ex.rc
+	if rc == nil || t.recorded > maxRecorded {
+		return
+	}
+	t.recorded += len(raw)
+	if t.recorded > maxRecorded {
+		raw = []byte(": airlock: recording truncated after " + strconv.Itoa(maxRecorded) + " bytes\n\n")
+	}
+	rc.Events = append(rc.Events, eventAt(t.ex, bytes.Clone(raw)))
+}
+
+// cutWith ends the stream with an API-shaped error event in place of what
+// was held: what exceeded a bound was never examined, so it never passes.
+func (t *sseTransform) cutWith(msg string) {
+	t.cut, t.held = true, nil
+	t.ex.rec.Reason = msg
+	t.send(errorEvent(apierror.Marshal(apierror.API, msg, t.ex.rec.RequestID)), &t.held)
+}
+
+// auditFailed replaces the held events with an error event.
+func (t *sseTransform) auditFailed() ([]byte, error) {
+	return errorEvent(auditFailedBody(t.ex)), nil
+}
+
+func errorEvent(data []byte) []byte { return sse.AppendEvent(nil, []byte("error"), data, "\n") }
 
 // eventName is the event's name, or the type its data declares.
 func eventName(e sse.Event) string {
@@ -134,15 +161,9 @@ func eventName(e sse.Event) string {
 	return gjson.GetBytes(e.Data, "type").String()
 }
 
-// maxEvent bounds one upstream SSE event.
-const maxEvent = 4 << 20
-
-// Close finishes the audit if the client went away before the end.
-func (b *sseBody) Close() error {
-	b.ex.g.finish(b.ex)
-	if b.buf != nil {
-		b.ex.g.bufs.Put(b.buf)
-		b.buf = nil
+func (g *Gateway) maxEvent() int {
+	if g.cfg.MaxEvent > 0 {
+		return g.cfg.MaxEvent
 	}
-	return b.src.Close()
+	return DefaultMaxEvent
 }
