@@ -18,7 +18,7 @@ func TestStatusAndApprovalsOverSocket(t *testing.T) {
 	f := newFixture(t, ServerConfig{})
 	ctx := ctxT(t)
 	st, err := f.client.Status(ctx)
-	if err != nil || st["state"] != "running" {
+	if err != nil || st.Version != "test" || len(st.Credentials) != 1 || !st.Credentials[0].OK {
 		t.Fatalf("status = %v, %v", st, err)
 	}
 	id, ch := f.hold(t, heldRequest(1000))

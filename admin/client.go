@@ -99,9 +99,9 @@ func (c *Client) getJSON(ctx context.Context, method, path string, body, out any
 	return nil
 }
 
-// Status returns GET /v1/status as decoded JSON.
-func (c *Client) Status(ctx context.Context) (map[string]any, error) {
-	var out map[string]any
+// Status returns GET /v1/status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var out Status
 	return out, c.getJSON(ctx, http.MethodGet, "/v1/status", nil, &out)
 }
 

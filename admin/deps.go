@@ -9,8 +9,8 @@ import (
 	"github.com/airlock-dev/airlock/policy/approval"
 )
 
-// StatusFunc reports the daemon's status as any JSON-encodable value.
-type StatusFunc func(ctx context.Context) (any, error)
+// StatusFunc reports the daemon's status.
+type StatusFunc func(ctx context.Context) (Status, error)
 
 // Approvals is the part of *approval.Broker the API drives.
 type Approvals interface {

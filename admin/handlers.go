@@ -97,7 +97,7 @@ func writeErr(w http.ResponseWriter, err error) {
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Status == nil {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+		writeError(w, http.StatusServiceUnavailable, "status is not enabled in this daemon")
 		return
 	}
 	v, err := s.deps.Status(r.Context())

@@ -42,7 +42,9 @@ func newFixture(t *testing.T, cfg ServerConfig) *fixture {
 	f.metrics.SetPendingFunc(f.broker.Count)
 	cfg.SocketPath = filepath.Join(dir, "admin.sock")
 	f.srv = NewServer(cfg, Deps{
-		Status:    func(context.Context) (any, error) { return map[string]any{"state": "running"}, nil },
+		Status: func(context.Context) (Status, error) {
+			return Status{Version: "test", Credentials: []CredentialStatus{{Name: "default", OK: true}}}, nil
+		},
 		Approvals: f.broker, Audit: store, Metrics: f.metrics,
 	})
 	if err := f.srv.Start(context.Background()); err != nil {

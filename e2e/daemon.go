@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/admin"
 )
 
 // process is a running airlockd.
@@ -108,16 +110,14 @@ func (h *Harness) waitReady(p *process) error {
 
 // readListeners learns the listener's bound addresses from `airlock status`.
 func (h *Harness) readListeners(t testing.TB) error {
-	var st struct {
-		Listener []string `json:"listener"`
-	}
+	var st admin.Status
 	res := h.Airlock(t, "status", "--json")
-	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil || len(st.Listener) == 0 {
+	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil || len(st.Capture.Listener) == 0 {
 		return fmt.Errorf("airlock status --json: exit %d, %v\n%s%s", res.Code, err, res.Stdout, res.Stderr)
 	}
-	h.ListenV4 = st.Listener[0]
-	if len(st.Listener) > 1 {
-		h.ListenV6 = st.Listener[1]
+	h.ListenV4 = st.Capture.Listener[0]
+	if len(st.Capture.Listener) > 1 {
+		h.ListenV6 = st.Capture.Listener[1]
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ func (d *Daemon) startAdmin(ctx context.Context) error {
 	s := admin.NewServer(admin.ServerConfig{
 		SocketPath: c.Socket, Group: c.Group, TCPAddr: c.TCPListen, TCPToken: token,
 		MetricsAddr: c.MetricsListen, Log: d.log,
-	}, admin.Deps{Status: d.status, Approvals: d.parts.broker, Audit: d.parts.audit, Metrics: d.parts.metrics})
+	}, admin.Deps{Status: d.Status, Approvals: d.parts.broker, Audit: d.parts.audit, Metrics: d.parts.metrics})
 	if err := s.Start(ctx); err != nil {
 		return fail("admin API on "+c.Socket, "check admin.socket, admin.group and the listen addresses", err)
 	}

@@ -101,6 +101,10 @@ func TestDaemonServesTheDataPath(t *testing.T) {
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("audit through the admin API: %d records, %v", len(recs), err)
 	}
+	st, err := admin.NewClient(r.d.Config().Admin.Socket).Status(context.Background())
+	if err != nil || st.Capture.Enabled || len(st.Credentials) != 1 || !st.Credentials[0].OK || !st.Audit.OK || st.CA.Fingerprint == "" {
+		t.Fatalf("status %+v, %v", st, err)
+	}
 	if err := os.WriteFile(r.keyFile, []byte(rotatedKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

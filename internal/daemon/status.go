@@ -5,65 +5,71 @@ import (
 	"os"
 	"runtime/debug"
 	"time"
+
+	"github.com/airlock-dev/airlock/admin"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
-// status is the admin API's /v1/status: where capture is attached, targets,
+// Status is the admin API's /v1/status: where capture is attached, targets,
 // counters, CA, credential health (never a value), policy and approvals.
-func (d *Daemon) status(ctx context.Context) (any, error) {
+func (d *Daemon) Status(ctx context.Context) (admin.Status, error) {
 	p := &d.parts
-	return map[string]any{
-		"version":    version(),
-		"pid":        os.Getpid(),
-		"started":    p.started.UTC().Format(time.RFC3339),
-		"uptime":     time.Since(p.started).Round(time.Second).String(),
-		"fail_mode":  d.cfg.Capture.FailMode,
-		"attached":   p.capture.Loader.CgroupPath(),
-		"pin_dir":    d.cfg.Capture.PinDir,
-		"targets":    p.selector.targets(),
-		"api_hosts":  d.cfg.Capture.APIHosts,
-		"listener":   listenerAddrs(d),
-		"namespaces": p.capture.Namespaces.Stats(),
-		"counters":   d.bpfCounters(),
-		"ca": map[string]any{
-			"fingerprint": p.ca.Fingerprint(), "not_after": p.ca.NotAfter().UTC().Format(time.RFC3339),
-		},
-		"credentials": d.credentialHealth(ctx),
-		"policy":      map[string]any{"file": d.cfg.Policy.PolicyPath()},
-		"audit":       map[string]any{"path": d.cfg.Audit.Path, "ready": errString(p.audit.Ready())},
-		"approvals":   map[string]any{"pending": p.broker.Count(), "timeout": d.cfg.Approvals.Timeout.String()},
+	audit := p.audit.Ready()
+	return admin.Status{
+		Version:     version(),
+		PID:         os.Getpid(),
+		Started:     p.started.UTC(),
+		Uptime:      time.Since(p.started).Round(time.Second).String(),
+		Capture:     d.captureStatus(),
+		CA:          admin.CAStatus{Fingerprint: p.ca.Fingerprint(), NotAfter: p.ca.NotAfter().UTC()},
+		Credentials: d.credentialHealth(ctx),
+		Policy:      admin.PolicyStatus{File: d.cfg.Policy.PolicyPath()},
+		Audit:       admin.AuditStatus{Path: d.cfg.Audit.Path, OK: audit == nil, Error: errString(audit)},
+		Approvals:   admin.ApprovalsStatus{Pending: p.broker.Count(), Timeout: d.cfg.Approvals.Timeout.String()},
 	}, nil
 }
 
-func listenerAddrs(d *Daemon) []string {
-	v4, v6 := d.parts.capture.Listener.Addrs()
-	out := []string{v4.String()}
-	if v6.IsValid() {
-		out = append(out, v6.String())
+func (d *Daemon) captureStatus() admin.CaptureStatus {
+	c := d.cfg.Capture
+	st := admin.CaptureStatus{FailMode: c.FailMode, PinDir: c.PinDir, APIHosts: c.APIHosts}
+	ic := d.parts.capture
+	if ic == nil {
+		return st
 	}
-	return out
+	st.Enabled, st.Cgroup, st.Counters = true, ic.Loader.CgroupPath(), d.bpfCounters()
+	st.Targets = d.parts.selector.targets()
+	v4, v6 := ic.Listener.Addrs()
+	st.Listener = []string{v4.String()}
+	if v6.IsValid() {
+		st.Listener = append(st.Listener, v6.String())
+	}
+	ns := ic.Namespaces.Stats()
+	st.Namespaces = admin.NamespaceStatus{Served: ns.Served, Opened: ns.Opened, Released: ns.Released,
+		FirstContact: ns.FirstContact, Refused: ns.Refused, Failures: ns.Failures}
+	return st
 }
 
 // credentialHealth says, per managed credential, whether a value is
 // available right now, and where it comes from — never the value.
-func (d *Daemon) credentialHealth(ctx context.Context) []map[string]any {
-	var out []map[string]any
+func (d *Daemon) credentialHealth(ctx context.Context) []admin.CredentialStatus {
+	var out []admin.CredentialStatus
 	for _, c := range d.cfg.Credentials {
 		_, err := d.parts.creds.Get(ctx, c.Name)
-		out = append(out, map[string]any{"name": c.Name, "kind": c.Kind, "source": sourceOf(c.File, c.Env, c.Systemd, len(c.Command) > 0),
-			"ok": err == nil, "error": errString(err)})
+		out = append(out, admin.CredentialStatus{Name: c.Name, Kind: c.Kind, Source: sourceOf(c),
+			OK: err == nil, Error: errString(err)})
 	}
 	return out
 }
 
-func sourceOf(file, env, systemd string, command bool) string {
+func sourceOf(c config.Credential) string {
 	switch {
-	case file != "":
-		return "file " + file
-	case env != "":
-		return "env " + env
-	case systemd != "":
-		return "systemd credential " + systemd
-	case command:
+	case c.File != "":
+		return "file " + c.File
+	case c.Env != "":
+		return "env " + c.Env
+	case c.Systemd != "":
+		return "systemd credential " + c.Systemd
+	case len(c.Command) > 0:
 		return "command"
 	}
 	return ""

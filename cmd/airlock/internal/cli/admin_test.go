@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,13 +42,13 @@ func startDaemonWith(t *testing.T, cfg admin.ServerConfig) *daemon {
 	}
 	t.Cleanup(func() { d.store.Close() })
 	d.broker = approval.NewBroker(approval.Config{Timeout: time.Minute})
-	status := func(context.Context) (any, error) {
-		// The shape cmd/airlockd serves.
-		return map[string]any{"version": "test", "pid": 4321, "fail_mode": "closed",
-			"capture": map[string]any{"attached": "/sys/fs/cgroup/unified/test", "targets": []string{"127.0.100.0/24"},
-				"counters": map[string]any{"redirected": 12, "skipped": 3}},
-			"ca":          map[string]any{"fingerprint": "ab:cd", "not_after": "2036-11-29T00:00:00Z"},
-			"credentials": []map[string]any{{"name": "default", "kind": "api_key", "source": "systemd", "ok": true}},
+	status := func(context.Context) (admin.Status, error) {
+		return admin.Status{Version: "test", PID: 4321,
+			Capture: admin.CaptureStatus{Enabled: true, FailMode: "closed", Cgroup: "/sys/fs/cgroup/unified/test",
+				Targets: []string{"127.0.100.0/24:443"}, Counters: map[string]uint64{"redirected": 12, "skipped": 3}},
+			CA:          admin.CAStatus{Fingerprint: "ab:cd", NotAfter: time.Date(2036, 11, 29, 0, 0, 0, 0, time.UTC)},
+			Credentials: []admin.CredentialStatus{{Name: "default", Kind: "api_key", Source: "systemd credential k", OK: true}},
+			Audit:       admin.AuditStatus{Path: "/var/lib/airlock/audit.db", OK: true},
 		}, nil
 	}
 	cfg.SocketPath = d.sock
@@ -90,20 +91,48 @@ func (d *daemon) writeRecords(t *testing.T) {
 	}
 }
 
+// The text and --json outputs name the same fields: each text key is the
+// JSON path a script would select.
 func TestStatusThroughAdminAPI(t *testing.T) {
 	d := startDaemon(t)
 	r := d.run(t, "status")
-	for _, want := range []string{"capture.attached:", "/sys/fs/cgroup/unified/test", "capture.targets:", "127.0.100.0/24",
-		"ca.fingerprint:", "capture.counters.redirected:", "credentials[0].ok:", "pending_approvals:"} {
+	var st map[string]any
+	d.run(t, "--json", "status").decodeJSON(t, &st)
+	for _, want := range []string{"capture.cgroup:", "/sys/fs/cgroup/unified/test", "capture.targets:", "127.0.100.0/24:443",
+		"ca.fingerprint:", "capture.counters.redirected:", "credentials[0].ok:", "approvals.pending:"} {
 		if r.code != 0 || !strings.Contains(r.out, want) {
 			t.Errorf("status lacks %q (code %d):\n%s%s", want, r.code, r.out, r.err)
 		}
 	}
-	var st map[string]any
-	d.run(t, "--json", "status").decodeJSON(t, &st)
-	if st["pending_approvals"] != float64(0) {
-		t.Errorf("status --json pending_approvals = %v", st["pending_approvals"])
+	for _, line := range strings.Split(strings.TrimSpace(r.out), "\n")[1:] {
+		key, _, _ := strings.Cut(line, ":")
+		if !hasPath(st, key) {
+			t.Errorf("text key %q is not a path of --json", key)
+		}
 	}
+}
+
+// hasPath reports whether a dotted path with [i] indexes exists in doc.
+func hasPath(doc any, path string) bool {
+	for _, part := range strings.Split(path, ".") {
+		name, idx, indexed := strings.Cut(strings.TrimSuffix(part, "]"), "[")
+		m, ok := doc.(map[string]any)
+		if !ok {
+			return false
+		}
+		if doc, ok = m[name]; !ok {
+			return false
+		}
+		if indexed {
+			l, ok := doc.([]any)
+			i, err := strconv.Atoi(idx)
+			if !ok || err != nil || i >= len(l) {
+				return false
+			}
+			doc = l[i]
+		}
+	}
+	return true
 }
 
 func TestDaemonDownIsOneLineWithFix(t *testing.T) {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 func (d *doctorEnv) daemon(ctx context.Context) []check {
@@ -13,15 +12,9 @@ func (d *doctorEnv) daemon(ctx context.Context) []check {
 		e := adminError(err, sock, "admin socket", "").(*Error)
 		return []check{{Name: "admin socket", Result: checkFail, Detail: e.Reason, Fix: e.Fix}}
 	}
-	var facts []string
-	for _, k := range []string{"version", "pid", "fail_mode", "attached", "cgroup"} {
-		if v, ok := st[k]; ok && v != nil {
-			facts = append(facts, fmt.Sprintf("%s %v", k, v))
-		}
-	}
-	detail := "airlockd answers at " + sock
-	if len(facts) > 0 {
-		detail += ": " + strings.Join(facts, ", ")
+	detail := fmt.Sprintf("airlockd answers at %s: version %s, pid %d, fail_mode %s", sock, st.Version, st.PID, st.Capture.FailMode)
+	if st.Capture.Cgroup != "" {
+		detail += ", cgroup " + st.Capture.Cgroup
 	}
 	return []check{{Name: "admin socket", Result: checkOK, Detail: detail}}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func (a *app) runSessionsList(ctx context.Context, f audit.SessionFilter) error 
 func sessionCaller(s audit.Session) string {
 	who := s.User
 	if who == "" {
-		who = "uid " + formatNumber(float64(s.UID))
+		who = "uid " + strconv.FormatUint(uint64(s.UID), 10)
 	}
 	return who + " " + s.Exe
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/admin"
 )
 
 func TestParseWhen(t *testing.T) {
@@ -28,32 +30,14 @@ func TestParseWhen(t *testing.T) {
 	}
 }
 
-func TestFlattenStatus(t *testing.T) {
-	doc := map[string]any{"version": "1", "capture": map[string]any{"targets": []any{"a", "b"}, "counters": map[string]any{"redirected": float64(3)}},
-		"credentials": []any{map[string]any{"name": "default", "ok": true}}, "zzz": nil}
-	got := flatten(nil, "capture", doc["capture"])
-	want := []any{"capture.targets", "a, b", "capture.counters.redirected", "3"}
-	if len(got) != len(want) {
-		t.Fatalf("flatten = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("flatten[%d] = %v, want %v", i, got[i], want[i])
-		}
-	}
-	if keys := orderedKeys(doc); keys[0] != "version" || keys[len(keys)-1] != "zzz" {
-		t.Errorf("ordered keys = %v", keys)
-	}
-}
-
 func TestStatusProblems(t *testing.T) {
-	healthy := map[string]any{"credentials": []any{map[string]any{"name": "default", "ok": true, "error": ""}}, "audit": map[string]any{"ready": ""}}
-	if p := statusProblems(healthy); len(p) != 0 {
+	healthy := admin.Status{Credentials: []admin.CredentialStatus{{Name: "default", OK: true}}, Audit: admin.AuditStatus{OK: true}}
+	if p := healthy.Problems(); len(p) != 0 {
 		t.Errorf("healthy status reported %v", p)
 	}
-	sick := map[string]any{"credentials": []any{map[string]any{"name": "default", "ok": false, "error": "file missing"}},
-		"audit": map[string]any{"ready": "disk full"}}
-	if p := statusProblems(sick); len(p) != 2 || p[0] != "credential default: file missing" || p[1] != "audit store: disk full" {
+	sick := admin.Status{Credentials: []admin.CredentialStatus{{Name: "default", Error: "file missing"}},
+		Audit: admin.AuditStatus{Error: "disk full"}}
+	if p := sick.Problems(); len(p) != 2 || p[0] != "credential default: file missing" || p[1] != "audit store: disk full" {
 		t.Errorf("problems = %q", p)
 	}
 }
