@@ -288,7 +288,6 @@ var advPending = map[string]string{
 	"tcp-non-443":                                    "the not-yet-tried list (non-443 ports in the API ranges)",
 	"slow-bodies":                                    "item 8 (memory from declared body sizes)",
 	"trickle":                                        "item 8 (no body read deadline)",
-	"streams":                                        "item 9 (unbounded stream buffering)",
 }
 
 // advRun runs an attack as a subtest, unless its fix is pending.
