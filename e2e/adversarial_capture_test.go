@@ -33,7 +33,8 @@ func TestAdversarialCapture(t *testing.T) {
 	for _, sni := range []string{"other.example", "OTHER.example"} {
 		advRun(t, "sni-"+sni, func(t *testing.T) { advOtherSNI(t, w, sni) })
 	}
-	advRun(t, "sni-trailing-dot", func(t *testing.T) { advTrailingDot(t, w) })
+	advRun(t, "sni-trailing-dot-not-relayed", func(t *testing.T) { advTrailingDot(t, w, false) })
+	advRun(t, "sni-trailing-dot-served", func(t *testing.T) { advTrailingDot(t, w, true) })
 	advRun(t, "exec-before-clienthello", func(t *testing.T) { advExecSwap(t, w) })
 	advRun(t, "so-mark", func(t *testing.T) { advSOMark(t, w) })
 	advRun(t, "outside-cgroup", func(t *testing.T) { advOutside(t, w) })
@@ -70,14 +71,20 @@ func advOtherSNI(t *testing.T, w *advWorld, sni string) {
 	w.after(t, m, refusedSNI(sni))
 }
 
-// advTrailingDot: "api.anthropic.com." is the API host: intercepted (Airlock's
-// leaf, a governed request), not relayed untouched. Go strips the dot from
-// the SNI, so openssl sends it.
-func advTrailingDot(t *testing.T, w *advWorld) {
+// advTrailingDot: "api.anthropic.com." is the API host. It is never relayed
+// untouched to the API address; served, it is intercepted like the name
+// without the dot (Airlock's leaf, a governed, audited request). Go strips
+// the dot from the SNI it sends, so openssl sends it.
+func advTrailingDot(t *testing.T, w *advWorld, served bool) {
 	m := w.mark(t)
 	script := `cat "$1" | exec openssl s_client -quiet -connect "$2" -servername api.anthropic.com. ` +
 		`-verify_return_error -verify_hostname api.anthropic.com 2>&1`
 	res := w.h.Run(t, "sh", "-c", script, "sh", advRequestFile(t), w.direct443())
+	if !served {
+		t.Logf("openssl: exit %d %s", res.Code, tail(res.Stdout, 300))
+		w.after(t, m, nil)
+		return
+	}
 	if !strings.Contains(res.Stdout, "HTTP/1.1 200") {
 		t.Errorf("SNI api.anthropic.com. was not served by Airlock: exit %d\n%s%s", res.Code, tail(res.Stdout, 800), res.Stderr)
 	}

@@ -160,10 +160,9 @@ func advTrickle(t *testing.T, w *advWorld) {
 // or never ends after message_stop. RSS stays bounded, the client gets an
 // error event or the end of the stream, and the daemon lives on.
 func TestAdversarialStreams(t *testing.T) {
-	advAwait(t, "streams")
 	w := startWorld(t, advOptions{})
 	for _, sc := range []string{"sse-noblank", "sse-endless"} {
-		t.Run(sc, func(t *testing.T) {
+		advRun(t, sc, func(t *testing.T) {
 			m := w.mark(t)
 			base := w.rssKB(t)
 			s := sampleRSS(w.daemonPID(t))
