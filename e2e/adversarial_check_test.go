@@ -270,8 +270,6 @@ func apiErrorType(body string) string {
 // AIRLOCK_ADVERSARIAL_PENDING=1 (how a fixer runs them against a branch); an
 // entry leaves this map in the change that makes its attack pass on main.
 var advPending = map[string]string{
-	"trailer-h2-upstream":                            "item 2 (request trailers: a retry storm)",
-	"trailer-http1-upstream":                         "item 2 (request trailers: the trailer is forwarded)",
 	"deep-nesting":                                   "item 3 (deep nesting kills the daemon)",
 	"sni-trailing-dot-served":                        "item 4 (a trailing-dot SNI is refused by the TLS server with decode_error, unaudited, not served)",
 	"content-type/text_plain":                        "item 5 (body not examined under another Content-Type)",
