@@ -278,7 +278,6 @@ var advPending = map[string]string{
 	"duplicate-keys":                                 "item 5 (duplicate keys)",
 	"credential-elsewhere":                           "item 10 (credentials outside the stripped headers)",
 	"slow-bodies":                                    "item 8 (memory from declared body sizes)",
-	"sse-endless":                                    "item 9 (events after message_stop held without bound)",
 	"trickle":                                        "item 8 (no body read deadline)",
 }
 
