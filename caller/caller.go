@@ -32,6 +32,11 @@ type Process struct {
 	ExeIno     uint64 `json:"exe_ino,omitempty"`
 	ExeDev     string `json:"exe_dev,omitempty"` // "major:minor"
 	Netns      uint64 `json:"netns,omitempty"`   // network namespace cookie at connect()
+	// The container as its runtime names it (Docker, podman: from the API
+	// socket when there is one) and the Kubernetes pod (from the cgroup path).
+	ContainerName  string `json:"container_name,omitempty"`
+	ContainerImage string `json:"container_image,omitempty"`
+	PodUID         string `json:"pod_uid,omitempty"`
 }
 
 // Origin is everything known about one intercepted connection before any

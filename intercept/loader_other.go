@@ -36,3 +36,6 @@ func (*Loader) Close() error { return nil }
 
 // Detach returns ErrUnsupported.
 func (*Loader) Detach() error { return ErrUnsupported }
+
+// NetnsCounters returns ErrUnsupported.
+func (*Loader) NetnsCounters() (refused, lost uint64, err error) { return 0, 0, ErrUnsupported }

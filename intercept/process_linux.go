@@ -9,11 +9,11 @@ import (
 	"os"
 	"os/user"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/containers"
 )
 
 // ProcessOf completes a kernel record from /proc at accept time. It is
@@ -55,7 +55,9 @@ func readProc(dir string, p *caller.Process) {
 	if b, err := os.ReadFile(dir + "/cgroup"); err == nil {
 		p.Cgroup = cgroup2Of(string(b))
 	}
-	p.Unit, p.Container = unitOf(p.Cgroup), containerOf(p.Cgroup)
+	p.Unit = unitOf(p.Cgroup)
+	id := containers.FromCgroup(p.Cgroup)
+	p.Container, p.PodUID = id.ID, id.PodUID
 }
 
 // nsPerTick converts the kernel's start_boottime to /proc/<pid>/stat's
@@ -121,16 +123,6 @@ func unitOf(cg string) string {
 		if strings.HasSuffix(base, ".service") || strings.HasSuffix(base, ".scope") {
 			return base
 		}
-	}
-	return ""
-}
-
-var containerIDRe = regexp.MustCompile(`(?:^|[/-])([0-9a-f]{64})(?:\.scope)?(?:/|$)`)
-
-// containerOf finds a docker/containerd/cri-o container id in a cgroup path.
-func containerOf(cg string) string {
-	if m := containerIDRe.FindStringSubmatch(cg); m != nil {
-		return m[1]
 	}
 	return ""
 }

@@ -5,6 +5,8 @@ package intercept
 import (
 	"os"
 	"testing"
+
+	"github.com/airlock-dev/airlock/containers"
 )
 
 func TestUnitAndContainer(t *testing.T) {
@@ -17,7 +19,7 @@ func TestUnitAndContainer(t *testing.T) {
 		{"/", "", ""},
 	}
 	for _, tt := range tests {
-		if u, c := unitOf(tt.cgroup), containerOf(tt.cgroup); u != tt.unit || c != tt.container {
+		if u, c := unitOf(tt.cgroup), containers.FromCgroup(tt.cgroup).ID; u != tt.unit || c != tt.container {
 			t.Errorf("%s: unit %q container %q, want %q %q", tt.cgroup, u, c, tt.unit, tt.container)
 		}
 	}

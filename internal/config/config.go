@@ -50,8 +50,16 @@ type Capture struct {
 	APIHosts []string `mapstructure:"api_hosts"` // SNIs that are intercepted
 	// RelayAllow are the other SNIs relayed unchanged (and audited) to the
 	// API's addresses; any other SNI there is refused. Empty by default.
-	RelayAllow []string `mapstructure:"relay_allow"`
-	FailMode   string   `mapstructure:"fail_mode"` // closed | open
+	RelayAllow []string   `mapstructure:"relay_allow"`
+	FailMode   string     `mapstructure:"fail_mode"` // closed | open
+	Containers Containers `mapstructure:"containers"`
+}
+
+// Containers configures how captured containers are named and trusted.
+type Containers struct {
+	// Sockets are Docker Engine API sockets (Docker, podman) asked for a
+	// container's name and image; the cgroup path alone gives its id.
+	Sockets []string `mapstructure:"sockets"`
 }
 
 // TLS configures the client-facing TLS server.

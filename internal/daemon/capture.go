@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/airlock-dev/airlock/admin"
+	"github.com/airlock-dev/airlock/containers"
 	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/internal/config"
 )
@@ -22,7 +23,8 @@ func (d *Daemon) startCapture(context.Context) error {
 	}
 	cfg := captureConfig(d.cfg.Capture)
 	report := captureAuditor{audit: &admin.ObservingAuditor{Auditor: d.parts.audit, Metrics: d.parts.metrics}}
-	ic, err := intercept.New(cfg, d.parts.tls, report, d.log)
+	handler := namingHandler{next: d.parts.tls, runtimes: containers.NewRuntimes(d.cfg.Capture.Containers.Sockets, d.log)}
+	ic, err := intercept.New(cfg, handler, report, d.log)
 	if err != nil {
 		return captureError(cfg, err)
 	}

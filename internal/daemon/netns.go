@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
+	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/containers"
 	"github.com/airlock-dev/airlock/intercept"
 )
 
@@ -30,4 +34,16 @@ func (d *Daemon) serveNamespaces(ic *intercept.Interceptor) {
 			Help: "Namespace listeners released because no captured process was left."},
 			func() float64 { return float64(nss.Stats().Released) }),
 	)
+}
+
+// namingHandler names the caller's container (name and image, from the
+// runtime's API socket) before the TLS server, policy and audit see it.
+type namingHandler struct {
+	next     intercept.APIHandler
+	runtimes *containers.Runtimes
+}
+
+func (h namingHandler) ServeAPI(ctx context.Context, conn net.Conn, o *caller.Origin) {
+	h.runtimes.Name(ctx, &o.Process)
+	h.next.ServeAPI(ctx, conn, o)
 }

@@ -22,7 +22,8 @@ func (a *app) trustCommand() *cobra.Command {
 }
 
 func (a *app) trustInstallCommand(root *string) *cobra.Command {
-	return &cobra.Command{
+	var cf containerFlags
+	c := &cobra.Command{
 		Use:   "install",
 		Short: "Add the CA to the system store, the runtime environment drop-ins and the Java keystore",
 		Long: `install adds Airlock's CA where each runtime looks: the system store
@@ -32,9 +33,13 @@ services (systemd) and login shells read, and the Java keystore when keytool
 exists. It is idempotent and records what it added, so uninstall removes only
 that. Services pick the variables up when restarted; shells at the next login.`,
 		Example: `  sudo airlock trust install
-  sudo airlock trust install --root /tmp/image`,
+  sudo airlock trust install --root /tmp/image
+  sudo airlock trust install --container legacy-agent`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cf.set() {
+				return a.installContainerTrust(cmd.Context(), cf)
+			}
 			opts, pem, err := a.trustSetup(*root)
 			if err != nil {
 				return err
@@ -50,15 +55,21 @@ that. Services pick the variables up when restarted; shells at the next login.`,
 			return nil
 		},
 	}
+	cf.add(c)
+	return c
 }
 
 func (a *app) trustUninstallCommand(root *string) *cobra.Command {
-	return &cobra.Command{
+	var cf containerFlags
+	c := &cobra.Command{
 		Use:     "uninstall",
 		Short:   "Remove exactly the trust that 'airlock trust install' added",
-		Example: `  sudo airlock trust uninstall`,
+		Example: "  sudo airlock trust uninstall\n  sudo airlock trust uninstall --container legacy-agent",
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cf.set() {
+				return a.uninstallContainerTrust(cmd.Context(), cf)
+			}
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -74,6 +85,8 @@ func (a *app) trustUninstallCommand(root *string) *cobra.Command {
 			return nil
 		},
 	}
+	cf.add(c)
+	return c
 }
 
 func (a *app) trustStatusCommand(root *string) *cobra.Command {
