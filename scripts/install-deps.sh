@@ -12,8 +12,9 @@ target=${1:-test}
 # Java and Go may come from outside Debian's packages).
 demo=(curl ca-certificates openssl iproute2 util-linux mount nodejs:node npm:npm)
 # debootstrap and systemd-container: the install tests boot a Debian machine
-# (internal/testutil.DebianRootfs, systemd-nspawn).
-test=("${demo[@]}" clang llvm libbpf-dev openjdk-17-jre-headless:keytool debootstrap systemd-container)
+# (internal/testutil.DebianRootfs, systemd-nspawn); docker.io: the container tests start a
+# private dockerd of their own (e2e/docker_test.go).
+test=("${demo[@]}" clang llvm libbpf-dev openjdk-17-jre-headless:keytool debootstrap systemd-container docker.io:dockerd)
 
 case $target in
 demo) wanted=("${demo[@]}") ;;

@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
+)
+
+// privateDocker is a dockerd of the test's own: its own data root, exec
+// root and socket, and no say over the host's network (no bridge, no
+// iptables, no masquerading).
+type privateDocker struct {
+	sock, dataRoot, execRoot string
+	cmd                      *exec.Cmd
+	log                      *syncBuffer
+}
+
+// newPrivateDocker picks the paths (the socket must be known before the
+// daemon under test is configured); start starts dockerd.
+func newPrivateDocker(t *testing.T) *privateDocker {
+	t.Helper()
+	_, err := exec.LookPath("dockerd")
+	testutil.Require(t, err == nil, "dockerd is not installed (scripts/install-deps.sh test installs docker.io)")
+	d := &privateDocker{dataRoot: t.TempDir(), execRoot: shortTempDir(t), log: &syncBuffer{}}
+	d.sock = filepath.Join(d.execRoot, "docker.sock")
+	return d
+}
+
+func (d *privateDocker) start(t *testing.T) {
+	t.Helper()
+	d.cmd = exec.Command("dockerd", "--data-root", d.dataRoot, "--exec-root", d.execRoot,
+		"-H", "unix://"+d.sock, "--pidfile", filepath.Join(d.execRoot, "dockerd.pid"),
+		"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-masq=false")
+	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("starting dockerd: %v", err)
+	}
+	t.Cleanup(func() { d.stop(t) })
+	deadline := time.Now().Add(60 * time.Second)
+	for d.docker(t, "version").Code != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("dockerd did not answer within 60s:\n%s", d.log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// docker runs the docker CLI against the private engine (Debian's, not
+// whatever else is on PATH).
+func (d *privateDocker) docker(t *testing.T, args ...string) Result {
+	t.Helper()
+	res, err := runCmd(2*time.Minute, "/usr/bin/docker", append([]string{"-H", "unix://" + d.sock}, args...)...)
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, res.Stderr)
+	}
+	return res
+}
+
+// importRootfs makes an image from a directory tree, without any registry.
+func (d *privateDocker) importRootfs(t *testing.T, rootfs, image string) {
+	t.Helper()
+	script := fmt.Sprintf("tar -C %s -c . | /usr/bin/docker -H unix://%s import - %s", shellQuote(rootfs), shellQuote(d.sock), shellQuote(image))
+	if res, err := runCmd(5*time.Minute, "sh", "-c", script); err != nil || res.Code != 0 {
+		t.Fatalf("docker import: %v %d\n%s", err, res.Code, res.Stderr)
+	}
+}
+
+// stop removes every container, stops dockerd by its pid, and leaves no
+// mount behind under its roots.
+func (d *privateDocker) stop(t *testing.T) {
+	if ids := strings.Fields(d.docker(t, "ps", "-aq").Stdout); len(ids) > 0 {
+		d.docker(t, append([]string{"rm", "-f"}, ids...)...)
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = d.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-done
+	}
+	for _, root := range []string{d.dataRoot, d.execRoot} {
+		for _, m := range mountsUnder(root) {
+			_ = syscall.Unmount(m, syscall.MNT_DETACH)
+			t.Errorf("dockerd left a mount at %s", m)
+		}
+	}
+}
+
+// mountsUnder lists mount points below dir, deepest first.
+func mountsUnder(dir string) []string {
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			out = append([]string{f[4]}, out...)
+		}
+	}
+	return out
+}
+
+// removeV1Cgroups removes what dockerd (cgroupfs driver, cgroup v1) made
+// for --cgroup-parent /name in every v1 hierarchy, deepest first.
+func removeV1Cgroups(t *testing.T, name string) {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", name))
+	for _, top := range dirs {
+		var all []string
+		_ = filepath.WalkDir(top, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				all = append(all, p)
+			}
+			return nil
+		})
+		if strings.HasPrefix(top, "/sys/fs/cgroup/unified/") {
+			all = all[1:] // the test's own cgroup: the harness removes it
+		}
+		for i := len(all) - 1; i >= 0; i-- {
+			if err := os.Remove(all[i]); err != nil && !os.IsNotExist(err) {
+				t.Errorf("removing cgroup %s: %v", all[i], err)
+			}
+		}
+	}
+}
+
+// TestDockerContainer runs unmodified curl in a real Docker container with
+// no network but its own loopback (--network none), where api.anthropic.com
+// is 127.0.100.1 (--add-host): the request is intercepted, the upstream sees
+// only the managed key and the masked prompt, and the audit names the
+// container (id, name, image) and its namespace. After `airlock trust
+// install --container` curl's own default trust verifies; after uninstall it
+// no longer does.
+func TestDockerContainer(t *testing.T) {
+	d := newPrivateDocker(t)
+	rootfs := testutil.DebianRootfs(t, "machine", testutil.MachinePackages)
+	h := Start(t, Options{Config: fmt.Sprintf("capture: {containers: {sockets: [%s]}}\n", d.sock)})
+	cg := filepath.Base(h.Cgroup)
+	t.Cleanup(func() { removeV1Cgroups(t, cg) }) // registered first: runs after dockerd stopped
+	d.start(t)
+	image := "airlock-e2e/debian:" + randomSuffix()
+	d.importRootfs(t, rootfs, image)
+	name := "airlock-e2e-" + randomSuffix()
+	caFile := filepath.Join(h.StateDir, "ca", "ca.crt")
+	run := d.docker(t, "run", "-d", "--name", name, "--network", "none", "--add-host", APIHost+":"+TargetAddr,
+		"--cgroup-parent", "/"+cg, "-v", caFile+":/airlock-ca.pem:ro", image, "sleep", "600")
+	if run.Code != 0 {
+		t.Fatalf("docker run: %s\n%s", run.Stderr, d.log.String())
+	}
+	id := strings.TrimSpace(run.Stdout)
+	res := d.docker(t, append([]string{"exec", name, "curl", "--cacert", "/airlock-ca.pem"}, curlMessages(netnsPrompt)...)...)
+	if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
+		t.Fatalf("curl in the container: exit %d\n%s\n%s\ndaemon:\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
+	}
+	h.AssertUpstreamGotOnlyManagedKey(t, 1, leakedCurlKey, fakeAnthropic)
+	assertMaskedUpstream(t, h, 0)
+	rec := h.LastAudit(t)
+	assertNetnsAudit(t, rec, "docker")
+	if c := rec.Caller; c.Container != id || c.ContainerName != name || c.ContainerImage != image {
+		t.Errorf("audit caller container %q name %q image %q, want %s %s %s", c.Container, c.ContainerName, c.ContainerImage, id, name, image)
+	}
+	dockerTrust(t, h, d, name)
+}
+
+// dockerTrust: curl with its default trust fails before trust install
+// --container, verifies after it, and fails again after uninstall.
+func dockerTrust(t *testing.T, h *Harness, d *privateDocker, name string) {
+	curl := append([]string{"exec", name, "curl"}, curlMessages(netnsPrompt)...)
+	if res := d.docker(t, curl...); res.Code != 60 {
+		t.Fatalf("curl with the image's own trust before install: exit %d, want 60 (certificate)\n%s", res.Code, res.Stderr)
+	}
+	if res := h.Airlock(t, "trust", "install", "--container", name); res.Code != 0 {
+		t.Fatalf("airlock trust install --container: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := d.docker(t, curl...); res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
+		t.Fatalf("curl with its default trust after install: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := h.Airlock(t, "trust", "uninstall", "--container", name); res.Code != 0 {
+		t.Fatalf("airlock trust uninstall --container: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := d.docker(t, curl...); res.Code != 60 {
+		t.Errorf("curl after uninstall: exit %d, want 60 (the CA removed again)", res.Code)
+	}
+}
