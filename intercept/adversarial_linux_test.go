@@ -38,16 +38,21 @@ func TestNonAPISNIRefused(t *testing.T) {
 	}
 }
 
-// TestTrailingDotSNIIntercepted: "API.Test." is the API host; it goes to
-// the API handler, normalised, not to the relay.
+// TestTrailingDotSNIIntercepted: "API.Test." is the API host, so it is
+// never relayed; since no TLS stack will serve a name with the dot (RFC
+// 6066 §3), the listener refuses it on record with an unrecognized_name
+// alert instead of letting the handshake fail unaudited.
 func TestTrailingDotSNIIntercepted(t *testing.T) {
 	origin := newOriginServer(t, "127.0.100.1:0")
 	h := newHarness(t, testTargets, origin.addr.Port())
-	h.lenient = true
 	h.listen()
-	h.runHelper("HELPER_DIAL="+origin.addr.String(), "HELPER_RAW_SNI=API.Test.")
-	if o := h.nextOrigin(); o.SNI != testAPIHost {
-		t.Errorf("API handler got SNI %q, want %q", o.SNI, testAPIHost)
+	res := h.runHelper("HELPER_DIAL="+origin.addr.String(), "HELPER_RAW_SNI=API.Test.")
+	if res.Response != string(alertUnrecognizedName) {
+		t.Errorf("client got %q (error %q), want the unrecognized_name alert", res.Response, res.Error)
+	}
+	d := h.nextDecision()
+	if d.Kind != DecisionRefusedSNI || d.Origin.SNI != testAPIHost || !strings.Contains(d.Reason, "trailing dot") {
+		t.Errorf("decision %s sni %q reason %q, want refused_sni for %s (trailing dot)", d.Kind, d.Origin.SNI, d.Reason, testAPIHost)
 	}
 	if n := origin.accepted.Load(); n != 0 {
 		t.Errorf("the original destination accepted %d connections, want 0", n)

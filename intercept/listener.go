@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,7 +153,7 @@ func (l *Listener) handle(ctx context.Context, conn net.Conn) {
 	_ = conn.SetReadDeadline(time.Time{})
 	switch l.cfg.decide(origin.SNI) {
 	case verdictAPI:
-		l.handler.ServeAPI(caller.NewContext(ctx, origin), pc, origin)
+		l.serveAPI(ctx, pc, origin, sni, log)
 	case verdictRelay:
 		l.relay(ctx, pc, origin, log)
 	default:
@@ -161,6 +162,26 @@ func (l *Listener) handle(ctx context.Context, conn net.Conn) {
 }
 
 var errNotAPIHost = errors.New("server name is not an API host nor in capture.relay_allow")
+
+// errTrailingDot: RFC 6066 §3 forbids the dot and crypto/tls rejects such a
+// ClientHello outright; rewriting it would break the handshake transcript.
+var errTrailingDot = errors.New("server name of an API host with a trailing dot: TLS forbids the dot, so it cannot be served")
+
+// alertUnrecognizedName is a fatal TLS alert (unrecognized_name), so the
+// client sees why the handshake ended.
+var alertUnrecognizedName = []byte{21, 3, 3, 0, 2, 2, 112}
+
+// serveAPI hands an API connection to the handler — unless its raw SNI
+// carries the trailing dot, which no handshake can then complete: that
+// one is refused here, on record, instead of failing unaudited later.
+func (l *Listener) serveAPI(ctx context.Context, pc *peekedConn, o *caller.Origin, rawSNI string, log *zap.Logger) {
+	if strings.HasSuffix(rawSNI, ".") {
+		_, _ = pc.Write(alertUnrecognizedName)
+		l.refuse(ctx, pc, DecisionRefusedSNI, o, errTrailingDot, log)
+		return
+	}
+	l.handler.ServeAPI(caller.NewContext(ctx, o), pc, o)
+}
 
 // refuse closes conn and reports why.
 func (l *Listener) refuse(ctx context.Context, conn net.Conn, kind string, o *caller.Origin, why error, log *zap.Logger) {

@@ -40,8 +40,8 @@ func ProcessOf(r Record) caller.Process {
 		return p
 	}
 	readProc(dir, &p)
-	if id.ExeIno != 0 && !runsExe(dir, p.Exe, id) {
-		p.ExeChanged = true
+	if id.ExeIno != 0 && p.Exe != "" && !runsExe(dir, p.Exe, id) {
+		p.ExeChanged = true // what /proc claims is not what connected
 	}
 	return p
 }
