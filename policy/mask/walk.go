@@ -3,6 +3,7 @@ package mask
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"sort"
 	"unicode/utf8"
 )
@@ -17,7 +18,15 @@ type walker struct {
 	b      []byte
 	edits  []edit
 	res    Result
+	depth  int // blocks and tool-input containers entered: see maxWalkDepth
 }
+
+// maxWalkDepth bounds the walk's recursion (tool_result blocks nest, tool
+// inputs are arbitrary JSON) on its own, whatever depth the caller allowed
+// (the gateway refuses bodies deeper than 512 before masking).
+const maxWalkDepth = 1024
+
+var errTooDeep = errors.New("json nested too deep to mask")
 
 type edit struct {
 	start, end int
@@ -151,6 +160,10 @@ func (w *walker) textOrBlocks(i int) error {
 }
 
 func (w *walker) block(i int) error {
+	if w.depth++; w.depth > maxWalkDepth {
+		return errTooDeep
+	}
+	defer func() { w.depth-- }()
 	ms, err := members(w.b, i)
 	if err != nil {
 		return err
@@ -189,6 +202,10 @@ func (w *walker) eachMember(ms []member, key string, f func(int) error) error {
 
 // allStrings masks every string value (not keys) inside a tool input.
 func (w *walker) allStrings(i int) error {
+	if w.depth++; w.depth > maxWalkDepth {
+		return errTooDeep
+	}
+	defer func() { w.depth-- }()
 	switch w.b[i] {
 	case '"':
 		return w.maskString(i)
