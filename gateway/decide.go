@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/airlock-dev/airlock/apierror"
 	"github.com/airlock-dev/airlock/audit"
@@ -16,47 +15,6 @@ import (
 	"github.com/airlock-dev/airlock/policy/mask"
 	"go.uber.org/zap"
 )
-
-// prepare parses the fields rules read and runs the first masking pass,
-// whose counts become the rules' `findings`.
-func (g *Gateway) prepare(ex *exchange, r *http.Request, body []byte, embedded string) {
-	ex.in.Embedded = embedded
-	q := &ex.in.Request
-	json := isJSON(r.Header.Get("Content-Type"))
-	if json {
-		policy.ParseBody(body, q)
-	} else { // multipart uploads and the like: no body fields to read
-		q.BodySize, q.BodyParsed = int64(len(body)), true
-	}
-	ex.rec.Model, ex.rec.Stream = q.Model, q.Stream
-	ex.body, ex.orig = body, body
-	ex.jsonBody = json && q.BodyParsed && len(body) > 0
-	if g.cfg.Masker == nil || !ex.jsonBody {
-		return
-	}
-	masked, res, err := g.cfg.Masker.Request(body, nil)
-	if err != nil {
-		ex.maskErr = err
-		return
-	}
-	ex.in.Findings = res.Counts
-	ex.body = masked
-	ex.rec.Masked, ex.rec.MaskIncomplete = res.Counts, res.Incomplete
-}
-
-// isJSON reports whether a request's content type says JSON (or says
-// nothing, as some clients do).
-func isJSON(ct string) bool {
-	if ct == "" {
-		return true
-	}
-	mt, _, _ := strings.Cut(ct, ";")
-	mt = strings.TrimSpace(strings.ToLower(mt))
-	return mt == "application/json" || strings.HasSuffix(mt, "+json")
-}
-
-// isMessages reports whether path carries a Messages-style JSON body.
-func isMessages(path string) bool { return strings.HasPrefix(path, "/v1/messages") }
 
 // decide applies the policy (and an approval hold); false means the request
 // has been answered.
@@ -70,6 +28,11 @@ func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, ex *exchange) b
 	d := ex.engine.Decide(&ex.in)
 	ex.decision = d
 	ex.rec.Rule, ex.rec.Reason, ex.rec.Credential = d.Rule, d.Reason, d.Credential
+	if g.unexaminable(ex) {
+		g.answer(w, ex, "deny", http.StatusBadRequest, apierror.InvalidRequest, "Airlock masks the bodies of "+
+			"requests like this one, but this body is not valid JSON ("+ex.parseErr.Error()+"), so it was not sent; send valid JSON.")
+		return false
+	}
 	g.applyMaskSelection(ex)
 	if d.Record == policy.RecordFull {
 		ex.rc = &audit.Recording{RequestBody: ex.body}

@@ -2,10 +2,7 @@ package gateway
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,7 +31,8 @@ type exchange struct {
 	maskErr  error
 	cred     credential.Credential
 	maskResp bool
-	jsonBody bool // the request body is a JSON object: masked and parsed
+	jsonBody bool  // the request body is a JSON object: masked and parsed
+	parseErr error // why a body that must be JSON is not
 	finished bool
 }
 
@@ -47,7 +45,13 @@ func exchangeFrom(ctx context.Context) *exchange {
 
 // ServeHTTP handles one intercepted API request.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	ex := g.begin(r)
+	var ex *exchange
+	defer func() {
+		if p := recover(); p != nil {
+			g.onPanic(w, ex, p)
+		}
+	}()
+	ex = g.begin(r)
 	if !g.auditReady(w, ex) {
 		return
 	}
@@ -63,8 +67,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ex.rec.BytesIn = int64(len(body))
-	g.prepare(ex, r, body, emb.Class)
-	if !g.decide(w, r, ex) {
+	if !g.prepare(w, ex, r, body, emb.Class) || !g.decide(w, r, ex) {
 		return
 	}
 	g.forward(w, r, ex)
@@ -120,39 +123,4 @@ func (g *Gateway) auditReady(w http.ResponseWriter, ex *exchange) bool {
 		"Airlock cannot write its audit log, so it is refusing API requests; tell the administrator of this machine.",
 		ex.rec.RequestID)
 	return false
-}
-
-var errTooLarge = errors.New("request body too large")
-
-// readBody reads the whole body, at most limit bytes.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, nil
-	}
-	if r.ContentLength > limit {
-		return nil, errTooLarge
-	}
-	if r.ContentLength > 0 {
-		b := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, b); err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, err
-}
-
-// bodyError answers a body that was too large or could not be read.
-func (g *Gateway) bodyError(w http.ResponseWriter, ex *exchange, err error) {
-	if errors.Is(err, errTooLarge) {
-		g.answer(w, ex, "deny", http.StatusRequestEntityTooLarge, apierror.RequestTooLarge,
-			"Request exceeds the maximum allowed number of bytes ("+strconv.FormatInt(g.cfg.MaxBody, 10)+") for Airlock.")
-		return
-	}
-	g.log.Debug("reading request body", zap.String("request_id", ex.rec.RequestID), zap.Error(err))
-	g.answer(w, ex, "error", http.StatusBadRequest, apierror.InvalidRequest, "Airlock could not read the request body: "+err.Error())
 }
