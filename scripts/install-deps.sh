@@ -11,10 +11,14 @@ target=${1:-test}
 # Each entry is PACKAGE or PACKAGE:COMMAND; with a command, any copy of it on PATH will do (Node,
 # Java and Go may come from outside Debian's packages).
 demo=(curl ca-certificates openssl iproute2 util-linux mount nodejs:node npm:npm)
-# debootstrap and systemd-container: the install tests boot a Debian machine
-# (internal/testutil.DebianRootfs, systemd-nspawn); docker.io: the container tests start a
-# private dockerd of their own (e2e/docker_test.go).
-test=("${demo[@]}" clang llvm libbpf-dev openjdk-17-jre-headless:keytool debootstrap systemd-container docker.io:dockerd)
+test=("${demo[@]}"
+	clang llvm libbpf-dev           # make generate-check rebuilds the eBPF objects
+	openjdk-17-jre-headless:keytool # the CA must parse in Java
+	debootstrap systemd-container   # the install tests boot a Debian machine (testutil.DebianRootfs, systemd-nspawn)
+	docker.io:dockerd               # the container tests start a private dockerd of their own
+	postgresql                      # the fleet tests start a private PostgreSQL
+	prometheus:promtool             # deploy/prometheus's alert rules are checked and unit-tested
+)
 
 case $target in
 demo) wanted=("${demo[@]}") ;;
