@@ -34,6 +34,10 @@ type Config struct {
 	// OnPending, if set, is told of each new hold before the request waits
 	// (e.g. for e2e tests or a UI); it must not block.
 	OnPending func(Pending)
+	// OnDecided, if set, is told of each decision (an operator's or the
+	// timeout's) as it is recorded, e.g. to settle it in a fleet's central
+	// queue; it is called with the broker's lock held and must not block.
+	OnDecided func(Outcome)
 }
 
 // Pending is a held request as an operator sees it.

@@ -49,6 +49,9 @@ func (b *Broker) decide(id string, out Outcome) error {
 	}
 	b.log.Info("approval decided", zap.String("approval_id", id), zap.Bool("approved", out.Approved),
 		zap.String("approver", out.Approver), zap.Bool("timed_out", out.TimedOut))
+	if b.cfg.OnDecided != nil {
+		b.cfg.OnDecided(out)
+	}
 	return nil
 }
 
