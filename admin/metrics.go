@@ -94,6 +94,9 @@ func (m *Metrics) CredentialReload(ok bool) {
 // AuditWriteError counts a record the store refused.
 func (m *Metrics) AuditWriteError() { m.auditErrors.Inc() }
 
+// Register adds a collector of another component (e.g. a fleet's shipping lag).
+func (m *Metrics) Register(c prometheus.Collector) { m.reg.MustRegister(c) }
+
 // SetPendingFunc sets how the pending-approvals gauge is read (e.g. broker.Count).
 func (m *Metrics) SetPendingFunc(f func() int) { m.pending.Store(&f) }
 

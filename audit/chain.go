@@ -24,7 +24,7 @@ type chainHead struct {
 // order, so verify can tell an inserted record from edited neighbours.
 func canonical(rec *Record) ([]byte, error) {
 	c := *rec
-	c.ID, c.Hash, c.PrevHash = 0, "", ""
+	c.ID, c.Hash, c.PrevHash, c.Host = 0, "", "", ""
 	c.Time = c.Time.UTC().Round(0)
 	b, err := json.Marshal(&c)
 	if err != nil {

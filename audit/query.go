@@ -20,7 +20,8 @@ type Filter struct {
 	Model    string
 	Decision string
 	Session  string
-	Limit    int // newest Limit records; 0 means all
+	Host     string // a fleet's central store only: one host's records
+	Limit    int    // newest Limit records; 0 means all
 }
 
 func (f Filter) where() (string, []any) {

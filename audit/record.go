@@ -12,6 +12,7 @@ import (
 // fingerprints and counts, never a credential.
 type Record struct {
 	ID               int64          `json:"id"`                   // assigned by the store
+	Host             string         `json:"host,omitempty"`       // set when read from a fleet's central store; not part of the chain
 	Time             time.Time      `json:"time"`                 // when the request arrived
 	RequestID        string         `json:"request_id"`           // ours
 	UpstreamID       string         `json:"upstream_request_id"`  // upstream's request-id header

@@ -100,3 +100,13 @@ func (v *ChainVerifier) Finish(headSeq int64, headHash string) VerifyReport {
 	v.rep.OK = len(v.rep.Problems) == 0
 	return v.rep
 }
+
+// LastSeq is the sequence number of the newest record (0: none).
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
+	var seq int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(max(seq), 0) FROM records`).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("reading the newest audit record: %w", err)
+	}
+	return seq, nil
+}

@@ -17,6 +17,7 @@ import (
 // Source is the local store the shipper reads: audit.Store.
 type Source interface {
 	Since(ctx context.Context, after int64, limit int) ([]audit.Row, error)
+	LastSeq(ctx context.Context) (int64, error)
 }
 
 // Shipper copies one host's records from its local store to the central
@@ -35,6 +36,7 @@ type Shipper struct {
 	shipped  atomic.Int64 // records shipped by this process
 	failures atomic.Int64 // failed attempts
 	headSeq  atomic.Int64 // newest sequence number known to be central
+	pending  atomic.Int64 // local records not yet central
 	oldestNS atomic.Int64 // time of the oldest record not yet shipped (0: none pending)
 }
 
@@ -42,13 +44,14 @@ type Shipper struct {
 type ShipperStats struct {
 	Shipped  int64         `json:"shipped"`
 	Failures int64         `json:"failures"`
+	Pending  int64         `json:"pending"` // local records not yet shipped
 	HeadSeq  int64         `json:"head_seq"`
 	Lag      time.Duration `json:"lag_ns"` // age of the oldest record waiting to be shipped
 }
 
 // Stats reports progress.
 func (s *Shipper) Stats() ShipperStats {
-	st := ShipperStats{Shipped: s.shipped.Load(), Failures: s.failures.Load(), HeadSeq: s.headSeq.Load()}
+	st := ShipperStats{Shipped: s.shipped.Load(), Failures: s.failures.Load(), HeadSeq: s.headSeq.Load(), Pending: s.pending.Load()}
 	if ns := s.oldestNS.Load(); ns > 0 {
 		st.Lag = time.Since(time.Unix(0, ns))
 	}
@@ -102,6 +105,9 @@ func (s *Shipper) step(ctx context.Context, cursor *int64) (int, error) {
 		}
 		*cursor = head
 		s.headSeq.Store(head)
+	}
+	if last, err := s.Local.LastSeq(ctx); err == nil {
+		s.pending.Store(max(last-*cursor, 0))
 	}
 	rows, err := s.Local.Since(ctx, *cursor, s.Batch)
 	if err != nil || len(rows) == 0 {

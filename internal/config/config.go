@@ -144,6 +144,9 @@ type CustomPattern struct {
 type Approvals struct {
 	Timeout  time.Duration `mapstructure:"timeout"`
 	Webhooks []Webhook     `mapstructure:"webhooks"`
+	// Central publishes holds to the fleet's database (audit.central), where
+	// any operator with access decides; the local queue keeps working.
+	Central bool `mapstructure:"central"`
 }
 
 // Webhook announces each pending approval.
@@ -161,6 +164,15 @@ type Audit struct {
 	// Sync: normal (a record survives a daemon crash) or full (it also
 	// survives power loss, at the cost of an fsync per commit group).
 	Sync string `mapstructure:"sync"`
+	// Central ships every record to a fleet's PostgreSQL (empty url: off).
+	Central CentralStore `mapstructure:"central"`
+}
+
+// CentralStore is a fleet's shared PostgreSQL.
+type CentralStore struct {
+	URL          string `mapstructure:"url"`           // postgres://user@host/db?sslmode=verify-full&sslrootcert=…, no password
+	PasswordFile string `mapstructure:"password_file"` // or a systemd credential path
+	HostID       string `mapstructure:"host_id"`       // this host's name in the fleet; empty = the host name
 }
 
 // Admin configures the operator API.

@@ -36,6 +36,9 @@ func (c *Config) Validate() error {
 	c.Masking.validate(&ps)
 	c.Approvals.validate(&ps)
 	c.Audit.validate(&ps)
+	if c.Approvals.Central && c.Audit.Central.URL == "" {
+		ps.add("approvals.central", "needs audit.central.url: approvals are published to the fleet's database")
+	}
 	c.Admin.validate(&ps)
 	return errors.Join(ps...)
 }
@@ -147,6 +150,28 @@ func (a Audit) validate(ps *problems) {
 		ps.add("audit.max_size", "must not be negative (0 means no size limit)")
 	}
 	oneOf(ps, "audit.sync", a.Sync, "normal", "full")
+	a.Central.validate(ps)
+}
+
+func (c CentralStore) validate(ps *problems) {
+	if c.URL == "" {
+		return
+	}
+	u, err := url.Parse(c.URL)
+	switch {
+	case err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql"):
+		ps.add("audit.central.url", "must be a postgres:// URL")
+	case hasPassword(u):
+		ps.add("audit.central.url", "must not carry a password: put it in audit.central.password_file")
+	}
+	if c.PasswordFile != "" {
+		absPath(ps, "audit.central.password_file", c.PasswordFile)
+	}
+}
+
+func hasPassword(u *url.URL) bool {
+	_, set := u.User.Password()
+	return set || u.Query().Has("password")
 }
 
 func (a Admin) validate(ps *problems) {

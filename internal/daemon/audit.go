@@ -25,7 +25,10 @@ func (d *Daemon) startApprovals(context.Context) error {
 	for _, w := range d.cfg.Approvals.Webhooks {
 		hooks = append(hooks, approval.Webhook{URL: w.URL, Format: w.Format})
 	}
-	b := approval.NewBroker(approval.Config{Timeout: d.cfg.Approvals.Timeout, Webhooks: hooks, Log: d.log})
+	cfg := approval.Config{Timeout: d.cfg.Approvals.Timeout, Webhooks: hooks, Log: d.log}
+	attach := d.centralHooks(&cfg)
+	b := approval.NewBroker(cfg)
+	attach(b)
 	d.parts.broker = b
 	d.parts.metrics.SetPendingFunc(b.Count)
 	d.onStop("approvals", func(context.Context) error { return b.Close() })

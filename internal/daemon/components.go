@@ -7,6 +7,7 @@ import (
 
 	"github.com/airlock-dev/airlock/admin"
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/audit/central"
 	"github.com/airlock-dev/airlock/gateway"
 	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/policy/approval"
@@ -25,6 +26,7 @@ type components struct {
 	policy   *policySource
 	masker   *mask.Masker
 	audit    *audit.Store
+	central  *central.Member // nil unless audit.central.url is set
 	broker   *approval.Broker
 	metrics  *admin.Metrics
 	gateway  *gateway.Gateway
@@ -47,7 +49,9 @@ func (d *Daemon) sequence() []startStep {
 		{"policy", d.startPolicy},
 		{"masking", d.startMasking},
 		{"audit", d.startAudit},
+		{"central", d.newCentral},
 		{"approvals", d.startApprovals},
+		{"fleet", d.startFleet},
 		{"gateway", d.startGateway},
 		{"tls", d.startTLS},
 		{"capture", d.startCapture},

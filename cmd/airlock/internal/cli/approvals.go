@@ -31,6 +31,9 @@ a denial).`,
   airlock approvals list --json`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.usesCentral() {
+				return a.centralApprovals(cmd.Context(), "")
+			}
 			c, sock := a.client()
 			pending, err := c.Approvals(cmd.Context())
 			if err != nil {
@@ -137,6 +140,9 @@ func (a *app) approvalsDenyCommand() *cobra.Command {
 func (a *app) decide(ctx context.Context, id string, approve bool, f decisionFlags) error {
 	if f.window < 0 {
 		return usage("give a positive duration, e.g. --for 30m", "--for must not be negative")
+	}
+	if a.usesCentral() {
+		return a.decideCentral(ctx, id, approve, f)
 	}
 	c, sock := a.client()
 	var res admin.DecisionResult

@@ -15,7 +15,7 @@ import (
 )
 
 type auditFlags struct {
-	since, until, caller, model, decision, session, format, out string
+	since, until, caller, model, decision, session, host, format, out string
 	limit                                                       int
 }
 
@@ -35,6 +35,7 @@ func addFilterFlags(fl *pflag.FlagSet, f *auditFlags, limit int) {
 	fl.StringVar(&f.model, "model", "", "model name")
 	fl.StringVar(&f.decision, "decision", "", "allow | deny | approval_denied | approval_timeout | error")
 	fl.StringVar(&f.session, "session", "", "session id")
+	fl.StringVar(&f.host, "host", "", "with --central: one host's records")
 	fl.IntVar(&f.limit, "limit", limit, "newest N records (0: all)")
 }
 
@@ -52,7 +53,7 @@ func (f auditFlags) filter() (audit.Filter, error) {
 		return audit.Filter{}, usage("give 0 (all) or a positive number", "--limit must not be negative")
 	}
 	return audit.Filter{Since: since, Until: until, Caller: f.caller, Model: f.model,
-		Decision: f.decision, Session: f.session, Limit: f.limit}, nil
+		Decision: f.decision, Session: f.session, Host: f.host, Limit: f.limit}, nil
 }
 
 func (a *app) auditListCommand() *cobra.Command {
@@ -84,10 +85,9 @@ func (a *app) runAuditList(ctx context.Context, f auditFlags) error {
 	if err != nil {
 		return err
 	}
-	c, sock := a.client()
-	recs, err := c.Audit(ctx, filter)
+	recs, err := a.auditRecords(ctx, filter, "listing audit records")
 	if err != nil {
-		return adminError(err, sock, "listing audit records", "")
+		return err
 	}
 	if format == "table" && filter.Limit > 0 && len(recs) == filter.Limit {
 		defer fmt.Fprintf(a.io.Out, "(the newest %d records; --limit 0 shows all)\n", filter.Limit)
@@ -193,10 +193,9 @@ func (a *app) runAuditExport(ctx context.Context, f auditFlags) error {
 	if f.format != "jsonl" && f.format != "json" {
 		return usage("use --format jsonl or json", "unknown export format %q", f.format)
 	}
-	c, sock := a.client()
-	recs, err := c.Audit(ctx, filter)
+	recs, err := a.auditRecords(ctx, filter, "exporting audit records")
 	if err != nil {
-		return adminError(err, sock, "exporting audit records", "")
+		return err
 	}
 	w, closeOut, err := a.output(f.out)
 	if err != nil {

@@ -79,7 +79,7 @@ func printEntry(w io.Writer, e audit.Entry, body bool) error {
 }
 
 func (a *app) auditVerifyCommand() *cobra.Command {
-	var db string
+	var db, host string
 	c := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the hash chain: pinpoint edited, inserted or deleted records",
@@ -90,11 +90,15 @@ so it works while airlockd is down (after a crash, or on a copy). Exit status 1
 when the trail was tampered with.`,
 		Example: `  airlock audit verify
   airlock audit verify --json
-  sudo airlock audit verify --db /var/lib/airlock/audit.db`,
+  sudo airlock audit verify --db /var/lib/airlock/audit.db
+  airlock --central postgres://auditor@db.internal/airlock audit verify   # every host's chain, as stored centrally`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if db != "" {
 				return a.verifyFile(cmd.Context(), db)
+			}
+			if a.usesCentral() {
+				return a.verifyCentral(cmd.Context(), host)
 			}
 			c, sock := a.client()
 			rep, err := c.Verify(cmd.Context())
@@ -105,6 +109,7 @@ when the trail was tampered with.`,
 		},
 	}
 	c.Flags().StringVar(&db, "db", "", "verify this audit database file directly, without the daemon")
+	c.Flags().StringVar(&host, "host", "", "with --central: verify only this host's chain")
 	return c
 }
 

@@ -25,6 +25,7 @@ type app struct {
 	configPath string
 	socket     string
 	jsonOut    bool
+	central    centralFlags
 }
 
 // Run executes the airlock command line args and returns the exit code.
@@ -76,6 +77,9 @@ configured group only).`,
 	f.StringVar(&a.configPath, "config", defaultConfigPath, "daemon configuration file")
 	f.StringVar(&a.socket, "socket", "", "admin socket of the daemon (default: admin.socket from the config, else "+defaultSocket+")")
 	f.BoolVar(&a.jsonOut, "json", false, "print JSON for scripts instead of tables")
+	f.StringVar(&a.central.url, "central", centralURLFromEnv(), "a fleet's central PostgreSQL (postgres://…; env AIRLOCK_CENTRAL_URL): audit, approvals read and decide there")
+	f.StringVar(&a.central.passwordFile, "central-password-file", "", "file holding the central database password")
+	f.StringVar(&a.central.as, "as", "", "with --central: the reviewer name recorded with decisions (default: the database role)")
 	root.AddCommand(a.commands()...)
 	return root
 }
