@@ -16,7 +16,7 @@ import (
 
 type auditFlags struct {
 	since, until, caller, model, decision, session, host, format, out string
-	limit                                                       int
+	limit                                                             int
 }
 
 func (a *app) auditCommand() *cobra.Command {
