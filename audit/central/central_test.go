@@ -21,7 +21,7 @@ type fleet struct {
 	local map[string]*audit.Store
 }
 
-func newFleet(t *testing.T, hosts ...string) *fleet {
+func newFleet(t testing.TB, hosts ...string) *fleet {
 	t.Helper()
 	f := &fleet{pg: testutil.StartPostgres(t), local: map[string]*audit.Store{}}
 	f.db = openDB(t, f.pg.URL)
@@ -36,7 +36,7 @@ func newFleet(t *testing.T, hosts ...string) *fleet {
 	return f
 }
 
-func openDB(t *testing.T, url string) *DB {
+func openDB(t testing.TB, url string) *DB {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -49,10 +49,12 @@ func openDB(t *testing.T, url string) *DB {
 }
 
 // write appends n records to host's local store, as the gateway would.
-func (f *fleet) write(t *testing.T, host string, n int) {
+func (f *fleet) write(t testing.TB, host string, n int) { f.writeN(t, host, 0, n) }
+
+func (f *fleet) writeN(t testing.TB, host string, worker, n int) {
 	t.Helper()
 	for i := range n {
-		rec := &audit.Record{RequestID: fmt.Sprintf("req_%s_%d", host, i), Caller: caller.Process{PID: 4000 + i, UID: 1000, User: "dev", Exe: "/usr/bin/node"},
+		rec := &audit.Record{RequestID: fmt.Sprintf("req_%s_%d_%d", host, worker, i), Caller: caller.Process{PID: 4000 + i, UID: 1000, User: "dev", Exe: "/usr/bin/node"},
 			Method: "POST", Path: "/v1/messages", Model: "claude-test", Decision: "allow", Status: 200}
 		rc := &audit.Recording{RequestBody: []byte(`{"model":"claude-test"}`), Status: 200}
 		if err := f.local[host].Write(context.Background(), rec, rc); err != nil {
@@ -73,7 +75,7 @@ func (f *fleet) ship(t *testing.T, host string, want int64) *Shipper {
 	return s
 }
 
-func (f *fleet) waitHead(t *testing.T, host string, want int64) {
+func (f *fleet) waitHead(t testing.TB, host string, want int64) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -200,5 +202,31 @@ func TestOutageLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	if rep := f.verify(t)["host-a"]; !rep.OK {
 		t.Errorf("chain does not verify after the outage: %+v", rep.Problems)
+	}
+}
+
+// Central retention drops old records but leaves each chain verifiable from
+// its checkpoint, and deleting a kept record is still named.
+func TestPruneKeepsChainsVerifiable(t *testing.T) {
+	f := newFleet(t, "host-a", "host-b")
+	f.write(t, "host-a", 20)
+	f.write(t, "host-b", 5)
+	cut := time.Now()
+	time.Sleep(10 * time.Millisecond)
+	f.write(t, "host-a", 10)
+	f.ship(t, "host-a", 30)
+	f.ship(t, "host-b", 5)
+	n, err := f.db.Prune(context.Background(), cut)
+	if err != nil || n != 25 {
+		t.Fatalf("pruned %d (%v), want 25", n, err)
+	}
+	for h, rep := range f.verify(t) {
+		if !rep.OK {
+			t.Errorf("%s after pruning: %+v", h, rep.Problems)
+		}
+	}
+	f.pg.Psql(t, `DELETE FROM records WHERE host = 'host-a' AND seq = 25`)
+	if rep := f.verify(t)["host-a"]; !hasProblem(rep, audit.Deleted, 25) {
+		t.Errorf("deleting a kept record after pruning is not named: %+v", rep.Problems)
 	}
 }

@@ -29,7 +29,7 @@ type Shipper struct {
 	DB       *DB
 	Local    Source
 	Host     string
-	Batch    int           // records per transaction; 0 = 500
+	Batch    int           // records per transaction; 0 = 2000
 	Interval time.Duration // poll interval when caught up; 0 = 200ms
 	Log      *zap.Logger
 
@@ -85,7 +85,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 
 func (s *Shipper) defaults() {
 	if s.Batch <= 0 {
-		s.Batch = 500
+		s.Batch = 2000
 	}
 	if s.Interval <= 0 {
 		s.Interval = 200 * time.Millisecond
@@ -152,23 +152,25 @@ func (db *DB) HeadSeq(ctx context.Context, host string) (int64, error) {
 
 // Insert stores rows of host in one transaction. A row already stored (same
 // host and sequence number) is left as it is: shipping twice is harmless,
-// and a row edited centrally is not "repaired" into hiding the edit.
+// and a row edited centrally is not "repaired" into hiding the edit. Rows go
+// through COPY into a temporary table (the binary protocol, no per-row
+// statement), then into records with ON CONFLICT DO NOTHING.
 func (db *DB) Insert(ctx context.Context, host string, rows []audit.Row) error {
 	if len(rows) == 0 {
 		return errors.New("central insert: no rows")
 	}
-	c := columnsOf(rows)
 	last := rows[len(rows)-1]
 	return db.tx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO hosts (host) VALUES ($1) ON CONFLICT DO NOTHING`, host); err != nil {
 			return fmt.Errorf("registering host %s: %w", host, err)
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO records (host, seq, time_ns, session_id, caller_uid, caller_user, caller_exe,
-			model, decision, body, prev_hash, hash, recording)
-			SELECT $1, * FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::text[],
-				$8::text[], $9::text[], $10::bytea[], $11::text[], $12::text[], $13::bytea[])
-			ON CONFLICT (host, seq) DO NOTHING`,
-			host, c.seq, c.timeNS, c.session, c.uid, c.user, c.exe, c.model, c.decision, c.body, c.prev, c.hash, c.recording)
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE incoming (LIKE records) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("preparing to store records of %s: %w", host, err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"incoming"}, recordColumns, copySource(host, rows)); err != nil {
+			return fmt.Errorf("copying %d records of %s: %w", len(rows), host, err)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO records SELECT * FROM incoming ON CONFLICT (host, seq) DO NOTHING`)
 		if err != nil {
 			return fmt.Errorf("storing %d records of %s: %w", len(rows), host, err)
 		}
@@ -178,21 +180,13 @@ func (db *DB) Insert(ctx context.Context, host string, rows []audit.Row) error {
 	})
 }
 
-// columns are rows turned inside out, for one unnest insert.
-type columns struct {
-	seq, timeNS, uid                                []int64
-	session, user, exe, model, decision, prev, hash []string
-	body, recording                                 [][]byte
-}
+var recordColumns = []string{"host", "seq", "time_ns", "session_id", "caller_uid", "caller_user", "caller_exe",
+	"model", "decision", "body", "prev_hash", "hash", "recording"}
 
-func columnsOf(rows []audit.Row) columns {
-	var c columns
-	for _, r := range rows {
-		c.seq, c.timeNS, c.uid = append(c.seq, r.Seq), append(c.timeNS, r.TimeNS), append(c.uid, r.UID)
-		c.session, c.user, c.exe = append(c.session, r.Session), append(c.user, r.User), append(c.exe, r.Exe)
-		c.model, c.decision = append(c.model, r.Model), append(c.decision, r.Decision)
-		c.prev, c.hash = append(c.prev, r.PrevHash), append(c.hash, r.Hash)
-		c.body, c.recording = append(c.body, r.Body), append(c.recording, r.Recording)
-	}
-	return c
+func copySource(host string, rows []audit.Row) pgx.CopyFromSource {
+	return pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		r := rows[i]
+		return []any{host, r.Seq, r.TimeNS, r.Session, r.UID, r.User, r.Exe, r.Model, r.Decision, r.Body,
+			r.PrevHash, r.Hash, r.Recording}, nil
+	})
 }

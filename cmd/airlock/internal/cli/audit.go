@@ -25,7 +25,7 @@ func (a *app) auditCommand() *cobra.Command {
   airlock audit show 4211
   airlock audit export --since 7d --format jsonl > audit.jsonl
   airlock audit verify`,
-		a.auditListCommand(), a.auditShowCommand(), a.auditExportCommand(), a.auditVerifyCommand())
+		a.auditListCommand(), a.auditShowCommand(), a.auditExportCommand(), a.auditVerifyCommand(), a.auditPruneCommand())
 }
 
 func addFilterFlags(fl *pflag.FlagSet, f *auditFlags, limit int) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/audit/central"
 	"github.com/airlock-dev/airlock/policy/approval"
@@ -133,3 +135,39 @@ func (a *app) decideCentral(ctx context.Context, id string, approve bool, f deci
 }
 
 func centralURLFromEnv() string { return os.Getenv("AIRLOCK_CENTRAL_URL") }
+
+func (a *app) auditPruneCommand() *cobra.Command {
+	var olderThan string
+	c := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove old records from a fleet's central store (retention), keeping every chain verifiable",
+		Long: `prune deletes the central records older than --older-than from every host's chain
+and leaves a checkpoint per host, so 'audit verify' still checks what remains.
+Each host's local store keeps its own retention (audit.max_age). Run it from cron
+or a systemd timer with an account that may delete.`,
+		Example: `  airlock --central postgres://airlock-admin@db.internal/airlock audit prune --older-than 400d`,
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !a.usesCentral() {
+				return usage("add --central URL", "prune applies to a fleet's central store; the local store prunes itself")
+			}
+			before, err := parseWhen(olderThan, time.Now())
+			if err != nil || before.IsZero() {
+				return usage("give a duration such as 400d", "invalid --older-than %q", olderThan)
+			}
+			db, err := a.centralDB(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			n, err := db.Prune(cmd.Context(), before)
+			if err != nil {
+				return fail(err, "check the role may delete from records", "pruning the central store")
+			}
+			fmt.Fprintf(a.io.Out, "removed %d records older than %s\n", n, cell(before))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&olderThan, "older-than", "400d", "remove records older than this (a duration: 90d, 2160h)")
+	return c
+}
