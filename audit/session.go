@@ -97,7 +97,7 @@ func (s *Store) Session(ctx context.Context, id string) (SessionDetail, error) {
 	if len(recs) == 0 {
 		return SessionDetail{}, fmt.Errorf("session %q: %w", id, ErrNotFound)
 	}
-	d := SessionDetail{Session: summarize(id, recs)}
+	d := SessionDetail{Session: Summarize(id, recs)}
 	for _, r := range recs {
 		e := Entry{Record: r}
 		if r.RecordingHash != "" {
@@ -110,7 +110,8 @@ func (s *Store) Session(ctx context.Context, id string) (SessionDetail, error) {
 	return d, nil
 }
 
-func summarize(id string, recs []Record) Session {
+// Summarize describes a session from its records, oldest first.
+func Summarize(id string, recs []Record) Session {
 	first, last := recs[0], recs[len(recs)-1]
 	ss := Session{ID: id, Derived: strings.HasPrefix(id, derivedPrefix), First: first.Time, Last: last.Time,
 		Records: len(recs), User: first.Caller.User, UID: first.Caller.UID, Exe: first.Caller.Exe}

@@ -49,6 +49,24 @@ func TestFleetOneTrailOneQueue(t *testing.T) {
 	}
 	t.Run("edited-row-named", func(t *testing.T) { fleetEdit(t, pg) })
 	t.Run("approve-from-anywhere", func(t *testing.T) { fleetApprove(t, pg.URL, a) })
+	t.Run("sessions-from-anywhere", func(t *testing.T) { fleetSessions(t, pg.URL, b) })
+}
+
+// fleetSessions: a host's sessions read and replayed from the central store
+// match what the host itself replays, byte for byte.
+func fleetSessions(t *testing.T, url string, h *Harness) {
+	var list []audit.Session
+	res := centralCLI(t, url, "sessions", "list", "--limit", "0")
+	if res.Code != 0 || json.Unmarshal([]byte(res.Stdout), &list) != nil || len(list) == 0 {
+		t.Fatalf("central sessions list: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	id := h.LastAudit(t).SessionID
+	local := h.Airlock(t, "sessions", "replay", id, "--speed", "1000")
+	remote := runNoFatal(60*time.Second, bins.Airlock, "--central", url, "sessions", "replay", id, "--speed", "1000")
+	if local.Code != 0 || remote.Code != 0 || local.Stdout == "" || remote.Stdout != local.Stdout {
+		t.Errorf("replay of %s: local exit %d (%d bytes), central exit %d (%d bytes) %s", id, local.Code, len(local.Stdout),
+			remote.Code, len(remote.Stdout), remote.Stderr)
+	}
 }
 
 func mustCurl(t *testing.T, h *Harness, marker string) {

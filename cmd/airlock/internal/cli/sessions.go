@@ -45,10 +45,9 @@ one, otherwise requests grouped by caller and time ("derived").`,
 }
 
 func (a *app) runSessionsList(ctx context.Context, f audit.SessionFilter) error {
-	c, sock := a.client()
-	list, err := c.Sessions(ctx, f)
+	list, err := a.sessionList(ctx, f)
 	if err != nil {
-		return adminError(err, sock, "listing sessions", "")
+		return err
 	}
 	if a.jsonOut {
 		if list == nil {
@@ -87,10 +86,9 @@ func (a *app) sessionsShowCommand() *cobra.Command {
   airlock sessions show derived-1000-1764383700 --json`,
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, sock := a.client()
-			d, err := c.Session(cmd.Context(), args[0])
+			d, err := a.session(cmd.Context(), args[0])
 			if err != nil {
-				return adminError(err, sock, "session "+args[0], idNotFound("sessions", "airlock sessions list"))
+				return err
 			}
 			if a.jsonOut {
 				return writeJSON(a.io.Out, d)
@@ -114,6 +112,9 @@ events as long as the original stream did, divided by --speed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if speed <= 0 {
 				return usage("give a positive factor, e.g. --speed 2", "--speed must be positive")
+			}
+			if a.usesCentral() {
+				return a.replayCentral(cmd.Context(), args[0], speed)
 			}
 			c, sock := a.client()
 			if err := c.Replay(cmd.Context(), args[0], speed, a.io.Out); err != nil {
