@@ -36,6 +36,8 @@ type Process struct {
 	// socket when there is one) and the Kubernetes pod (from the cgroup path).
 	ContainerName  string `json:"container_name,omitempty"`
 	ContainerImage string `json:"container_image,omitempty"`
+	PodNamespace   string `json:"pod_namespace,omitempty"`
+	PodName        string `json:"pod_name,omitempty"`
 	PodUID         string `json:"pod_uid,omitempty"`
 }
 

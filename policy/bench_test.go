@@ -17,7 +17,7 @@ func realisticPolicy() []byte {
 	b.WriteString("rules:\n")
 	conds := []string{
 		`caller.user == "nobody"`, `embedded.class == "admin_key"`, `caller.exe.startsWith("/tmp/")`,
-		`caller.container != "" && caller.unit == ""`, `"bash" in request.tools && caller.uid >= 1000`,
+		`caller.container.id != "" && caller.unit == ""`, `"bash" in request.tools && caller.uid >= 1000`,
 		`request.model.startsWith("claude-opus") && caller.user != "research"`, `request.body_size > 10000000`,
 		`"files-api-2025-04-14" in request.betas`, `caller.unit == "ci-runner.service"`, `caller.comm == "curl"`,
 		`request.path.startsWith("/v1/files")`, `findings.exists(k, findings[k] > 0) && caller.uid == 0`,

@@ -15,19 +15,36 @@ import (
 // Callers, requests and embedded credentials as CEL sees them. Integers are
 // int64 so that `caller.uid == 1000` type-checks without a `u` suffix.
 type celCaller struct {
-	PID       int64  `cel:"pid"`
-	UID       int64  `cel:"uid"`
-	User      string `cel:"user"`
-	Exe       string `cel:"exe"`
-	Comm      string `cel:"comm"`
-	Cgroup    string `cel:"cgroup"`
-	Unit      string `cel:"unit"`
-	Container string `cel:"container"`
+	PID       int64        `cel:"pid"`
+	UID       int64        `cel:"uid"`
+	User      string       `cel:"user"`
+	Exe       string       `cel:"exe"`
+	Comm      string       `cel:"comm"`
+	Cgroup    string       `cel:"cgroup"`
+	Unit      string       `cel:"unit"`
+	Container celContainer `cel:"container"`
+	Pod       celPod       `cel:"pod"`
 	// The executable at connect() (kernel-recorded file name) and whether
 	// /proc at accept still showed it: `caller.exe` is only the caller's
 	// when exe_changed is false.
 	ExeName    string `cel:"exe_name"`
 	ExeChanged bool   `cel:"exe_changed"`
+}
+
+// celContainer is the caller's container: id from the cgroup path, name and
+// image from the runtime (all "" outside a container).
+type celContainer struct {
+	ID    string `cel:"id"`
+	Name  string `cel:"name"`
+	Image string `cel:"image"`
+}
+
+// celPod is the caller's Kubernetes pod ("" outside Kubernetes; the uid
+// comes from the cgroup path, namespace and name from the runtime).
+type celPod struct {
+	Namespace string `cel:"namespace"`
+	Name      string `cel:"name"`
+	UID       string `cel:"uid"`
 }
 
 type celRequest struct {
@@ -51,7 +68,8 @@ var bodyFields = map[string]bool{"model": true, "max_tokens": true, "stream": tr
 func newEnv() (*cel.Env, error) {
 	return cel.NewEnv(
 		ext.NativeTypes(ext.ParseStructTags(true),
-			reflect.TypeFor[celCaller](), reflect.TypeFor[celRequest](), reflect.TypeFor[celEmbedded]()),
+			reflect.TypeFor[celCaller](), reflect.TypeFor[celContainer](), reflect.TypeFor[celPod](),
+			reflect.TypeFor[celRequest](), reflect.TypeFor[celEmbedded]()),
 		ext.Strings(),
 		cel.Variable("caller", cel.ObjectType("policy.celCaller")),
 		cel.Variable("request", cel.ObjectType("policy.celRequest")),

@@ -29,7 +29,8 @@ package policy
 //
 // CEL variables (conditions must be bool):
 //
-//	caller.pid caller.uid (int)  caller.user caller.exe caller.comm caller.cgroup caller.unit caller.container (string)
+//	caller.pid caller.uid (int)  caller.user caller.exe caller.comm caller.cgroup caller.unit (string)
+//	caller.container.{id,name,image} caller.pod.{namespace,name,uid} (string; "" outside one)
 //	caller.exe_name (string: the executable's file name at connect())  caller.exe_changed (bool: /proc at
 //	accept no longer showed that executable, so caller.exe is not the caller's — deny on it)
 //	request.method request.path request.model (string)  request.max_tokens request.body_size (int)

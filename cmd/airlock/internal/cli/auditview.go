@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/caller"
 )
 
 func writeCompactJSON(w io.Writer, v any) error {
@@ -23,7 +24,8 @@ func recordPairs(r audit.Record) []any {
 	return []any{
 		"id", r.ID, "time", r.Time, "request id", r.RequestID, "upstream request id", r.UpstreamID,
 		"session", r.SessionID, "caller", callerLabel(r.Caller), "cmdline", joinArgs(r.Caller.Cmdline),
-		"unit", r.Caller.Unit, "container", r.Caller.Container, "cgroup", r.Caller.Cgroup,
+		"unit", r.Caller.Unit, "container", containerLabel(r.Caller), "pod", podLabel(r.Caller), "cgroup", r.Caller.Cgroup,
+		"netns", netnsLabel(r.Caller.Netns),
 		"destination", r.Dst, "sni", r.SNI, "request", r.Method + " " + r.Path, "model", r.Model, "stream", r.Stream,
 		"decision", r.Decision, "rule", r.Rule, "reason", r.Reason, "credential", r.Credential,
 		"approval", r.ApprovalID, "approver", r.Approver, "approval reason", r.ApprovalReason, "masked", maskedSummary(r.Masked, r.MaskIncomplete),
@@ -166,4 +168,27 @@ func statusText(status int) string {
 		return ""
 	}
 	return fmt.Sprint(status)
+}
+
+// containerLabel is "name (image) id", or the id alone when the runtime
+// could not be asked.
+func containerLabel(p caller.Process) string {
+	if p.ContainerName == "" {
+		return p.Container
+	}
+	return fmt.Sprintf("%s (%s) %s", p.ContainerName, p.ContainerImage, p.Container)
+}
+
+func podLabel(p caller.Process) string {
+	if p.PodName == "" {
+		return p.PodUID
+	}
+	return fmt.Sprintf("%s/%s %s", p.PodNamespace, p.PodName, p.PodUID)
+}
+
+func netnsLabel(cookie uint64) string {
+	if cookie == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d", cookie)
 }
