@@ -17,6 +17,7 @@ type waiter struct {
 	src  config.Source // where the configuration came from: SIGHUP reads it again
 	log  *zap.Logger
 	done chan struct{} // closed at stop: ends the watchdog
+	hang chan struct{} // closed by the test-only hang trigger (notify.go)
 }
 
 // wait serves signals until SIGTERM/SIGINT or a component that failed.

@@ -82,7 +82,15 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// buildVersion stamps a release build (go build -ldflags -X
+// github.com/airlock-dev/airlock/internal/daemon.buildVersion=v1.2.3);
+// without it the module version from the build information is reported.
+var buildVersion string
+
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		return bi.Main.Version
 	}

