@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 // crash, hang, upgrade, reboot and uninstall, each checked from inside the
 // machine and, for the eBPF attachments, from the host's kernel.
 func TestInstalledOnSystemdMachine(t *testing.T) {
-	m, _ := bootInstallMachine(t)
+	m := bootInstallMachine(t)
 	hostRoot := testutil.Cgroup2Mount(t)
 	before := listAirlockPaths(t, m)
 	var pins []string
@@ -55,7 +56,45 @@ func TestInstalledOnSystemdMachine(t *testing.T) {
 			t.Errorf("the audit does not name curl:\n%s", audit)
 		}
 	})
-	_ = before
+	step(t, "systemctl reload applies a policy change", func(t *testing.T) { reloadAppliesPolicy(t, m) })
+	step(t, "SIGKILL: refused until systemd restarts it, pins adopted", func(t *testing.T) { killRefusesThenAdopts(t, m) })
+	step(t, "the watchdog restarts a hung daemon", func(t *testing.T) { watchdogRestartsHung(t, m) })
+	step(t, "upgrade keeps the CA, the audit chain and the pins, no bypass", func(t *testing.T) { upgradeKeepsEverything(t, m) })
+	step(t, "after a reboot airlockd captures before any networked unit", func(t *testing.T) { rebootCapturesFirst(t, m) })
+	step(t, "uninstall leaves the machine as before install", func(t *testing.T) {
+		m.Run(t, "airlock uninstall")
+		if after := listAirlockPaths(t, m); after != before {
+			t.Errorf("uninstall left the machine different from before install:\n%s", lineDiff(before, after))
+		}
+		if left := attachedAt(t, m.Cgroup()); len(left) > 0 {
+			t.Errorf("programs still attached at the machine's cgroup: %q", left)
+		}
+	})
+}
+
+// lineDiff lists the lines only in a (-) and only in b (+).
+func lineDiff(a, b string) string {
+	in := func(s string) map[string]bool {
+		set := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			set[l] = true
+		}
+		return set
+	}
+	sa, sb := in(a), in(b)
+	var out []string
+	for l := range sa {
+		if !sb[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	for l := range sb {
+		if !sa[l] {
+			out = append(out, "+ "+l)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "\n")
 }
 
 // step runs one stage; the stages build on each other, so the first

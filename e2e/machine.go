@@ -14,7 +14,9 @@ import (
 // testutil.Machine), a release tree at /root/airlock, and a fake Claude API
 // standing in for the internet.
 const (
-	machineRelease = "/root/airlock"     // `make build` output and deploy/, where the operator runs install
+	machineRelease = "/root/airlock"      // `make build` output and deploy/, where the operator runs install
+	machineNext    = "/root/airlock-next" // the same, of a newer build (the upgrade)
+	upgradeVersion = "v99.0.0-install-test-upgrade"
 	machineTools   = "/opt/airlock-test" // test-only programs (the fake API)
 	fakeAPIAddr    = "127.0.100.1"       // api.anthropic.com in the machine's /etc/hosts
 	managedKeyM    = "sk-ant-api03-FAKE-managed-key-installed-EXAMPLE"
@@ -72,13 +74,16 @@ var machineClient = map[string]string{
 		`-d @` + machineTools + `/body.json "$@"
 `,
 	"body.json": `{"model":"claude-sonnet-4-5","max_tokens":16,"messages":[{"role":"user","content":"hello from the install test"}]}`,
+	// The policy change the reload test applies: the client's model is denied.
+	"policy-deny.yaml": "rules:\n  - id: install-test-deny\n    when: request.model == \"claude-sonnet-4-5\"\n" +
+		"    action: deny\n    reason: denied by the reloaded policy\ndefault:\n  action: allow\n",
 }
 
 // bootInstallMachine builds the release tree and the fake API, and boots a
 // machine with both bound in.
-func bootInstallMachine(t *testing.T) (*testutil.Machine, string) {
+func bootInstallMachine(t *testing.T) *testutil.Machine {
 	t.Helper()
-	release := buildRelease(t, "")
+	release, next := buildRelease(t, ""), buildRelease(t, upgradeVersion)
 	tools := t.TempDir()
 	goBuild(t, tools, "./e2e/testdata/demoupstream")
 	for name, content := range machineClient {
@@ -88,7 +93,7 @@ func bootInstallMachine(t *testing.T) (*testutil.Machine, string) {
 	}
 	m := testutil.BootMachine(t, testutil.MachineOptions{
 		Rootfs: testutil.DebianRootfs(t, "machine", testutil.MachinePackages),
-		BindRO: []string{release + ":" + machineRelease, tools + ":" + machineTools},
+		BindRO: []string{release + ":" + machineRelease, next + ":" + machineNext, tools + ":" + machineTools},
 		Setup:  writeMachineFiles,
 	})
 	t.Cleanup(func() { // runs before the machine's teardown
@@ -97,7 +102,7 @@ func bootInstallMachine(t *testing.T) (*testutil.Machine, string) {
 			t.Logf("airlockd in the machine:\n%s", out)
 		}
 	})
-	return m, release
+	return m
 }
 
 func writeMachineFiles(root string) error {

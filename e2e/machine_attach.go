@@ -3,12 +3,15 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 // airlockAttachTypes are the cgroup hooks airlockd attaches (intercept's loader).
@@ -63,6 +66,48 @@ func requireAttachedOnce(t *testing.T, cg string) []string {
 		}
 	}
 	return got
+}
+
+// links are airlockd's pinned links in the machine, read from the host:
+// hook name -> link ID and the ID of the program the link runs.
+type links map[string][2]uint32
+
+// pinnedLinks opens each pinned link under the machine's pin directory.
+func pinnedLinks(t *testing.T, m *testutil.Machine) links {
+	t.Helper()
+	out := links{}
+	for _, h := range airlockAttachTypes {
+		path := filepath.Join(m.BPFFS(), "airlock", "link_"+h.name)
+		lk, err := link.LoadPinnedLink(path, nil)
+		if err != nil {
+			t.Fatalf("opening pinned link %s: %v", path, err)
+		}
+		info, err := lk.Info()
+		lk.Close()
+		if err != nil {
+			t.Fatalf("link info of %s: %v", path, err)
+		}
+		out[h.name] = [2]uint32{uint32(info.ID), uint32(info.Program)}
+	}
+	return out
+}
+
+// requireAdopted checks that the running daemon kept the links pinned before
+// (same link IDs: adopted, not attached again) and that exactly one program
+// per hook is attached at the machine's cgroup: the one those links run.
+func requireAdopted(t *testing.T, m *testutil.Machine, before links) {
+	t.Helper()
+	after := pinnedLinks(t, m)
+	attached := requireAttachedOnce(t, m.Cgroup())
+	for _, h := range airlockAttachTypes {
+		if after[h.name][0] != before[h.name][0] {
+			t.Errorf("%s: link %d replaced by link %d: attached anew instead of adopting", h.name, before[h.name][0], after[h.name][0])
+		}
+		want := fmt.Sprintf("%s prog %d ", h.name, after[h.name][1])
+		if !slices.ContainsFunc(attached, func(a string) bool { return strings.HasPrefix(a, want) }) {
+			t.Errorf("%s: the pinned link runs prog %d, the cgroup has %q", h.name, after[h.name][1], attached)
+		}
+	}
 }
 
 // requireNoneOf fails if any of progs (lines from attachedAt) is attached

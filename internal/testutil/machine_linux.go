@@ -192,6 +192,10 @@ func (m *Machine) payloadCG() string {
 // child of the host's root, never the host's root itself.
 func (m *Machine) Cgroup() string { return m.payloadCG() }
 
+// BPFFS is the host path of the machine's bpf filesystem (its /sys/fs/bpf):
+// its pins, readable from the host for as long as this boot lasts.
+func (m *Machine) BPFFS() string { return filepath.Join(m.dir, "bpf") }
+
 // Leader is the host pid of the machine's PID 1 (systemd).
 func (m *Machine) Leader() int { return m.leader }
 

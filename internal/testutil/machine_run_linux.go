@@ -104,20 +104,7 @@ func (m *Machine) endBoot() error {
 // teardown powers the machine off (killing it if it does not stop) and
 // removes everything it left: cgroups in every hierarchy, mounts, files.
 func (m *Machine) teardown() error {
-	var err error
-	if m.nspawn != nil && !m.exited() {
-		// SIGRTMIN+4 (glibc's SIGRTMIN is 34) asks systemd for a clean poweroff.
-		_ = unix.Kill(m.leader, syscall.Signal(34+4))
-		if m.waitExit(30*time.Second) != nil && !m.exited() {
-			_ = os.WriteFile(filepath.Join(cgroup2Mount(), m.hostCG, "cgroup.kill"), []byte("1"), 0)
-			err = m.waitExit(10 * time.Second)
-			if !m.exited() {
-				err = fmt.Errorf("systemd-nspawn (pid %d) survived a kill", m.nspawn.Process.Pid)
-			} else {
-				err = nil
-			}
-		}
-	}
+	err := m.stop()
 	if m.nspawn != nil || m.dir != "" {
 		err = errors.Join(err, m.endBoot())
 	}
@@ -131,6 +118,24 @@ func (m *Machine) teardown() error {
 		err = errors.Join(err, RemoveTree(m.dir))
 	}
 	return err
+}
+
+// stop powers the machine off, and kills everything in its cgroup if it
+// has not stopped within 30 seconds.
+func (m *Machine) stop() error {
+	if m.nspawn == nil || m.exited() {
+		return nil
+	}
+	// SIGRTMIN+4 (glibc's SIGRTMIN is 34) asks systemd for a clean poweroff.
+	_ = unix.Kill(m.leader, syscall.Signal(34+4))
+	if m.waitExit(30*time.Second) == nil || m.exited() {
+		return nil
+	}
+	_ = os.WriteFile(filepath.Join(cgroup2Mount(), m.hostCG, "cgroup.kill"), []byte("1"), 0)
+	if _ = m.waitExit(10 * time.Second); !m.exited() {
+		return fmt.Errorf("systemd-nspawn (pid %d) survived a kill", m.nspawn.Process.Pid)
+	}
+	return nil
 }
 
 // removeCgroupEverywhere removes rel and everything below it in the

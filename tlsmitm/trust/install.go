@@ -206,6 +206,7 @@ func Uninstall(ctx context.Context, opts Options) error {
 func (o Options) refreshAfterRemoval(ctx context.Context, m *Manifest) error {
 	for _, s := range []storeLayout{debianStore, rhelStore} {
 		if s.Family == m.StoreFamily {
+			s.Refresh = s.Forget
 			return o.refreshStore(ctx, s)
 		}
 	}

@@ -11,17 +11,23 @@ type storeLayout struct {
 	CAFile  string   // where our CA goes (also NODE_EXTRA_CA_CERTS)
 	Bundle  string   // the generated bundle that includes it (SSL_CERT_FILE)
 	Refresh []string // the command that regenerates Bundle
+	// Forget regenerates Bundle after our CA file was removed. Debian's
+	// update-ca-certificates leaves the removed file's symlinks in
+	// /etc/ssl/certs (dangling) unless run with --fresh.
+	Forget []string
 }
 
 var (
 	debianStore = storeLayout{Family: "debian",
 		CAFile:  "/usr/local/share/ca-certificates/airlock.crt",
 		Bundle:  "/etc/ssl/certs/ca-certificates.crt",
-		Refresh: []string{"update-ca-certificates"}}
+		Refresh: []string{"update-ca-certificates"},
+		Forget:  []string{"update-ca-certificates", "--fresh"}}
 	rhelStore = storeLayout{Family: "rhel",
 		CAFile:  "/etc/pki/ca-trust/source/anchors/airlock.crt",
 		Bundle:  "/etc/pki/tls/certs/ca-bundle.crt",
-		Refresh: []string{"update-ca-trust", "extract"}}
+		Refresh: []string{"update-ca-trust", "extract"},
+		Forget:  []string{"update-ca-trust", "extract"}}
 )
 
 // Environment drop-ins, read by the systemd manager (services), the systemd

@@ -107,8 +107,9 @@ func TestInstallIdempotentAndUninstallExact(t *testing.T) {
 	if !equalMaps(before, after) {
 		t.Errorf("uninstall did not restore the tree:\nbefore %v\nafter  %v", before, after)
 	}
-	if len(f.calls) != 2 || f.calls[0] != "update-ca-certificates" {
-		t.Errorf("store refresh calls = %v, want update-ca-certificates on the first install and on uninstall", f.calls)
+	// --fresh on uninstall: without it Debian keeps the removed CA's symlinks.
+	if len(f.calls) != 2 || f.calls[0] != "update-ca-certificates" || f.calls[1] != "update-ca-certificates --fresh" {
+		t.Errorf("store refresh calls = %v, want update-ca-certificates on the first install and --fresh on uninstall", f.calls)
 	}
 }
 

@@ -50,6 +50,7 @@ func (in *Installer) writeFile(path string, data []byte, mode fs.FileMode, keep 
 		return false, err
 	}
 	in.m.add(Action{Kind: KindFile, Path: path, SHA256: digest(data), Replaced: exists})
+	in.replaced = in.replaced || exists
 	return true, nil
 }
 

@@ -75,6 +75,7 @@ type Installer struct {
 	pinHost  string // uninstall: an explicit live pin directory
 	noKey    bool   // the managed key is not in place: the daemon cannot start
 	base     int    // actions recorded by earlier installs
+	replaced bool   // this run overwrote an installed file (an upgrade): restart, not start
 }
 
 // ErrStartFailed means the files are in place but the daemon did not start or

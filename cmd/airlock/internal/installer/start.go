@@ -79,10 +79,15 @@ func (in *Installer) enableAndStart(ctx context.Context) func() (string, string,
 		}
 		in.m.add(Action{Kind: KindEnable, Path: UnitName})
 		in.m.add(Action{Kind: KindStart, Path: UnitName})
-		if err := sd.systemctl(ctx, "start", UnitName); err != nil {
+		// An upgrade restarts: `start` leaves the old binary running. In fail
+		// closed mode the pins stay while it restarts, so captured
+		// connections are refused for that moment, never let through, and
+		// the new daemon adopts the same links.
+		verb := map[bool]string{false: "start", true: "restart"}[in.replaced]
+		if err := sd.systemctl(ctx, verb, UnitName); err != nil {
 			return "", "", err
 		}
-		return "ok", UnitName + " enabled and started", nil
+		return "ok", UnitName + " enabled and " + verb + "ed", nil
 	}
 }
 

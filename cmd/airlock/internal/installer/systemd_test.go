@@ -79,3 +79,27 @@ func TestSystemdUnavailableReasons(t *testing.T) {
 		t.Errorf("no systemd: %q", why)
 	}
 }
+
+// Installing a newer build over a running one restarts the unit (start
+// would leave the old binary running); installing the same build again
+// changes nothing and only starts (a no-op for a running unit).
+func TestUpgradeRestartsRepairStarts(t *testing.T) {
+	f := newFixture(t)
+	cfg := f.config()
+	cfg.Systemd = fakeSystemd(t, f)
+	mustMkdir(filepath.Join(f.root, "sys/fs/bpf/airlock"))
+	for _, run := range []struct{ daemon, verb string }{
+		{"daemon-binary", "start"}, {"daemon-binary", "start"}, {"daemon-binary-v2", "restart"},
+	} {
+		if err := os.WriteFile(cfg.Sources.Daemon, []byte(run.daemon), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f.calls = nil
+		if _, err := Install(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(f.calls, "systemctl "+run.verb+" airlockd.service") {
+			t.Errorf("installing %s: calls %q, want %s", run.daemon, f.calls, run.verb)
+		}
+	}
+}
