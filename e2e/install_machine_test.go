@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,8 +46,8 @@ func TestInstalledOnSystemdMachine(t *testing.T) {
 		}
 		pins = requireAttachedOnce(t, m.Cgroup())
 		requireNoneAtHostRoot(t, hostRoot, pins)
-		if st := m.Run(t, "airlock status --json"); !strings.Contains(st, `"attached": "/sys/fs/cgroup"`) {
-			t.Errorf("status does not say it attached to the machine's cgroup2 root:\n%s", st)
+		if st := machineStatus(t, m); st.Capture.Cgroup != "/sys/fs/cgroup" {
+			t.Errorf("status says it captures %q, want the machine's cgroup2 root /sys/fs/cgroup", st.Capture.Cgroup)
 		}
 	})
 	step(t, "a captured client reaches the API only with the managed key, and is audited", func(t *testing.T) {
@@ -95,6 +96,24 @@ func lineDiff(a, b string) string {
 	}
 	slices.Sort(out)
 	return strings.Join(out, "\n")
+}
+
+// daemonStatus is what the tests read of `airlock status --json`.
+type daemonStatus struct {
+	Version string `json:"version"`
+	Capture struct {
+		Cgroup string `json:"cgroup"`
+	} `json:"capture"`
+}
+
+func machineStatus(t *testing.T, m *testutil.Machine) daemonStatus {
+	t.Helper()
+	var st daemonStatus
+	out := m.Run(t, "airlock status --json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("airlock status --json: %v\n%s", err, out)
+	}
+	return st
 }
 
 // step runs one stage; the stages build on each other, so the first
