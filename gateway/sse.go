@@ -24,16 +24,38 @@ const (
 	maxRecorded = 8 << 20
 )
 
-// sseTransform frames the upstream stream into events (bounded), masks them
-// (mask.Stream), takes their usage, records them, and passes each on at
-// once, except the terminal ones (message_stop, error), which it holds
-// until the stream ends and the audit record is written.
-//
-// Stages see whole events and may hold, replace or release them: the masker
-// before this one, so what is recorded is what the client gets.
+// eventStage is one step between the scanner and the client. It takes whole
+// events in order and hands what it releases, now or later, to the next
+// stage it was built with; it may hold, replace or drop events. Finish
+// releases whatever it still holds; tail is what never formed an event. An
+// error means the stage ended the stream (having emitted its own ending).
+// *mask.Stream is one.
+type eventStage interface {
+	Event(sse.Event) error
+	Finish(tail []byte) error
+}
+
+// emitStage is the last stage: sseTransform.emit.
+type emitStage func(sse.Event) error
+
+func (f emitStage) Event(ev sse.Event) error { return f(ev) }
+
+func (f emitStage) Finish(tail []byte) error {
+	if len(tail) == 0 {
+		return nil
+	}
+	return f(sse.Event{Raw: tail}) // a last event without its blank line
+}
+
+// sseTransform frames the upstream stream into events (bounded), runs them
+// through its stages (the masker, when masking), then takes their usage,
+// records them, and passes each on at once, except the terminal ones
+// (message_stop, error), which it holds until the stream ends and the audit
+// record is written. What is recorded is what the client gets.
 type sseTransform struct {
 	ex       *exchange
 	sc       *sse.Scanner
+	first    eventStage   // where the scanner's events go
 	stream   *mask.Stream // nil when not masking
 	secret   string
 	out      []byte // the caller's buffer while write or end runs
@@ -44,8 +66,10 @@ type sseTransform struct {
 
 func (g *Gateway) newSSETransform(ex *exchange) *sseTransform {
 	t := &sseTransform{ex: ex, sc: sse.NewScanner(g.maxEvent()), secret: ex.secret()}
+	t.first = emitStage(t.emit)
 	if m := g.cfg.Masker; m != nil && ex.maskResp {
 		t.stream = m.NewEventStream(t.emit, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{Log: g.log})
+		t.first = t.stream
 	}
 	return t
 }
@@ -61,22 +85,29 @@ func (t *sseTransform) write(out, p []byte) ([]byte, error) {
 	return out, nil
 }
 
-// scan hands each complete upstream event to the masker, or straight on.
+// scan hands each complete upstream event to the first stage.
 func (t *sseTransform) scan() {
 	for !t.cut && t.sc.Scan() {
-		if t.stream == nil {
-			t.emit(t.sc.Event())
-		} else if err := t.stream.Event(t.sc.Event()); errors.Is(err, mask.ErrStreamCut) {
-			t.cut = true // the masker has sent its error event
-			t.ex.rec.Reason = "airlock: the masking hold bound was exceeded; the stream was cut"
-		}
+		t.stageErr(t.first.Event(t.sc.Event()))
 	}
 	if !t.cut && t.sc.Err() != nil {
 		t.cutWith(holdBound("an upstream SSE event", t.ex.g.maxEvent()))
 	}
 }
 
-// end flushes what the masker and the scanner held, then releases the
+// stageErr notes a stream a stage ended, with its own error event.
+func (t *sseTransform) stageErr(err error) {
+	if err == nil || t.cut {
+		return
+	}
+	t.cut = true
+	t.ex.rec.Reason = "airlock: the stream was cut: " + err.Error()
+	if errors.Is(err, mask.ErrStreamCut) {
+		t.ex.rec.Reason = "airlock: the masking hold bound was exceeded; the stream was cut"
+	}
+}
+
+// end flushes what the stages and the scanner held, then releases the
 // terminal events.
 func (t *sseTransform) end(out []byte) []byte {
 	t.out = out
@@ -84,12 +115,8 @@ func (t *sseTransform) end(out []byte) []byte {
 		t.sc.Close()
 		t.scan()
 	}
-	if tail := t.sc.Tail(); !t.cut { // tail: a last event without its blank line
-		if t.stream != nil {
-			t.stream.Finish(tail) // masked as text: it cannot be parsed
-		} else if len(tail) > 0 {
-			t.emit(sse.Event{Raw: tail})
-		}
+	if !t.cut {
+		t.stageErr(t.first.Finish(t.sc.Tail())) // the masker masks a tail as text
 	}
 	if t.stream != nil {
 		addCounts(t.ex, t.stream.Result())
