@@ -59,7 +59,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.misdirected(w, ex)
 		return
 	}
-	emb := g.strip.Strip(r.Header)
+	emb := g.stripCredentials(r)
 	ex.rec.EmbeddedClass, ex.rec.EmbeddedFP = emb.Class, emb.Fingerprint
 	body, err := readBody(r, g.cfg.MaxBody)
 	if err != nil {
@@ -83,7 +83,7 @@ func (g *Gateway) begin(r *http.Request) *exchange {
 	proc := g.withMaskedCmdline(o.Process)
 	ex.sni = sniOf(r, o)
 	ex.rec = audit.Record{Time: ex.start, RequestID: g.nextID(), Caller: proc, SNI: o.SNI,
-		Method: r.Method, Path: r.URL.Path, SessionID: r.Header.Get("X-Claude-Code-Session-Id")}
+		Method: r.Method, Path: r.URL.Path, SessionID: g.masked(r.Header.Get("X-Claude-Code-Session-Id"))}
 	if o.Dst.IsValid() {
 		ex.rec.Dst = o.Dst.String()
 	}

@@ -17,8 +17,16 @@ const (
 	ClassNone       = "none"
 )
 
-// credentialHeaders are removed from every request, in any case and repetition.
-var credentialHeaders = []string{"X-Api-Key", "Authorization", "Proxy-Authorization"}
+// credentialHeaders are removed from every request, in any case and
+// repetition: the API's own, and the names other APIs and SDKs use for a
+// key (Anthropic-Api-Key, Api-Key, X-Goog-Api-Key), which the API ignores
+// but an upstream or a log could still read.
+var credentialHeaders = []string{"X-Api-Key", "Authorization", "Proxy-Authorization",
+	"Anthropic-Api-Key", "Api-Key", "X-Goog-Api-Key"}
+
+// silentHeaders are removed too but are no credential of an API client:
+// the API sets no cookie, so a Cookie can only carry something else's session.
+var silentHeaders = []string{"Cookie"}
 
 // Embedded describes what the client sent, never the value itself.
 type Embedded struct {
@@ -40,6 +48,9 @@ func (s *Stripper) Strip(h http.Header) Embedded {
 	var e Embedded
 	e.Class = ClassNone
 	for k, vs := range h {
+		if isOneOf(k, silentHeaders) {
+			delete(h, k)
+		}
 		if !isCredentialHeader(k) {
 			continue
 		}
@@ -68,8 +79,10 @@ func (s *Stripper) fingerprint(v string) string {
 	return hex.EncodeToString(m.Sum(sum[:0])[:6])
 }
 
-func isCredentialHeader(k string) bool {
-	for _, c := range credentialHeaders {
+func isCredentialHeader(k string) bool { return isOneOf(k, credentialHeaders) }
+
+func isOneOf(k string, names []string) bool {
+	for _, c := range names {
 		if strings.EqualFold(k, c) {
 			return true
 		}
