@@ -65,7 +65,7 @@ var costGroups = []struct {
 	frames []string
 }{
 	{"masking the request (policy/mask walk)", []string{"mask.(*Masker).Request"}},
-	{"masking the response (JSON buffering and SSE stream)", []string{"gateway.(*Gateway).bufferJSON", "mask.(*Stream).Write"}},
+	{"masking the response (JSON buffering and SSE stream)", []string{"gateway.(*Gateway).bufferJSON", "gateway.(*sseTransform).write"}},
 	{"audit: recording compression and insert (request goroutine)", []string{"audit.(*Store).Write"}},
 	{"audit: SQLite commits (writer goroutine)", []string{"audit.(*Store).writer"}},
 	{"policy decision (CEL)", []string{"policy.(*Engine).Decide"}},
