@@ -51,7 +51,7 @@ func TestInvalidConfigListsEveryProblem(t *testing.T) {
 	f := writeFile(t, t.TempDir(), "airlock.yaml", `
 state_dir: relative/dir
 log: {level: loud}
-capture: {fail_mode: sideways, targets: [not-a-cidr], ports: [0], listen_v4: "10.0.0.1:443"}
+capture: {fail_mode: sideways, targets: [not-a-cidr], ports: [0], listen_v4: "10.0.0.1:443", relay_allow: ["not a host"]}
 tls: {handshake_timeout: 0s}
 upstream: {protocol: h3}
 masking: {custom: [{name: x, pattern: "("}]}
@@ -64,7 +64,7 @@ credentials:
 		t.Fatal("invalid config loaded")
 	}
 	for _, key := range []string{"state_dir:", "log.level:", "capture.fail_mode:", "capture.targets[0]:",
-		"capture.ports[0]:", "capture.listen_v4:", "tls.handshake_timeout:", "upstream.protocol:", "masking.custom[0].pattern:",
+		"capture.ports[0]:", "capture.relay_allow[0]:", "capture.listen_v4:", "tls.handshake_timeout:", "upstream.protocol:", "masking.custom[0].pattern:",
 		"credentials[0].kind:", "credentials[0]:", "credentials[1].name:", "credentials[1].ttl:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s:\n%v", key, err)

@@ -10,6 +10,7 @@ import (
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 type memAuditor struct {
@@ -44,5 +45,23 @@ func TestCaptureAuditorRecords(t *testing.T) {
 	d.Kind, d.Origin.Dst = intercept.DecisionRefusedNoRecord, netip.AddrPort{}
 	if err := (captureAuditor{audit: mem}).Report(context.Background(), d); err == nil || mem.recs[1].Dst != "" {
 		t.Errorf("write error %v, dst %q: want the error and no destination", err, mem.recs[1].Dst)
+	}
+}
+
+// TestMarkDrawnOncePerStart: capture.mark 0 draws a mark once and keeps it
+// (the gateway's dialer and the kernel's config must agree); a configured
+// mark is used as is.
+func TestMarkDrawnOncePerStart(t *testing.T) {
+	d := &Daemon{cfg: &config.Config{}}
+	m := d.mark()
+	if m == 0 || d.mark() != m || d.cfg.Capture.Mark != m {
+		t.Errorf("drawn mark %#x, then %#x, config %#x: want one non-zero mark", m, d.mark(), d.cfg.Capture.Mark)
+	}
+	if other := (&Daemon{cfg: &config.Config{}}).mark(); other == m {
+		t.Errorf("two starts drew the same mark %#x", m)
+	}
+	fixed := &Daemon{cfg: &config.Config{Capture: config.Capture{Mark: 0x5eed}}}
+	if fixed.mark() != 0x5eed {
+		t.Errorf("configured mark not kept: %#x", fixed.mark())
 	}
 }
