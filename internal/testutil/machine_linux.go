@@ -5,6 +5,7 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Machine is a Debian system booted with systemd as its PID 1 under
@@ -123,7 +126,29 @@ func (m *Machine) boot() error {
 	if err := m.startNspawn(args); err != nil {
 		return err
 	}
-	return m.waitBooted()
+	if err := m.waitBooted(); err != nil {
+		return err
+	}
+	return m.checkOwnCgroup()
+}
+
+// checkOwnCgroup makes sure that the machine's /sys/fs/cgroup — where a
+// daemon in it attaches when told "the cgroup2 root" — is its own cgroup
+// (payload, a child of the host's cgroup this fixture created), and not
+// the host's root: the same directory seen from both sides.
+func (m *Machine) checkOwnCgroup() error {
+	var inside, own, hostRoot unix.Stat_t
+	err := errors.Join(unix.Stat(fmt.Sprintf("/proc/%d/root/sys/fs/cgroup", m.leader), &inside),
+		unix.Stat(m.payloadCG(), &own), unix.Stat(cgroup2Mount(), &hostRoot))
+	switch {
+	case err != nil:
+		return fmt.Errorf("comparing the machine's cgroup2 root with its host cgroup: %w", err)
+	case inside.Dev == hostRoot.Dev && inside.Ino == hostRoot.Ino:
+		return errors.New("the machine's /sys/fs/cgroup is the host's cgroup2 root: refusing to run anything in it")
+	case inside.Dev != own.Dev || inside.Ino != own.Ino:
+		return fmt.Errorf("the machine's /sys/fs/cgroup is not its cgroup %s", m.payloadCG())
+	}
+	return nil
 }
 
 func (m *Machine) startNspawn(args []string) error {
