@@ -48,7 +48,7 @@ func checkPrivileges() Check {
 	if os.Geteuid() != 0 {
 		err = fmt.Errorf("running as uid %d", os.Geteuid())
 	}
-	return result("privileges", err, "run as root (or grant CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_PTRACE)")
+	return result("privileges", err, "run as root (or grant CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN)")
 }
 
 func checkBPFSyscall() Check {

@@ -124,7 +124,7 @@ func ownCgroup2Path() (string, error) {
 func privilegeError(what string, err error) error {
 	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
 		return &SetupError{What: what + ": permission denied", Err: err,
-			Fix: "run airlockd as root (or with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_PTRACE, as deploy/airlockd.service grants)"}
+			Fix: "run airlockd as root (or with CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_SYS_PTRACE and CAP_SYS_ADMIN, as deploy/airlockd.service grants)"}
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

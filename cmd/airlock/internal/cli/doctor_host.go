@@ -20,7 +20,7 @@ import (
 var neededCaps = []struct {
 	bit  uint
 	name string
-}{{12, "CAP_NET_ADMIN"}, {19, "CAP_SYS_PTRACE"}, {38, "CAP_PERFMON"}, {39, "CAP_BPF"}}
+}{{12, "CAP_NET_ADMIN"}, {19, "CAP_SYS_PTRACE"}, {21, "CAP_SYS_ADMIN"}, {38, "CAP_PERFMON"}, {39, "CAP_BPF"}}
 
 func (d *doctorEnv) privileges(context.Context) []check {
 	if os.Geteuid() == 0 {
