@@ -126,7 +126,9 @@ func (p Policy) PolicyPath() string {
 // Masking configures the detectors and the streaming masker.
 type Masking struct {
 	PII        bool            `mapstructure:"pii"`         // enable the opt-in PII detectors
-	Disable    []string        `mapstructure:"disable"`     // detector names switched off
+	Disable    []string        `mapstructure:"disable"`     // detectors switched off, by id or tag (gitleaks, builtin, aws, ...)
+	Enable     []string        `mapstructure:"enable"`      // detectors kept on although disable names them (id or tag)
+	RulesFile  string          `mapstructure:"rules_file"`  // extra rules in gitleaks' TOML format
 	Custom     []CustomPattern `mapstructure:"custom"`      // extra regular expressions
 	Literals   []string        `mapstructure:"literals"`    // exact strings always masked
 	MaxHold    ByteSize        `mapstructure:"max_hold"`    // bytes held back per content block

@@ -43,6 +43,8 @@ func defaults() map[string]any {
 		"policy.file":                 "",
 		"masking.pii":                 false,
 		"masking.disable":             []string{},
+		"masking.enable":              []string{},
+		"masking.rules_file":          "",
 		"masking.literals":            []string{},
 		"masking.max_hold":            "64KiB",
 		"masking.on_overflow":         "flush",

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+
+	"github.com/airlock-dev/airlock/policy/mask"
 )
 
 // Problem is one invalid key; Validate joins every Problem it finds.
@@ -124,6 +126,11 @@ func (m Masking) validate(ps *problems) {
 	for i, l := range m.Literals {
 		if l == "" {
 			ps.add(fmt.Sprintf("masking.literals[%d]", i), "must not be empty")
+		}
+	}
+	if m.RulesFile != "" {
+		if _, err := mask.CheckRulesFile(m.RulesFile); err != nil {
+			ps.add("masking.rules_file", "%v", err)
 		}
 	}
 }

@@ -62,7 +62,7 @@ func credentialFix(c config.Credential) string {
 // refreshes), so a managed key echoed by a model or pasted in a prompt is
 // always masked: that subscription is the only place the masker learns them.
 func (d *Daemon) startMasking(context.Context) error {
-	m, err := mask.New(maskConfig(d.cfg.Masking, d.parts.key))
+	m, err := mask.New(d.cfg.Masking.MaskConfig(d.parts.key))
 	if err != nil {
 		return fail("masking", "fix the masking section of the config", err)
 	}
@@ -70,13 +70,3 @@ func (d *Daemon) startMasking(context.Context) error {
 	return nil
 }
 
-func maskConfig(c config.Masking, key []byte) mask.Config {
-	mc := mask.Config{Key: key, PII: c.PII, Disable: c.Disable, MaxHold: int(c.MaxHold), CutOnOverflow: c.OnOverflow == "cut"}
-	for _, p := range c.Custom {
-		mc.Custom = append(mc.Custom, mask.Custom{Name: p.Name, Pattern: p.Pattern, Keywords: p.Keywords})
-	}
-	if len(c.Literals) > 0 {
-		mc.Literals = []mask.Literal{{Name: "literal", Values: c.Literals}}
-	}
-	return mc
-}

@@ -46,29 +46,42 @@ func builtinSpecs() []builtinSpec {
 		{"private_key", "high", KindCredential, `-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----[\s\S]{16,}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----`, []string{"-----BEGIN"}, 12 << 10,
 			func(d *detector) { d.earlyMatch = true }},
 		{"jwt", "medium", KindCredential, `eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, []string{"eyJ"}, 8 << 10, bounded(tokenTail)},
-		{"password_assignment", "low", KindCredential, passwordPattern, passwordKeywords, 200, func(d *detector) {
+		{"password_assignment", "low", KindCredential, passwordPattern, passwordKeywords, 1100, func(d *detector) {
 			d.validate, d.deferToValue, d.quickReject = plausiblePassword, true, notAnAssignment
 			d.validateMatch = notGenericAllowed
 		}},
-		{"email", "medium", KindPII, `[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}`, nil, 400, tuneEmail},
-		{"credit_card", "medium", KindPII, `(?:\d{4}[ -]?){3}\d{4}|\d{4}[ -]?\d{6}[ -]?\d{5}|\d{13,19}`, nil, 24, tuneNumber(luhnValid)},
-		{"phone", "low", KindPII, `(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}|\+[1-9]\d{0,2}[ .-]?(?:\d[ .-]?){6,12}\d`, nil, 30, tuneNumber(plausiblePhone)},
+		{"email", "medium", KindPII, `[\p{L}\p{N}._%+'-]{1,64}@(?:[\p{L}\p{N}-]{1,63}\.){1,8}[\p{L}]{2,24}`, nil, 400, tuneEmail},
+		{"credit_card", "medium", KindPII, `(?:\d{4}[ .-]?){3}\d{4}|\d{4}[ -]?\d{6}[ -]?\d{5}|\d{13,19}`, nil, 24, tuneNumber(luhnValid)},
+		{"phone", "low", KindPII, phonePattern, nil, 30, tuneNumber(plausiblePhone)},
 		{"us_ssn", "medium", KindPII, `\d{3}-\d{2}-\d{4}`, nil, 11, tuneNumber(plausibleSSN)},
 	}
 }
+
+// phonePattern: North American numbers, international ones with +, and UK
+// national numbers (0 + area code of 2-4 digits, grouped as the UK writes
+// them: 020 7946 0958, 0161 496 0000, 07700 900123, (01632) 960 001).
+const phonePattern = `(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}|\+[1-9]\d{0,2}[ .-]?(?:\d[ .-]?){6,12}\d` +
+	`|\(?0\d{2}\)?[ -]?\d{4}[ -]?\d{4}|\(?0\d{3}\)?[ -]?\d{3}[ -]?\d{4}|\(?0\d{4}\)?[ -]?(?:\d{6}|\d{3}[ -]?\d{3})`
 
 // passwordPattern matches key=value style assignments (also quoted, JSON
 // and JSON-escaped) and masks only the value (group 1). Values that look like
 // references (${X}, <x>, {{x}}) or placeholders never match: the value may
 // not contain those characters.
-const passwordPattern = `(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[a-z0-9_.-]{0,20}\\?["']?[ \t]*[:=][ \t]*\\?["']?([^\s"'\\&;,<>(){}\[\]$*]{6,128})`
+const passwordPattern = `(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[a-z0-9_.-]{0,20}` +
+	`(?:\\?["']?(?:[ \t]+[a-z][a-z0-9_.\[\]]{0,20})?[ \t]*(?:::?=|:=|\?=|\.=|=>|[:=])|\\?["'][ \t]*,)[ \t]*\\?["'\x60]?` +
+	`([^\s"'\x60\\&;,<>(){}\[\]$*]{6,1000})`
 
 var passwordKeywords = []string{"password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key",
 	"accesskey", "access_key", "access-key", "authkey", "auth_key", "auth-key", "credential"}
 
 func tuneEmail(d *detector) {
-	local := byteSet("AZaz09", "._%+-")
-	d.startAt = func(prev int, c byte) bool { return local[c] && (prev < 0 || !local[prev]) }
+	// Local parts may hold an apostrophe (o'brien) and non-ASCII letters
+	// (Jörg.Müller): every byte >= 0x80 counts, a rune's bytes all do.
+	local := byteSet("AZaz09", "._%+-'")
+	for c := 0x80; c < 0x100; c++ {
+		local[c] = true
+	}
+	d.startAt = func(prev int, c byte) bool { return local[c] && c != '\'' && (prev < 0 || !local[prev]) }
 	d.needByte = '@'
 	// The local part is a run of local bytes that must end in '@' within
 	// 64 bytes: once the byte after the run is present and is not '@', no
@@ -76,7 +89,7 @@ func tuneEmail(d *detector) {
 	d.quickReject = func(b []byte) bool {
 		i := 0
 		for i < len(b) && local[b[i]] {
-			if i++; i > 64 {
+			if i++; i > 64*4 {
 				return true
 			}
 		}
@@ -136,34 +149,25 @@ func plausiblePassword(v string) bool {
 var assignmentName = byteSet("AZaz09", "_.-")
 
 // notAnAssignment is the quick reject of the assignment patterns: they all
-// read [name bytes]{keyword + up to 20} \\? quote? [ \t]* [:=], so once the
-// bytes after the name run are present and are not that, nothing matches.
+// read [name bytes]{keyword + up to 20}, quotes and spaces, an optional type
+// word (var x string = ...), then an operator (= : := ::= ?= .= => or a
+// comma after a quote); once the bytes that decide it are present and are
+// not that, nothing matches. Monotone: it answers true only from bytes seen.
 func notAnAssignment(b []byte) bool {
-	i := 0
-	for i < len(b) && assignmentName[b[i]] {
-		if i++; i > 48 {
-			return true
-		}
+	i := skipRun(b, 0, assignmentName, 49)
+	if i > 48 {
+		return true
 	}
-	if i < len(b) && b[i] == '\\' {
-		i++
+	i = skipRun(b, i, byteSet("", "\\\"' \t"), 8)
+	if i >= len(b) || strings.IndexByte(":=?,", b[i]) >= 0 {
+		return false
 	}
-	if i < len(b) && (b[i] == '"' || b[i] == '\'') {
-		i++
+	if !isWordByte(b[i]) {
+		return true
 	}
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
-		i++
-	}
-	return i < len(b) && b[i] != ':' && b[i] != '='
-}
-
-// ownNames lists Airlock's own detectors (golden files cover each).
-func ownNames() []string {
-	var names []string
-	for _, s := range builtinSpecs() {
-		names = append(names, s.name)
-	}
-	return names
+	i = skipRun(b, i, byteSet("AZaz09", "_.[]"), 21)
+	i = skipRun(b, i, byteSet("", " \t"), 8)
+	return i < len(b) && strings.IndexByte(":=?", b[i]) < 0
 }
 
 // notGenericAllowed applies gitleaks' generic-api-key allow-lists (names
@@ -175,8 +179,8 @@ func notGenericAllowed(match, value string) bool {
 		return true
 	}
 	for _, d := range rules {
-		if d.info.Name == "generic-api-key" && d.win.allowedRegex != nil {
-			return !d.win.allowedRegex(value, match, match)
+		if d.info.Name == "generic-api-key" && d.win.allowed != nil {
+			return !d.win.allowed(value, match, match)
 		}
 	}
 	return true
@@ -187,4 +191,13 @@ func notGenericAllowed(match, value string) bool {
 // references (var.db_password, ACCESS_TOKEN).
 func isPassphrase(v string) bool {
 	return len(v) >= 12 && strings.Trim(v, "abcdefghijklmnopqrstuvwxyz") == ""
+}
+
+// ownNames lists Airlock's own detectors (golden files cover each).
+func ownNames() []string {
+	var names []string
+	for _, s := range builtinSpecs() {
+		names = append(names, s.name)
+	}
+	return names
 }

@@ -46,6 +46,9 @@ type detector struct {
 	// read the name, such as gitleaks' "secret_length" or "token_url").
 	validateMatch func(match, value string) bool
 	win           *winRule // a windowed rule (gitleaks' shape); keywords trigger it
+	// twin, for a built-in that a gitleaks rule duplicates, applies that
+	// rule's entropy floor and allow-lists to the value (ghp_xxxx...).
+	twin func(value string) bool
 }
 
 // newRegexDetector compiles pattern anchored at the candidate position and

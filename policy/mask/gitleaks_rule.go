@@ -324,7 +324,7 @@ func ruleConfidence(r glconfig.Rule, src string) string {
 	switch {
 	case strings.HasPrefix(r.RuleID, "generic"):
 		return "low"
-	case strings.Contains(src, semiGenericOp) || r.Entropy > 0:
+	case strings.Contains(src, semiGenericOp):
 		return "medium"
 	}
 	return "high"

@@ -20,7 +20,7 @@ var fakeSecrets = []string{
 	"glpat-FAKEfakeFAKEfake1234",
 	"xoxb-0000000000-FAKEfakeFAKEfake",
 	"sk_live_FAKEfakeFAKEfake0000",
-	"AIzaFAKEfakeFAKEfakeFAKEfakeFAKEfake000",
+	"AIzaSyFAKE9xQ2mT7vB4nL8kR1wZ6pJ3hC5dE0g",
 	"-----BEGIN RSA PRIVATE KEY-----\nMIIEFAKEfakeFAKEfakeFAKEfakeFAKEfake\n-----END RSA PRIVATE KEY-----",
 	"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.FAKEsignatureFAKE",
 	"DB_PASSWORD=hunter2",

@@ -51,10 +51,12 @@ type Config struct {
 
 // DetectorInfo describes one detector.
 type DetectorInfo struct {
-	Name, Confidence, Kind string // Kind: credential | pii | custom
-	Tags                   []string
-	Keywords               []string // prefilter keywords (none: keywordless)
-	Source                 string   // builtin | gitleaks <version> | rules_file | config
+	Name       string   `json:"id"`
+	Kind       string   `json:"kind"` // credential | pii | custom
+	Confidence string   `json:"confidence"`
+	Tags       []string `json:"tags"`
+	Keywords   []string `json:"keywords,omitempty"` // prefilter keywords (none: keywordless)
+	Source     string   `json:"source"`             // builtin | gitleaks <version> | rules_file | config
 }
 
 // Selection names the detectors to run; nil = every enabled detector.

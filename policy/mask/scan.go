@@ -179,7 +179,7 @@ func (s *scanner) apply(m match) {
 // windows of windowed occurrences still to run (one may lie inside a match
 // that already moved cur past it).
 func (s *scanner) trim() {
-	keep := s.cur - 1 - s.e.winBack // context for windows of occurrences to come
+	keep := s.cur - 1 - max(s.e.winBack, maxNamePrefix) // context: windows to come, names
 	for _, h := range s.pend {
 		keep = min(keep, h.start-s.e.winBack)
 	}

@@ -87,8 +87,25 @@ func (s *scanner) runRegex(det, i int, window []byte) match {
 	if d.validate != nil && !d.validate(string(window[vs:ve])) {
 		return none
 	}
-	if d.validateMatch != nil && !d.validateMatch(string(window[loc[0]:loc[1]]), string(window[vs:ve])) {
+	if d.validateMatch != nil && !d.validateMatch(string(s.namePrefix(i))+string(window[loc[0]:loc[1]]), string(window[vs:ve])) {
+		return none
+	}
+	if d.twin != nil && !d.twin(string(window[vs:ve])) {
 		return none
 	}
 	return match{det: det, end: i + loc[1], vStart: i + vs, vEnd: i + ve, decided: true, isMatching: true}
+}
+
+// maxNamePrefix is how far back the name an assignment's keyword ends may
+// start (gitleaks' [\w.-]{0,50}? before the keyword); trim keeps it.
+const maxNamePrefix = 50
+
+// namePrefix is the run of name bytes right before i (keyVaultToStore in
+// keyVaultToStoreSecrets), for allow-lists that read the whole name.
+func (s *scanner) namePrefix(i int) []byte {
+	j := i
+	for j > max(s.base, i-maxNamePrefix) && assignmentName[s.buf[j-1-s.base]] {
+		j--
+	}
+	return s.buf[j-s.base : i-s.base]
 }

@@ -20,7 +20,7 @@ const requestWithEverything = `{
       {"type": "tool_use", "id": "toolu_1", "name": "bash", "input": {"cmd": "export DB_PASSWORD=hunter2", "n": 3, "env": ["glpat-FAKEfakeFAKEfake1234", {"k": "xoxb-0000000000-FAKEfakeFAKEfake"}], "ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0000": true}}
     ]},
     {"role": "user", "content": [
-      {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "AIzaFAKEfakeFAKEfakeFAKEfakeFAKEfake000"}]},
+      {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "AIzaSyFAKE9xQ2mT7vB4nL8kR1wZ6pJ3hC5dE0g"}]},
       {"type": "tool_result", "tool_use_id": "toolu_2", "content": "sk_live_FAKEfakeFAKEfake0000"},
       {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AKIAIOSFODNN7EXAMPLE"}},
       {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "AKIAIOSFODNN7EXAMPLE"}}
