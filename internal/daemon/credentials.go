@@ -69,4 +69,3 @@ func (d *Daemon) startMasking(context.Context) error {
 	d.parts.masker = m
 	return nil
 }
-
