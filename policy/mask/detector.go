@@ -47,7 +47,7 @@ type detector struct {
 	validateMatch func(match, value string) bool
 	win           *winRule // a windowed rule (gitleaks' shape); keywords trigger it
 	// twin, for a built-in that a gitleaks rule duplicates, applies that
-	// rule's entropy floor and allow-lists to the value (ghp_xxxx...).
+	// rule's allow-lists to the value (known public keys, placeholders).
 	twin func(value string) bool
 }
 

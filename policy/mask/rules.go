@@ -3,6 +3,7 @@ package mask
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // ruleDetectors is the rule set, in priority order: Airlock's own
@@ -135,15 +136,30 @@ func attachTwins(dets []*detector) {
 	}
 }
 
-// twinsAccept: the value clears the entropy floor of some twin and no
-// twin's allow-list takes it.
+// twinsAccept: the value is not a placeholder (its body, after the
+// provider prefix, has more than two distinct bytes: ghp_xxxx... and
+// glpat-XXXX-XXXX are documentation) and no twin's allow-list takes it.
+// Entropy floors are not applied: test keys here read FAKEFAKE..., and a
+// low-entropy token with a provider's prefix is still worth masking.
 func twinsAccept(twins []*winRule, v string) bool {
-	floor := false
+	if distinctBytes(v[strings.IndexAny(v, "_-")+1:]) <= 2 {
+		return false
+	}
 	for _, w := range twins {
 		if w.allowed != nil && w.allowed(v, v, v) {
 			return false
 		}
-		floor = floor || w.entropy == 0 || shannon(v) > w.entropy
 	}
-	return floor
+	return true
+}
+
+func distinctBytes(s string) int {
+	var seen [256]bool
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !seen[s[i]] {
+			seen[s[i]], n = true, n+1
+		}
+	}
+	return n
 }
