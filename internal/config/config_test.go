@@ -179,3 +179,28 @@ func TestDefaultIsWhatAnEmptyFileGives(t *testing.T) {
 		t.Fatalf("Default() differs from an empty file:\n%+v\n%+v", d, loaded)
 	}
 }
+
+// What YAML writes, Load reads back unchanged, including an empty IPv6
+// listener (which must not fall back to its default) and an inline policy.
+func TestYAMLRoundTrips(t *testing.T) {
+	c := Default()
+	c.StateDir, c.RuntimeDir = "/tmp/airlock-yaml/state", "/tmp/airlock-yaml/run"
+	c.Capture.ListenV6, c.Capture.Targets, c.Capture.Ports = "", []string{"127.0.100.0/24"}, []int{443, 8443}
+	c.Credentials = []Credential{{Name: "default", File: "/etc/airlock/k"}, {Name: "vault", Kind: KindBearer, Command: Argv{"vault", "read"}, TTL: time.Minute}}
+	c.Masking.MaxHold, c.Approvals.Timeout = 4096, 90*time.Second
+	c.Resolve()
+	b, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := writeFile(t, t.TempDir(), "airlock.yaml", string(b))
+	got, err := Load(Source{File: f, ConfDir: t.TempDir()})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	// Compared as YAML: Load gives empty lists where the original had nil.
+	again, _ := got.YAML()
+	if string(again) != string(b) || got.Capture.ListenV6 != "" || got.Credentials[1].TTL != time.Minute || got.Policy.InlineFile != "" {
+		t.Fatalf("round trip differs:\n%s\n---\n%s", b, again)
+	}
+}
