@@ -55,7 +55,7 @@ demo: deps-demo
 
 # Side-by-side benchmarks (needs root for the eBPF capture path; installs nginx,
 # mitmproxy and nghttp2-client from Debian) -> BENCHMARKS.md. bench-smoke is the
-# seconds-long direct-vs-Airlock run that `make test` also covers (bench/smoke_test.go).
+# seconds-long direct-vs-Airlock run that `make test` also covers (internal/bench/smoke_test.go).
 bench:
 	scripts/bench.sh
 

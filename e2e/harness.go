@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/internal/fakeapi"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
@@ -102,33 +102,25 @@ func (h *Harness) writeConfig(t testing.TB) {
 	t.Helper()
 	keyFile := filepath.Join(h.Dir, "managed.key")
 	writeFile(t, keyFile, ManagedKey+"\n", 0o400)
-	policyLine := ""
+	c := config.Default()
+	c.StateDir, c.RuntimeDir, c.DrainTimeout = h.StateDir, h.RuntimeDir, 10*time.Second
+	c.Log = config.Log{Level: "debug", Format: "json"}
+	c.Capture.Cgroup, c.Capture.PinDir, c.Capture.ListenV4, c.Capture.ListenV6 = h.Cgroup, h.PinDir, h.ListenV4, h.ListenV6
+	c.Capture.Targets, c.Capture.Hosts, c.Capture.APIHosts = []string{Targets}, []string{}, []string{APIHost}
+	c.Upstream.Override, c.Upstream.ExtraCAFile = h.Upstream.Addr, h.Upstream.CAFile
+	c.Credentials = []config.Credential{{Name: "default", Kind: config.KindAPIKey, File: keyFile}}
 	if h.opts.Policy != "" {
-		p := filepath.Join(h.Dir, "policy.yaml")
-		writeFile(t, p, h.opts.Policy, 0o644)
-		policyLine = "policy: {file: " + p + "}\n"
+		c.Policy.File = filepath.Join(h.Dir, "policy.yaml")
+		writeFile(t, c.Policy.File, h.opts.Policy, 0o644)
+	}
+	// Not resolved: audit.path and admin.socket stay derived from the
+	// directories, as in an operator's file, so a test may move them.
+	yaml, err := c.YAML()
+	if err != nil {
+		t.Fatal(err)
 	}
 	h.ConfigFile = filepath.Join(h.Dir, "airlock.yaml")
-	writeFile(t, h.ConfigFile, fmt.Sprintf(`# written by the e2e harness
-state_dir: %s
-runtime_dir: %s
-drain_timeout: 10s
-log: {level: debug, format: json}
-capture:
-  cgroup: %s
-  pin_dir: %s
-  listen_v4: "%s"
-  listen_v6: "%s"
-  targets: [%s]
-  hosts: []
-  api_hosts: [%s]
-upstream:
-  override: "%s"
-  extra_ca_file: %s
-credentials:
-  - {name: default, kind: api_key, file: %s}
-%s`, h.StateDir, h.RuntimeDir, h.Cgroup, h.PinDir, h.ListenV4, h.ListenV6, Targets, APIHost,
-		h.Upstream.Addr, h.Upstream.CAFile, keyFile, policyLine), 0o644)
+	writeFile(t, h.ConfigFile, "# written by the e2e harness\n"+string(yaml), 0o644)
 	confd := filepath.Join(h.Dir, "conf.d")
 	if err := os.MkdirAll(confd, 0o755); err != nil {
 		t.Fatal(err)

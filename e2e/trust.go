@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/tlsmitm"
 )
 
@@ -48,8 +49,14 @@ func prepareLayer(dir, stateDir string) (string, error) {
 		return "", err
 	}
 	cfg := filepath.Join(dir, "trust.yaml")
-	body := fmt.Sprintf("state_dir: %s\ncapture: {api_hosts: [%s]}\ncredentials: [{name: default, env: UNUSED}]\n", stateDir, APIHost)
-	if err := os.WriteFile(cfg, []byte(body), 0o644); err != nil {
+	c := config.Default()
+	c.StateDir, c.Capture.APIHosts = stateDir, []string{APIHost}
+	c.Credentials = []config.Credential{{Name: "default", Env: "UNUSED"}}
+	body, err := c.YAML()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(cfg, body, 0o644); err != nil {
 		return "", err
 	}
 	return layerFor(dir, cfg)

@@ -13,7 +13,7 @@ mkdir -p bin
 
 if [[ "${1:-}" == "--smoke" ]]; then
 	shift
-	"$GO" build -o bin/airlock-bench ./bench/cmd/airlock-bench
+	"$GO" build -o bin/airlock-bench ./cmd/airlock-bench
 	exec bin/airlock-bench run --smoke --out "${BENCH_OUT:-bin/BENCHMARKS-smoke.md}" "$@"
 fi
 
@@ -38,7 +38,7 @@ install_peers() {
 }
 
 install_peers
-"$GO" build -o bin/airlock-bench ./bench/cmd/airlock-bench
+"$GO" build -o bin/airlock-bench ./cmd/airlock-bench
 AIRLOCKD=()
 if [[ $(id -u) -ne 0 ]]; then
 	echo "bench: not root: airlockd's eBPF capture path cannot be measured" >&2

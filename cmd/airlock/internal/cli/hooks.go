@@ -57,9 +57,9 @@ func (a *app) pinDir() string {
 	return intercept.DefaultPinDir
 }
 
-// caExists reports whether dir holds a CA certificate (tlsmitm's ca.crt).
+// caExists reports whether dir holds a CA certificate.
 func caExists(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "ca.crt"))
+	_, err := os.Stat(tlsmitm.CACertPath(dir))
 	return err == nil
 }
 

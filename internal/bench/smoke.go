@@ -26,7 +26,7 @@ func RunSmoke(ctx context.Context, dir string, progress io.Writer) (*Report, err
 	}
 	defer up.Close()
 	a, err := StartAirlock(ctx, AirlockConfig{Listen: "127.0.0.1:0", Dir: dir, Upstream: up.Addr,
-		UpstreamCAFile: up.CAFile, ManagedKey: ManagedKey, Mask: true, Audit: true})
+		UpstreamCAFile: up.CAFile, ManagedKey: ManagedKey})
 	if err != nil {
 		return nil, fmt.Errorf("starting the in-process Airlock: %w", err)
 	}
@@ -37,10 +37,10 @@ func RunSmoke(ctx context.Context, dir string, progress io.Writer) (*Report, err
 	}
 	targets := []Target{
 		{Name: Baseline, Label: "client → fake API over TLS", Addr: up.Addr, Roots: roots, Key: ManagedKey},
-		{Name: "airlock-inproc", Label: "client → in-process Airlock (TLS, gateway, masking, audit; no capture) → fake API", Addr: a.Addr, Roots: roots, Key: EmbeddedKey,
+		{Name: "airlock-inproc", Label: "client → in-process Airlock (airlockd's assembly from internal/daemon: TLS, gateway, policy, masking, audit; no capture) → fake API", Addr: a.Addr, Roots: roots, Key: EmbeddedKey,
 			PIDs: func() []int { return []int{os.Getpid()} }}, // exercises the memory scenario; the figure includes the client
 	}
 	s := Suite{Targets: targets, Scenarios: Scenarios(SmokeSizes), Runs: 1, Progress: progress}
 	return &Report{Generated: time.Now(), Mode: "smoke", Runs: 1, Machine: Machine(), Targets: targets,
-		Measured: s.Run(ctx), Commands: []string{"go test ./bench/ -run TestSmoke"}}, nil
+		Measured: s.Run(ctx), Commands: []string{"go test ./internal/bench/ -run TestSmoke"}}, nil
 }

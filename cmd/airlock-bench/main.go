@@ -6,7 +6,7 @@
 // It also serves the pieces the full suite runs as separate processes:
 //
 //	airlock-bench serve-fake -listen ADDR -dir DIR -key KEY
-//	airlock-bench serve-airlock -listen ADDR -dir DIR -upstream ADDR -upstream-ca FILE -key KEY [-mask] [-audit]
+//	airlock-bench serve-airlock -listen ADDR -dir DIR -upstream ADDR -upstream-ca FILE -key KEY [-no-masking]
 package main
 
 import (
@@ -20,7 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/airlock-dev/airlock/bench"
+	"github.com/airlock-dev/airlock/internal/bench"
 	"github.com/airlock-dev/airlock/internal/fakeapi"
 )
 
@@ -140,8 +140,7 @@ func serveAirlock(args []string) error {
 	fs.StringVar(&cfg.Upstream, "upstream", "", "the fake API's host:port")
 	fs.StringVar(&cfg.UpstreamCAFile, "upstream-ca", "", "the fake API's CA")
 	fs.StringVar(&cfg.ManagedKey, "key", bench.ManagedKey, "the managed API key")
-	fs.BoolVar(&cfg.Mask, "mask", true, "mask requests and responses")
-	fs.BoolVar(&cfg.Audit, "audit", true, "write audit records and recordings")
+	fs.BoolVar(&cfg.NoMasking, "no-masking", false, "switch off every masking detector but the managed key's")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until stopped (go tool pprof)")
 	fs.Parse(args)
 	if *cpuProfile != "" {
@@ -150,9 +149,6 @@ func serveAirlock(args []string) error {
 			return err
 		}
 		defer stop()
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return err
 	}
 	a, err := bench.StartAirlock(context.Background(), cfg)
 	if err != nil {

@@ -10,10 +10,10 @@ import (
 // audit on, and (c) the same data path with masking and audit off.
 func (f *full) startAirlocks(ctx context.Context) {
 	if f.opts.wants(AirlockTarget) && !f.startDaemon(ctx) {
-		f.startInproc(ctx, AirlockTarget, "Airlock's data path in its own process (TLS, gateway, policy, masking, audit) behind a plain listener: NOT the eBPF capture path (airlockd unavailable, see notes)", true)
+		f.startInproc(ctx, AirlockTarget, "airlockd's assembly (internal/daemon: TLS, gateway, policy, masking, audit) in its own process behind a plain listener: NOT the eBPF capture path (airlockd unavailable, see notes)", true)
 	}
 	if f.opts.wants("airlock-lean") {
-		f.startInproc(ctx, "airlock-lean", "Airlock's data path (TLS, gateway, credential swap, policy) with masking and audit off, in its own process behind a plain listener", false)
+		f.startInproc(ctx, "airlock-lean", "airlockd's assembly (internal/daemon) with every masking detector but the managed key's switched off (audit stays on), in its own process behind a plain listener", false)
 	}
 }
 
@@ -40,16 +40,15 @@ func (f *full) startDaemon(ctx context.Context) bool {
 }
 
 // startInproc runs `airlock-bench serve-airlock` as its own process.
-func (f *full) startInproc(ctx context.Context, name, label string, on bool) {
+func (f *full) startInproc(ctx context.Context, name, label string, masking bool) {
 	addr, err := FreePort()
 	if err != nil {
 		f.note("%s left out: %v", name, err)
 		return
 	}
 	dir := f.opts.Dir + "/" + name
-	flag := map[bool]string{true: "true", false: "false"}[on]
 	argv := []string{f.opts.Self, "serve-airlock", "-listen", addr, "-dir", dir, "-upstream", f.env.Upstream,
-		"-upstream-ca", f.env.UpstreamCA, "-key", ManagedKey, "-mask=" + flag, "-audit=" + flag}
+		"-upstream-ca", f.env.UpstreamCA, "-key", ManagedKey, "-no-masking=" + map[bool]string{true: "false", false: "true"}[masking]}
 	p, err := StartProc(f.opts.Dir, name, nil, argv...)
 	if err != nil {
 		f.note("%s left out: %v", name, err)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/internal/config"
+	"github.com/airlock-dev/airlock/tlsmitm"
 )
 
 // Capture addresses: the load generator dials TargetAddr with SNI
@@ -33,26 +35,6 @@ type Airlockd struct {
 	Command string
 	home    string // the cgroup v2 directory this process came from
 }
-
-const airlockdConf = `# written by the Airlock benchmark
-state_dir: %[1]s/state
-runtime_dir: %[1]s/run
-log: {level: warn, format: json}
-capture:
-  cgroup: %[2]s
-  pin_dir: %[3]s
-  listen_v4: "%[4]s"
-  listen_v6: ""
-  targets: [%[5]s]
-  hosts: []
-  api_hosts: [api.anthropic.com]
-upstream:
-  override: "%[6]s"
-  extra_ca_file: %[7]s
-credentials:
-  - {name: default, kind: api_key, file: %[1]s/managed.key}
-policy: {file: %[1]s/policy.yaml}
-`
 
 // StartAirlockd creates the captured cgroup, writes the configuration and
 // starts bin, with capture, policy, masking and audit on (the defaults).
@@ -89,25 +71,23 @@ func (a *Airlockd) prepare(env PeerEnv) error {
 	if err := os.Mkdir(a.Cgroup, 0o755); err != nil {
 		return fmt.Errorf("creating the captured cgroup: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Join(a.Dir, "run"), 0o700); err != nil {
-		return err
-	}
 	listen, err := FreePort()
 	if err != nil {
 		return err
 	}
-	a.CAFile = filepath.Join(a.Dir, "state", "ca", "ca.crt")
-	files := map[string]string{
-		"managed.key":  env.ManagedKey + "\n",
-		"policy.yaml":  BenchPolicy,
-		"airlock.yaml": fmt.Sprintf(airlockdConf, a.Dir, a.Cgroup, a.PinDir, listen, targetNet, env.Upstream, env.UpstreamCA),
+	c, err := DaemonConfig(a.Dir, env.Upstream, env.UpstreamCA, env.ManagedKey)
+	if err != nil {
+		return err
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(a.Dir, name), []byte(text), 0o600); err != nil {
-			return err
-		}
+	c.Log = config.Log{Level: "warn", Format: "json"}
+	c.Capture.Cgroup, c.Capture.PinDir, c.Capture.ListenV4, c.Capture.ListenV6 = a.Cgroup, a.PinDir, listen, ""
+	c.Capture.Targets, c.Capture.Hosts = []string{targetNet}, []string{}
+	a.CAFile = tlsmitm.CACertPath(c.CADir())
+	yaml, err := c.YAML()
+	if err != nil {
+		return err
 	}
-	return nil
+	return os.WriteFile(filepath.Join(a.Dir, "airlock.yaml"), append([]byte("# written by the Airlock benchmark\n"), yaml...), 0o600)
 }
 
 // waitCA waits for the daemon to have written its CA (it then starts capture).
