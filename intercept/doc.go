@@ -11,10 +11,11 @@
 // addresses that is not a captured TCP port (UDP/QUIC, other ports) is
 // refused in the kernel.
 //
-// Typical wiring (cmd/airlockd):
+// Typical wiring (internal/daemon):
 //
 //	ic, err := intercept.New(cfg, tlsServer, auditor, log) // load, attach or adopt, listen
 //	go ic.Run(ctx)                                // accept + keep targets resolved
+//	ic.Retarget(prefixes, hosts, ports)           // SIGHUP: new targets, selection restarts
 //	defer ic.Close()                              // fail closed: pins stay
 //	// uninstall / fail-open: ic.Detach()
 package intercept

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cilium/ebpf/link"
 
@@ -158,6 +159,20 @@ func TestInterceptorRun(t *testing.T) {
 	res := h.runHelper("HELPER_DIAL="+origin.addr.String(), "HELPER_SNI="+testAPIHost)
 	if !strings.HasPrefix(res.Response, "api:") {
 		t.Errorf("client got %q (error %q), want the API handler's answer", res.Response, res.Error)
+	}
+	// SIGHUP's path: the running selection takes the new targets, so the
+	// origin's address is no longer redirected.
+	moved := netip.MustParsePrefix("127.0.101.0/24")
+	ic.Retarget([]netip.Prefix{moved}, nil, []uint16{origin.addr.Port()})
+	want := Target{Prefix: moved, Port: origin.addr.Port()}.String()
+	testutil.Eventually(t, 10*time.Second, "the new target set", func() bool {
+		got := ic.Targets()
+		return len(got) == 1 && got[0].String() == want
+	})
+	before := origin.accepted.Load()
+	if res := h.runHelper("HELPER_DIAL="+origin.addr.String(), "HELPER_SNI="+testAPIHost); strings.HasPrefix(res.Response, "api:") || origin.accepted.Load() != before+1 {
+		t.Errorf("after Retarget the client got %q (error %q) and the origin %d connections, want the origin itself",
+			res.Response, res.Error, origin.accepted.Load()-before)
 	}
 	cancel()
 	if err := <-done; err != nil {

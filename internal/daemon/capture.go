@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 
 	"go.uber.org/zap"
@@ -30,13 +29,16 @@ func (d *Daemon) startCapture(context.Context) error {
 	}
 	d.parts.capture = ic
 	d.parts.metrics.SetBPFFunc(d.bpfCounters)
-	d.parts.selector = startSelector(d.ctx, cfg, ic, d.log)
-	d.serveNamespaces(ic)
+	d.namespaceMetrics(ic)
+	ctx, cancel := context.WithCancel(d.ctx)
+	done := make(chan struct{})
 	go func() {
-		if err := ic.Listener.Serve(d.ctx); err != nil && d.ctx.Err() == nil {
-			d.report(fmt.Errorf("capture listener: %w", err))
+		defer close(done)
+		if err := ic.Run(ctx); err != nil && ctx.Err() == nil {
+			d.report(err)
 		}
 	}()
+	d.stopRun = func() { cancel(); <-done }
 	d.onStop("capture", d.stopCapture)
 	return nil
 }
@@ -50,7 +52,7 @@ func (d *Daemon) stopCapture(ctx context.Context) error {
 	if err := d.drainTLS(ctx); err != nil {
 		d.log.Warn("drain deadline passed: cutting the remaining connections", zap.Error(err))
 	}
-	d.parts.selector.stop()
+	d.stopRun()
 	if d.cfg.Capture.FailMode == config.FailOpen {
 		d.log.Info("fail mode open: detaching the eBPF programs")
 		return d.parts.capture.Detach()
@@ -89,20 +91,30 @@ func (d *Daemon) bpfCounters() map[string]uint64 {
 // captureConfig converts validated config into capture's typed config.
 func captureConfig(c config.Capture) intercept.Config {
 	ic := intercept.Config{
-		CgroupPath: c.Cgroup, PinDir: c.PinDir, Mark: c.Mark, ExcludeSelf: true,
+		Targets: prefixes(c.Targets), Ports: ports(c.Ports), CgroupPath: c.Cgroup, PinDir: c.PinDir, Mark: c.Mark, ExcludeSelf: true,
 		ListenV4: netip.MustParseAddrPort(c.ListenV4), Hosts: c.Hosts, APIHosts: c.APIHosts,
 		RelayAllow: c.RelayAllow,
 	}
 	if c.ListenV6 != "" {
 		ic.ListenV6 = netip.MustParseAddrPort(c.ListenV6)
 	}
-	for _, t := range c.Targets {
-		ic.Targets = append(ic.Targets, netip.MustParsePrefix(t))
-	}
-	for _, p := range c.Ports {
-		ic.Ports = append(ic.Ports, uint16(p))
-	}
 	return ic
+}
+
+func prefixes(cidrs []string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, t := range cidrs {
+		out = append(out, netip.MustParsePrefix(t))
+	}
+	return out
+}
+
+func ports(ps []int) []uint16 {
+	var out []uint16
+	for _, p := range ps {
+		out = append(out, uint16(p))
+	}
+	return out
 }
 
 // captureError turns a capture failure into one line with its fix: capture's

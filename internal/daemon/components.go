@@ -18,22 +18,21 @@ import (
 
 // components are what the startup sequence builds, in that order.
 type components struct {
-	started  time.Time
-	lock     *os.File
-	key      []byte // the install key (fingerprints, placeholders)
-	ca       *tlsmitm.Authority
-	creds    *credential.Store
-	policy   *policySource
-	masker   *mask.Masker
-	audit    *audit.Store
-	central  *central.Member // nil unless audit.central.url is set
-	broker   *approval.Broker
-	metrics  *admin.Metrics
-	gateway  *gateway.Gateway
-	tls      *tlsmitm.Server
-	capture  *intercept.Interceptor
-	selector *selectorRun
-	admin    *admin.Server
+	started time.Time
+	lock    *os.File
+	key     []byte // the install key (fingerprints, placeholders)
+	ca      *tlsmitm.Authority
+	creds   *credential.Store
+	policy  *policySource
+	masker  *mask.Masker
+	audit   *audit.Store
+	central *central.Member // nil unless audit.central.url is set
+	broker  *approval.Broker
+	metrics *admin.Metrics
+	gateway *gateway.Gateway
+	tls     *tlsmitm.Server
+	capture *intercept.Interceptor
+	admin   *admin.Server
 }
 
 // sequence is the startup order: nothing that accepts traffic starts before

@@ -46,6 +46,7 @@ type Daemon struct {
 
 	parts    components
 	drainTLS func(ctx context.Context) error // idempotent: capture's stop drains first
+	stopRun  func()                          // ends the capture's Run and waits for it
 }
 
 type stopStep struct {

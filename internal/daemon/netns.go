@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,16 +11,11 @@ import (
 	"github.com/airlock-dev/airlock/intercept"
 )
 
-// serveNamespaces opens listeners inside the network namespaces of captured
-// processes (containers, `unshare -n`, `ip netns exec`) and exports their
-// figures; Interceptor.Close releases them.
-func (d *Daemon) serveNamespaces(ic *intercept.Interceptor) {
+// namespaceMetrics exports the figures of the listeners Interceptor.Run
+// opens inside the network namespaces of captured processes (containers,
+// `unshare -n`, `ip netns exec`).
+func (d *Daemon) namespaceMetrics(ic *intercept.Interceptor) {
 	nss := ic.Namespaces
-	go func() {
-		if err := nss.Run(d.ctx); err != nil && d.ctx.Err() == nil {
-			d.report(fmt.Errorf("serving network namespaces: %w", err))
-		}
-	}()
 	reg := d.parts.metrics.Registry()
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "airlock_netns_served",

@@ -39,8 +39,9 @@ func (d *Daemon) applyConfig(cfg *config.Config) {
 	}
 	if targetsChanged(d.cfg.Capture, cfg.Capture) {
 		d.cfg.Capture.Targets, d.cfg.Capture.Hosts, d.cfg.Capture.Ports = cfg.Capture.Targets, cfg.Capture.Hosts, cfg.Capture.Ports
-		d.parts.selector.stop()
-		d.parts.selector = startSelector(d.ctx, captureConfig(d.cfg.Capture), d.parts.capture, d.log)
+		if d.parts.capture != nil {
+			d.parts.capture.Retarget(prefixes(cfg.Capture.Targets), cfg.Capture.Hosts, ports(cfg.Capture.Ports))
+		}
 		d.log.Info("targets reloaded", zap.Strings("targets", cfg.Capture.Targets),
 			zap.Strings("hosts", cfg.Capture.Hosts), zap.Ints("ports", cfg.Capture.Ports))
 	}

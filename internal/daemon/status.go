@@ -37,7 +37,9 @@ func (d *Daemon) captureStatus() admin.CaptureStatus {
 		return st
 	}
 	st.Enabled, st.Cgroup, st.Counters = true, ic.Loader.CgroupPath(), d.bpfCounters()
-	st.Targets = d.parts.selector.targets()
+	for _, t := range ic.Targets() {
+		st.Targets = append(st.Targets, t.String())
+	}
 	v4, v6 := ic.Listener.Addrs()
 	st.Listener = []string{v4.String()}
 	if v6.IsValid() {
