@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"encoding/json"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/airlock-dev/airlock/admin"
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
@@ -77,4 +81,45 @@ func hostNetnsCookie(t *testing.T) uint64 {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestNetnsRaceCurl starts 100 network namespaces back to back, each running
+// curl at once (retrying a refused connect, as a client's retry would):
+// every request reaches the upstream with only the managed key, none with
+// the leaked one, and the daemon reports how many first contacts it refused.
+func TestNetnsRaceCurl(t *testing.T) {
+	const n = 100
+	h := Start(t, Options{Timeout: 5 * time.Minute})
+	args := strings.Join(quoteAll(append([]string{"curl", "--retry", "20", "--retry-all-errors", "--retry-delay", "1"},
+		curlMessages(netnsPrompt)...)), " ")
+	script := fmt.Sprintf(`fails=0
+for i in $(seq %d); do unshare -n sh -c 'ip link set lo up && exec "$@" >/dev/null' sh %s & done
+for job in $(jobs -p); do wait "$job" || fails=$((fails+1)); done
+echo "failed=$fails"`, n, args)
+	res := h.Run(t, "bash", "-c", script)
+	if res.Code != 0 || !strings.Contains(res.Stdout, "failed=0") {
+		t.Fatalf("%d namespaced curls: %s\n%s\ndaemon:\n%s", n, res.Stdout, res.Stderr, h.Log())
+	}
+	h.AssertUpstreamGotOnlyManagedKey(t, n, leakedCurlKey, fakeAnthropic)
+	st := h.Airlock(t, "status", "--json")
+	var status struct {
+		Capture admin.CaptureStatus `json:"capture"`
+	}
+	if err := json.Unmarshal([]byte(st.Stdout), &status); err != nil {
+		t.Fatalf("status: %v\n%s", err, st.Stdout)
+	}
+	ns := status.Capture.Namespaces
+	t.Logf("%d namespaces: %d first-contact refusals (kernel counter %d); status %+v", n, ns.Refused,
+		status.Capture.Counters["netns_refused"], ns)
+	if ns.Opened < n {
+		t.Errorf("status namespaces %+v: want at least %d opened", ns, n)
+	}
+}
+
+func quoteAll(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = shellQuote(a)
+	}
+	return out
 }
