@@ -3,6 +3,7 @@ package admin
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,8 @@ type Metrics struct {
 	bytes       *prometheus.CounterVec
 	tokens      *prometheus.CounterVec
 	masked      *prometheus.CounterVec
+	actions     *prometheus.CounterVec
+	tools       toolLabels
 	upstream    *prometheus.CounterVec
 	reloads     *prometheus.CounterVec
 	auditErrors prometheus.Counter
@@ -38,6 +41,7 @@ func NewMetrics() *Metrics {
 	m.bytes = m.counterVec("airlock_bytes_total", "Body bytes, by direction (in: from clients, out: to clients).", "direction")
 	m.tokens = m.counterVec("airlock_tokens_total", "Tokens reported by the API.", "kind")
 	m.masked = m.counterVec("airlock_masked_items_total", "Items masked, by detector.", "detector")
+	m.actions = m.counterVec("airlock_actions_total", "Tool calls the API told clients to make, by tool and decision.", "tool", "decision")
 	m.upstream = m.counterVec("airlock_upstream_errors_total", "Errors talking to the upstream API.", "kind")
 	m.reloads = m.counterVec("airlock_credential_reloads_total", "Managed-credential reloads.", "result")
 	m.auditErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "airlock_audit_write_errors_total", Help: "Audit records that could not be written."})
@@ -77,6 +81,33 @@ func (m *Metrics) Observe(r *audit.Record) {
 	for det, n := range r.Masked {
 		m.masked.WithLabelValues(det).Add(float64(n))
 	}
+	for _, a := range r.Actions {
+		m.actions.WithLabelValues(m.tools.label(a.Tool), a.Decision).Inc()
+	}
+}
+
+// maxToolLabels bounds the tool names the actions metric distinguishes: the
+// names come from requests, and a hostile client must not be able to grow
+// the metric without limit.
+const maxToolLabels = 100
+
+// toolLabels admits the first maxToolLabels tool names; the rest are "other".
+type toolLabels struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (l *toolLabels) label(name string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	if !l.seen[name] && len(l.seen) >= maxToolLabels {
+		return "other"
+	}
+	l.seen[name] = true
+	return name
 }
 
 // UpstreamError counts an upstream failure of the given kind ("dial", "tls", "timeout", "reset"...).

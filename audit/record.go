@@ -44,6 +44,8 @@ type Record struct {
 	OutputTokens     int64          `json:"output_tokens"`
 	CacheReadTokens  int64          `json:"cache_read_tokens"`
 	CacheWriteTokens int64          `json:"cache_write_tokens"`
+	Actions          []Action       `json:"actions,omitempty"`          // tool calls in the response
+	ToolResults      []ToolResult   `json:"tool_results,omitempty"`     // results of earlier actions in this request
 	RecordingHash    string         `json:"recording_sha256,omitempty"` // filled by the store: SHA-256 of the stored (compressed) recording, so the chain covers it
 	Hash             string         `json:"hash,omitempty"`             // filled by the store: the chain link
 	PrevHash         string         `json:"prev_hash,omitempty"`        // filled by the store

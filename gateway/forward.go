@@ -16,6 +16,9 @@ import (
 // forward sends an allowed request upstream through the reverse proxy.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	ex.rec.Decision = "allow"
+	if ex.jsonBody && isMessages(r.URL.Path) {
+		ex.rec.ToolResults = toolResultsOf(ex.body) // as forwarded: masked
+	}
 	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
 	// The response pipeline finishes the exchange; this covers a proxy that
 	// never reached it or unwound past it (a no-op when it did).

@@ -57,8 +57,11 @@ func (t *jsonTransform) end(out []byte) []byte {
 		msg := holdBound("the upstream JSON response", int(t.g.cfg.MaxBody))
 		ex.rec.Reason = msg
 		body = t.replace(statusCut, apierror.Marshal(apierror.API, msg, ex.rec.RequestID))
-	} else if ex.maskResp && t.resp.StatusCode == http.StatusOK && isMessages(t.resp.Request.URL.Path) {
-		body = t.g.maskResponse(ex, body)
+	} else if t.resp.StatusCode == http.StatusOK && isMessages(t.resp.Request.URL.Path) {
+		if ex.maskResp {
+			body = t.g.maskResponse(ex, body)
+		}
+		actionsOf(&ex.rec, body)
 	}
 	takeUsage(&ex.rec, gjson.GetBytes(body, "usage"))
 	ex.rec.BytesOut = int64(len(body))

@@ -60,12 +60,13 @@ type sseTransform struct {
 	secret   string
 	out      []byte // the caller's buffer while write or end runs
 	held     []byte // terminal events and what follows
+	actions  *actionTracker
 	recorded int
 	cut      bool
 }
 
 func (g *Gateway) newSSETransform(ex *exchange) *sseTransform {
-	t := &sseTransform{ex: ex, sc: sse.NewScanner(g.maxEvent()), secret: ex.secret()}
+	t := &sseTransform{ex: ex, sc: sse.NewScanner(g.maxEvent()), secret: ex.secret(), actions: newActionTracker(&ex.rec)}
 	t.first = emitStage(t.emit)
 	if m := g.cfg.Masker; m != nil && ex.maskResp {
 		t.stream = m.NewEventStream(t.emit, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{Log: g.log})
@@ -121,6 +122,7 @@ func (t *sseTransform) end(out []byte) []byte {
 	if t.stream != nil {
 		addCounts(t.ex, t.stream.Result())
 	}
+	t.actions.end()
 	out, t.out = append(t.out, t.held...), nil
 	return out
 }
@@ -131,6 +133,7 @@ func (t *sseTransform) emit(e sse.Event) error {
 		return errCut
 	}
 	raw := scrubBytes(e.Raw, t.secret)
+	t.actions.event(raw)
 	name := eventName(e)
 	switch name {
 	case "message_start":

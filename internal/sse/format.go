@@ -20,3 +20,15 @@ func LineEnding(raw []byte) string {
 	}
 	return "\n"
 }
+
+// Parse frames one complete event, as an Event's Raw holds it (a stage that
+// rewrote an event passes on only its bytes).
+func Parse(raw []byte) Event {
+	s := NewScanner(len(raw) + 1)
+	s.Write(raw)
+	s.Close()
+	if s.Scan() {
+		return s.Event()
+	}
+	return Event{Raw: raw}
+}

@@ -88,7 +88,7 @@ func (a *app) commands() []*cobra.Command {
 	return []*cobra.Command{
 		a.installCommand(), a.uninstallCommand(), a.statusCommand(), a.doctorCommand(),
 		a.caCommand(), a.trustCommand(), a.policyCommand(),
-		a.approvalsCommand(), a.auditCommand(), a.sessionsCommand(), a.maskingCommand(),
+		a.approvalsCommand(), a.auditCommand(), a.sessionsCommand(), a.actionsCommand(), a.maskingCommand(),
 	}
 }
 

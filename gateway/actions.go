@@ -1,0 +1,198 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/sse"
+)
+
+// Bounds of what an action keeps for the record.
+const (
+	maxActionInput = 1 << 20 // the input JSON of one tool call
+	maxActions     = 256     // tool calls per response
+	excerptLen     = 240     // bytes of a tool result kept
+)
+
+// isToolBlock reports whether a content block type is a call the client or
+// the API is told to make.
+func isToolBlock(typ string) bool {
+	return typ == "tool_use" || typ == "server_tool_use" || typ == "mcp_tool_use"
+}
+
+// actionTracker assembles the tool calls of a streamed answer from its
+// events as the client receives them (masked): content_block_start opens a
+// tool block, its input_json_delta fragments concatenate to the input, and
+// content_block_stop completes it, whatever the chunking upstream.
+type actionTracker struct {
+	open map[int64]*openAction
+	rec  *audit.Record
+}
+
+type openAction struct {
+	a     audit.Action
+	input []byte
+	start []byte // the input the start event carried ({} for client tools)
+}
+
+func newActionTracker(rec *audit.Record) *actionTracker {
+	return &actionTracker{open: map[int64]*openAction{}, rec: rec}
+}
+
+// event observes one event; raw is what the client receives.
+func (t *actionTracker) event(raw []byte) {
+	if len(t.open) == 0 && !bytes.Contains(raw, []byte(`_use"`)) {
+		return // the common case: text deltas, pings, usage
+	}
+	data := sse.Parse(raw).Data
+	idx := gjson.GetBytes(data, "index").Int()
+	switch gjson.GetBytes(data, "type").String() {
+	case "content_block_start":
+		t.start(idx, gjson.GetBytes(data, "content_block"))
+	case "content_block_delta":
+		if a := t.open[idx]; a != nil && gjson.GetBytes(data, "delta.type").String() == "input_json_delta" {
+			a.add(gjson.GetBytes(data, "delta.partial_json").String())
+		}
+	case "content_block_stop":
+		if a := t.open[idx]; a != nil {
+			delete(t.open, idx)
+			t.complete(a)
+		}
+	}
+}
+
+func (t *actionTracker) start(idx int64, block gjson.Result) {
+	typ := block.Get("type").String()
+	if !isToolBlock(typ) {
+		return
+	}
+	t.open[idx] = &openAction{a: audit.Action{ID: block.Get("id").String(), Type: typ, Tool: toolName(block)},
+		start: []byte(block.Get("input").Raw)}
+}
+
+func (a *openAction) add(fragment string) {
+	if len(a.input)+len(fragment) > maxActionInput {
+		a.a.Truncated = true
+		return
+	}
+	a.input = append(a.input, fragment...)
+}
+
+func (t *actionTracker) complete(a *openAction) {
+	in := a.input
+	if len(in) == 0 {
+		in = a.start
+	}
+	a.a.Input = validJSON(in)
+	addAction(t.rec, a.a)
+}
+
+// end records tool blocks the stream never closed (a cut or broken stream):
+// the client may still act on what it received.
+func (t *actionTracker) end() {
+	for _, a := range t.open {
+		a.a.Truncated = true
+		t.complete(a)
+	}
+	clear(t.open)
+}
+
+func addAction(rec *audit.Record, a audit.Action) {
+	if len(rec.Actions) >= maxActions {
+		return
+	}
+	a.Decision = "allow"
+	rec.Actions = append(rec.Actions, a)
+}
+
+// toolName is the tool's name; an MCP call also names its server.
+func toolName(block gjson.Result) string {
+	name := block.Get("name").String()
+	if srv := block.Get("server_name").String(); srv != "" {
+		return srv + "." + name
+	}
+	return name
+}
+
+// validJSON keeps b if it is JSON (the record must stay encodable), else
+// keeps it as a JSON string: a truncated or malformed input is still evidence.
+func validJSON(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
+	}
+	if json.Valid(b) {
+		return json.RawMessage(bytes.Clone(b))
+	}
+	s, _ := json.Marshal(strings.ToValidUTF8(string(b), "\uFFFD"))
+	return s
+}
+
+// actionsOf records the tool calls of a whole (non-streamed) Messages answer.
+func actionsOf(rec *audit.Record, body []byte) {
+	gjson.GetBytes(body, "content").ForEach(func(_, block gjson.Result) bool {
+		if isToolBlock(block.Get("type").String()) {
+			in := []byte(block.Get("input").Raw)
+			a := audit.Action{ID: block.Get("id").String(), Type: block.Get("type").String(), Tool: toolName(block)}
+			if len(in) > maxActionInput {
+				in, a.Truncated = in[:maxActionInput], true
+			}
+			a.Input = validJSON(in)
+			addAction(rec, a)
+		}
+		return true
+	})
+}
+
+// toolResultsOf reads the tool results a request reports: those of its last
+// turn, the one the client just added (earlier turns are resent history).
+func toolResultsOf(body []byte) []audit.ToolResult {
+	if !bytes.Contains(body, []byte(`"tool_result"`)) {
+		return nil
+	}
+	msgs := gjson.GetBytes(body, "messages").Array()
+	if len(msgs) == 0 || msgs[len(msgs)-1].Get("role").String() != "user" {
+		return nil
+	}
+	last := msgs[len(msgs)-1]
+	var out []audit.ToolResult
+	last.Get("content").ForEach(func(_, block gjson.Result) bool {
+		if block.Get("type").String() == "tool_result" && len(out) < maxActions {
+			c := block.Get("content")
+			out = append(out, audit.ToolResult{ToolUseID: block.Get("tool_use_id").String(),
+				IsError: block.Get("is_error").Bool(), Size: len(c.Raw), Excerpt: excerpt(resultText(c))})
+		}
+		return true
+	})
+	return out
+}
+
+// resultText is a tool result's text: a string, or its text blocks.
+func resultText(c gjson.Result) string {
+	if c.Type == gjson.String {
+		return c.String()
+	}
+	var b strings.Builder
+	c.ForEach(func(_, block gjson.Result) bool {
+		if block.Get("type").String() == "text" {
+			b.WriteString(block.Get("text").String())
+		}
+		return b.Len() < excerptLen
+	})
+	return b.String()
+}
+
+func excerpt(s string) string {
+	if len(s) <= excerptLen {
+		return s
+	}
+	cut := excerptLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
