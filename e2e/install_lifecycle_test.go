@@ -74,8 +74,9 @@ func watchdogRestartsHung(t *testing.T, m *testutil.Machine) {
 		t.Errorf("restarted, but not by the watchdog:\n%s", log)
 	}
 	m.Run(t, "rm "+hangDropIn+" && systemctl daemon-reload && systemctl restart airlockd && "+waitActive)
-	if w := unitProp(t, m, "WatchdogUSec"); w != "30s" {
-		t.Errorf("WatchdogUSec after removing the drop-in = %s", w)
+	want := strings.TrimPrefix(unitSettings(t, "WatchdogSec")[0], "WatchdogSec=")
+	if w := unitProp(t, m, "WatchdogUSec"); w != want {
+		t.Errorf("WatchdogUSec after removing the drop-in = %s, want the unit's %s", w, want)
 	}
 	requireAdopted(t, m, pins)
 	requireIntercepted(t, m)
