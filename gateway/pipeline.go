@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,13 +69,23 @@ func (b *respBody) Read(p []byte) (n int, err error) {
 		}
 		b.out, b.off = b.out[:0], 0
 		if b.err = b.step(); b.err != nil && b.err != io.EOF {
-			b.ex.rec.Reason = "upstream response broke off: " + scrubString(b.err.Error(), b.ex.secret())
-			b.ex.g.finish(b.ex) // the client gets a truncated body; the record says why
+			b.brokeOff()
 		}
 	}
 	n = copy(p, b.out[b.off:])
 	b.off += n
 	return n, nil
+}
+
+// brokeOff finishes a response whose upstream read failed: the client gets
+// a truncated body, and the record says why.
+func (b *respBody) brokeOff() {
+	if errors.Is(b.err, context.Canceled) {
+		b.ex.rec.Reason = "the client went away before the end of the response"
+	} else {
+		b.ex.rec.Reason = "upstream response broke off: " + scrubString(b.err.Error(), b.ex.secret())
+	}
+	b.ex.g.finish(b.ex)
 }
 
 // step reads one upstream chunk through the transformer. Once the upstream

@@ -200,6 +200,7 @@ func TestFinishOnceOnEveryPath(t *testing.T) {
 	}{
 		{"eof", &chunks{pieces: [][]byte{[]byte("ok")}}, pass, nil, ""},
 		{"upstream error", &chunks{pieces: [][]byte{[]byte("par")}, err: io.ErrUnexpectedEOF}, pass, io.ErrUnexpectedEOF, "broke off"},
+		{"request canceled", &chunks{pieces: [][]byte{[]byte("par")}, err: context.Canceled}, pass, context.Canceled, "client went away"},
 		{"panic", &chunks{pieces: [][]byte{[]byte("x")}}, func(ex *exchange) transformer { return &panicky{*newPassTransform(ex)} }, errPanicked, "internal error"},
 	}
 	for _, c := range cases {
