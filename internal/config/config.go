@@ -78,6 +78,9 @@ type Upstream struct {
 // Gateway configures the HTTP layer between TLS and upstream.
 type Gateway struct {
 	MaxBody ByteSize `mapstructure:"max_body"` // larger request bodies get 413
+	// MaxEvent bounds one upstream SSE event; a larger one ends the stream
+	// with an error event.
+	MaxEvent ByteSize `mapstructure:"max_event"`
 }
 
 // Credential kinds: how the managed value is sent upstream.

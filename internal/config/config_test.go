@@ -42,8 +42,8 @@ func TestMinimalFileGetsDefaults(t *testing.T) {
 	if c.Audit.Path != "/var/lib/airlock/audit.db" || c.Admin.Socket != "/run/airlock/admin.sock" {
 		t.Errorf("derived paths: audit=%q admin=%q", c.Audit.Path, c.Admin.Socket)
 	}
-	if c.Gateway.MaxBody != 32<<20 || c.TLS.HandshakeTimeout != 10*time.Second {
-		t.Errorf("max_body=%d handshake=%v", c.Gateway.MaxBody, c.TLS.HandshakeTimeout)
+	if c.Gateway.MaxBody != 32<<20 || c.Gateway.MaxEvent != 4<<20 || c.TLS.HandshakeTimeout != 10*time.Second {
+		t.Errorf("max_body=%d max_event=%d handshake=%v", c.Gateway.MaxBody, c.Gateway.MaxEvent, c.TLS.HandshakeTimeout)
 	}
 }
 
@@ -54,6 +54,7 @@ log: {level: loud}
 capture: {fail_mode: sideways, targets: [not-a-cidr], ports: [0], listen_v4: "10.0.0.1:443", relay_allow: ["not a host"]}
 tls: {handshake_timeout: 0s}
 upstream: {protocol: h3}
+gateway: {max_event: 0}
 masking: {custom: [{name: x, pattern: "("}]}
 credentials:
   - {name: a, kind: password, file: /k, env: K}
@@ -64,7 +65,8 @@ credentials:
 		t.Fatal("invalid config loaded")
 	}
 	for _, key := range []string{"state_dir:", "log.level:", "capture.fail_mode:", "capture.targets[0]:",
-		"capture.ports[0]:", "capture.relay_allow[0]:", "capture.listen_v4:", "tls.handshake_timeout:", "upstream.protocol:", "masking.custom[0].pattern:",
+		"capture.ports[0]:", "capture.relay_allow[0]:", "capture.listen_v4:", "tls.handshake_timeout:", "upstream.protocol:", "gateway.max_event:",
+		"masking.custom[0].pattern:",
 		"credentials[0].kind:", "credentials[0]:", "credentials[1].name:", "credentials[1].ttl:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s:\n%v", key, err)

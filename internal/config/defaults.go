@@ -40,6 +40,7 @@ func defaults() map[string]any {
 		"upstream.proxy":              "",
 		"upstream.protocol":           "h2",
 		"gateway.max_body":            "32MiB",
+		"gateway.max_event":           "4MiB",
 		"policy.file":                 "",
 		"masking.pii":                 false,
 		"masking.disable":             []string{},

@@ -72,6 +72,9 @@ func (c *Config) validateHTTP(ps *problems) {
 	if c.Gateway.MaxBody <= 0 {
 		ps.add("gateway.max_body", "must be positive, e.g. 32MiB")
 	}
+	if c.Gateway.MaxEvent <= 0 || c.Gateway.MaxEvent > 1<<30 {
+		ps.add("gateway.max_event", "must be positive and at most 1GiB, e.g. 4MiB")
+	}
 }
 
 func (c Capture) validate(ps *problems) {

@@ -31,6 +31,7 @@ func (d *Daemon) startGateway(context.Context) error {
 		Auditor:       &admin.ObservingAuditor{Auditor: d.parts.audit, Metrics: d.parts.metrics},
 		AuditFailOpen: d.cfg.Audit.FailOpen,
 		MaxBody:       int64(d.cfg.Gateway.MaxBody),
+		MaxEvent:      int(d.cfg.Gateway.MaxEvent),
 		Log:           d.log,
 	})
 	if err != nil {
