@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -101,27 +102,65 @@ func (r *DNSResolver) query(ctx context.Context, host string, qt layers.DNSType)
 	if err != nil {
 		return nil, 0, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cmp(r.Timeout, 3*time.Second))
+	ctx, cancel := context.WithTimeout(ctx, orDefault(r.Timeout, 3*time.Second))
 	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "udp", r.Server)
+	b, err := r.exchange(ctx, "udp", q)
 	if err != nil {
-		return nil, 0, fmt.Errorf("dns %s: %w", r.Server, err)
+		return nil, 0, err
+	}
+	addrs, ttl, err := parseAnswer(b, id, qt)
+	if errors.Is(err, errTruncated) {
+		// A truncated answer may lack addresses: taking it would drop
+		// targets. Ask again over TCP, as RFC 7766 says.
+		if b, err = r.exchange(ctx, "tcp", q); err != nil {
+			return nil, 0, err
+		}
+		return parseAnswer(b, id, qt)
+	}
+	return addrs, ttl, err
+}
+
+// exchange sends q to the server over UDP, or over TCP with the two-byte
+// length prefix, and returns the answer.
+func (r *DNSResolver) exchange(ctx context.Context, network string, q []byte) ([]byte, error) {
+	conn, err := (&net.Dialer{}).DialContext(ctx, network, r.Server)
+	if err != nil {
+		return nil, fmt.Errorf("dns %s: %w", r.Server, err)
 	}
 	defer conn.Close()
 	deadline, _ := ctx.Deadline()
 	_ = conn.SetDeadline(deadline)
+	if network == "tcp" {
+		q = append(binary.BigEndian.AppendUint16(nil, uint16(len(q))), q...)
+	}
 	if _, err := conn.Write(q); err != nil {
-		return nil, 0, fmt.Errorf("dns %s: %w", r.Server, err)
+		return nil, fmt.Errorf("dns %s: %w", r.Server, err)
 	}
-	buf := make([]byte, 4096)
-	n, err := conn.Read(buf)
-	if err != nil {
-		return nil, 0, fmt.Errorf("dns %s: %w", r.Server, err)
+	if network == "udp" {
+		buf := make([]byte, 4096)
+		n, err := conn.Read(buf)
+		if err != nil {
+			return nil, fmt.Errorf("dns %s: %w", r.Server, err)
+		}
+		return buf[:n], nil
 	}
-	return parseAnswer(buf[:n], id, qt)
+	return readTCPAnswer(conn, r.Server)
 }
 
-func cmp(d, def time.Duration) time.Duration {
+func readTCPAnswer(conn net.Conn, server string) ([]byte, error) {
+	var n [2]byte
+	if _, err := io.ReadFull(conn, n[:]); err != nil {
+		return nil, fmt.Errorf("dns %s over tcp: %w", server, err)
+	}
+	b := make([]byte, binary.BigEndian.Uint16(n[:]))
+	if _, err := io.ReadFull(conn, b); err != nil {
+		return nil, fmt.Errorf("dns %s over tcp: %w", server, err)
+	}
+	return b, nil
+}
+
+// orDefault is d, or def when d is not positive.
+func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
 		return def
 	}
@@ -145,6 +184,9 @@ func buildQuery(id uint16, host string, qt layers.DNSType) ([]byte, error) {
 }
 
 // parseAnswer extracts the addresses of type qt and their smallest TTL.
+// errTruncated is an answer with the TC bit: retried over TCP.
+var errTruncated = errors.New("dns answer truncated")
+
 func parseAnswer(b []byte, id uint16, qt layers.DNSType) ([]netip.Addr, time.Duration, error) {
 	var msg layers.DNS
 	if err := msg.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
@@ -152,6 +194,9 @@ func parseAnswer(b []byte, id uint16, qt layers.DNSType) ([]netip.Addr, time.Dur
 	}
 	if msg.ID != id || !msg.QR {
 		return nil, 0, errors.New("dns answer does not match the query")
+	}
+	if msg.TC {
+		return nil, 0, errTruncated
 	}
 	if msg.ResponseCode != layers.DNSResponseCodeNoErr {
 		return nil, 0, fmt.Errorf("dns answer: %s", msg.ResponseCode)

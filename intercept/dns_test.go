@@ -2,6 +2,8 @@ package intercept
 
 import (
 	"context"
+	"encoding/binary"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -18,6 +20,9 @@ type fakeDNS struct {
 	a    []netip.Addr
 	aaaa []netip.Addr
 	ttl  uint32
+	// truncate answers UDP with the TC bit and no records; the full answer
+	// comes over TCP on the same port.
+	truncate bool
 }
 
 func startFakeDNS(t *testing.T, d *fakeDNS) *fakeDNS {
@@ -43,10 +48,53 @@ func (d *fakeDNS) serve(pc net.PacketConn) {
 		if q.DecodeFromBytes(buf[:n], gopacket.NilDecodeFeedback) != nil || len(q.Questions) != 1 {
 			continue
 		}
+		a := d.answer(&q)
+		if d.truncate {
+			a.TC, a.Answers = true, nil
+		}
 		out := gopacket.NewSerializeBuffer()
-		if d.answer(&q).SerializeTo(out, gopacket.SerializeOptions{FixLengths: true}) == nil {
+		if a.SerializeTo(out, gopacket.SerializeOptions{FixLengths: true}) == nil {
 			_, _ = pc.WriteTo(out.Bytes(), from)
 		}
+	}
+}
+
+// serveTCP answers one query per connection, length-prefixed.
+func (d *fakeDNS) serveTCP(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		var n [2]byte
+		buf := make([]byte, 1500)
+		if _, err := io.ReadFull(c, n[:]); err == nil {
+			buf = buf[:binary.BigEndian.Uint16(n[:])]
+			var q layers.DNS
+			if _, err := io.ReadFull(c, buf); err == nil && q.DecodeFromBytes(buf, gopacket.NilDecodeFeedback) == nil && len(q.Questions) == 1 {
+				out := gopacket.NewSerializeBuffer()
+				if d.answer(&q).SerializeTo(out, gopacket.SerializeOptions{FixLengths: true}) == nil {
+					_, _ = c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(out.Bytes()))), out.Bytes()...))
+				}
+			}
+		}
+		c.Close()
+	}
+}
+
+// A truncated UDP answer is asked again over TCP: taking it as it is would
+// drop every address it left out.
+func TestDNSResolverRetriesTruncatedOverTCP(t *testing.T) {
+	d := startFakeDNS(t, &fakeDNS{ttl: 120, truncate: true, a: []netip.Addr{netip.MustParseAddr("127.0.100.9")}})
+	ln, err := net.Listen("tcp", d.addr)
+	if err != nil {
+		t.Skipf("the UDP port is taken for TCP: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go d.serveTCP(ln)
+	addrs, _, err := (&DNSResolver{Server: d.addr}).Resolve(context.Background(), "api.example.test")
+	if err != nil || !slices.Contains(addrs, netip.MustParseAddr("127.0.100.9")) {
+		t.Fatalf("Resolve = %v, %v; want the address only the TCP answer carries", addrs, err)
 	}
 }
 
