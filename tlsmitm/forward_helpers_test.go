@@ -10,7 +10,8 @@ import (
 )
 
 // ForwardHandler forwards every request unchanged to https://<Host> over
-// transport, streaming responses as they arrive. It stands in for the gateway.
+// transport, streaming responses as they arrive: the tests' stand-in for the
+// gateway (production code has the gateway itself).
 // An upstream failure (including a certificate that does not verify) reaches
 // the client as an API-shaped 502 api_error, never as an insecure retry.
 func ForwardHandler(transport http.RoundTripper) http.Handler {
@@ -35,7 +36,6 @@ func ForwardHandlerWithLog(transport http.RoundTripper, log *zap.Logger) http.Ha
 		// of a known-length JSON answer and, through an immediate timer, its
 		// headers apart from its body: one more TLS record and syscall each.
 		FlushInterval: 0,
-		BufferPool:    NewBufferPool(),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			log.Warn("upstream request failed", zap.String("host", r.Host), zap.String("path", r.URL.Path), zap.Error(err))
 			apierror.Write(w, http.StatusBadGateway, apierror.API, "airlock could not reach the API upstream: "+err.Error(), "")

@@ -32,21 +32,6 @@ func TestUpstreamProtocol(t *testing.T) {
 	}
 }
 
-func TestBufferPoolHandsOutFullBuffers(t *testing.T) {
-	p := NewBufferPool()
-	buf := p.Get()
-	if len(buf) != CopyBufferSize {
-		t.Fatalf("Get: %d bytes, want %d", len(buf), CopyBufferSize)
-	}
-	p.Put(buf[:10])          // resliced by a user: still a whole buffer
-	p.Put(make([]byte, 100)) // foreign size: dropped
-	for range 3 {
-		if got := p.Get(); len(got) != CopyBufferSize {
-			t.Fatalf("Get after Put: %d bytes, want %d", len(got), CopyBufferSize)
-		}
-	}
-}
-
 // A new upstream connection resumes the TLS session of an earlier one (an
 // abbreviated handshake), for either protocol.
 func TestUpstreamResumesSessions(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // CheckConfig configures the doctor's per-runtime trust checks.
@@ -131,7 +133,7 @@ func serveTestEndpoint(cert *tls.Certificate) (net.Listener, error) {
 	srv := &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("airlock-doctor-ok\n")) }),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nopLogger(),
+		ErrorLog:          zap.NewStdLog(zap.NewNop()), // a client that hangs up is not news
 	}
 	go srv.Serve(ln)
 	return ln, nil

@@ -5,8 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"os"
 	"os/exec"
@@ -134,5 +132,3 @@ func goRoots(env []string) (*x509.CertPool, error) {
 	}
 	return nil, fmt.Errorf("no system certificate bundle found (tried %s)", strings.Join(files, ", "))
 }
-
-func nopLogger() *log.Logger { return log.New(io.Discard, "", 0) }
