@@ -2,6 +2,7 @@ package mask
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -174,6 +175,9 @@ func notAnAssignment(b []byte) bool {
 // such as secret_length or token_url, references such as var.x or
 // ACCESS_TOKEN, stop words) to Airlock's own assignment detector.
 func notGenericAllowed(match, value string) bool {
+	if strings.Trim(value, "0123456789") == "" && !secretName.MatchString(match) {
+		return false // tokens: 100000 is a count; a PIN needs a password-like name
+	}
 	rules, err := defaultRules()
 	if err != nil || isPassphrase(value) {
 		return true
@@ -201,3 +205,5 @@ func ownNames() []string {
 	}
 	return names
 }
+
+var secretName = regexp.MustCompile(`(?i)pass|pwd|secret|pin`)

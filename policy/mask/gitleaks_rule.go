@@ -28,6 +28,7 @@ func windowDetector(r glconfig.Rule, allow []*glconfig.Allowlist, kind, source s
 	n := maxMatchLen(tree.Simplify())
 	w := &winRule{re: re, secretGroup: r.SecretGroup, entropy: r.Entropy, pre: preKeywordSet(tree, r.Keywords),
 		back: min(n, maxWinBack), fwd: min(n, maxWinFwd) + wholeValueSlack}
+	w.allowlists = allow
 	if len(allow) > 0 {
 		w.allowed = func(secret, match, line string) bool { return allowedBy(allow, secret, match, line, true) }
 		w.allowedRegex = func(secret, match, line string) bool { return allowedBy(allow, secret, match, line, false) }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	glconfig "github.com/zricethezav/gitleaks/v8/config"
 )
 
 // ruleDetectors is the rule set, in priority order: Airlock's own
@@ -131,9 +133,24 @@ func attachTwins(dets []*detector) {
 			}
 		}
 		if len(twins) > 0 {
-			d.twin = func(v string) bool { return twinsAccept(twins, v) }
+			allow := twinAllowlists(twins)
+			d.twin = func(v string) bool { return twinsAccept(allow, v) }
 		}
 	}
+}
+
+// twinAllowlists is the union of the twins' allow-lists, each once (the
+// global lists are in every rule's).
+func twinAllowlists(twins []*winRule) []*glconfig.Allowlist {
+	var out []*glconfig.Allowlist
+	for _, w := range twins {
+		for _, a := range w.allowlists {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // twinsAccept: the value is not a placeholder (its body, after the
@@ -141,16 +158,8 @@ func attachTwins(dets []*detector) {
 // glpat-XXXX-XXXX are documentation) and no twin's allow-list takes it.
 // Entropy floors are not applied: test keys here read FAKEFAKE..., and a
 // low-entropy token with a provider's prefix is still worth masking.
-func twinsAccept(twins []*winRule, v string) bool {
-	if distinctBytes(v[strings.IndexAny(v, "_-")+1:]) <= 2 {
-		return false
-	}
-	for _, w := range twins {
-		if w.allowed != nil && w.allowed(v, v, v) {
-			return false
-		}
-	}
-	return true
+func twinsAccept(allow []*glconfig.Allowlist, v string) bool {
+	return distinctBytes(v[strings.IndexAny(v, "_-")+1:]) > 2 && !allowedBy(allow, v, v, v, true)
 }
 
 func distinctBytes(s string) int {

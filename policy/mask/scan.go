@@ -183,6 +183,9 @@ func (s *scanner) trim() {
 	for _, h := range s.pend {
 		keep = min(keep, h.start-s.e.winBack)
 	}
+	for _, sp := range s.found {
+		keep = min(keep, sp.wl) // its allow-lists still to run
+	}
 	if drop := keep - s.base; drop > 0 {
 		s.buf = append(s.buf[:0], s.buf[drop:]...)
 		s.base += drop

@@ -9,6 +9,9 @@ func (s *scanner) try(c candidate, i int, final bool) match {
 		return s.tryExact(c, i)
 	}
 	if c.span > 0 {
+		if !s.spanKept(c.span - 1) {
+			return match{decided: true}
+		}
 		sp := s.found[c.span-1]
 		return match{det: sp.det, end: sp.ve, vStart: sp.vs, vEnd: sp.ve, decided: true, isMatching: true}
 	}

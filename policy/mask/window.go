@@ -4,7 +4,8 @@ import (
 	"math"
 	"regexp"
 	"slices"
-	"sort"
+
+	glconfig "github.com/zricethezav/gitleaks/v8/config"
 )
 
 // Windowed rules (gitleaks' rule shape). A gitleaks rule is an unanchored
@@ -34,6 +35,7 @@ type winRule struct {
 	// the bytes before a keyword never need holding back for this rule.
 	secretAfter bool
 	allowed     func(secret, match, line string) bool
+	allowlists  []*glconfig.Allowlist // what allowed applies (global lists first)
 	// allowedRegex is allowed without the stop words (for Airlock's own
 	// assignment detector, whose test values say FAKE).
 	allowedRegex func(secret, match, line string) bool
@@ -61,9 +63,16 @@ func (s *scanner) windowEnd(w *winRule, ke int, final bool) (int, bool) {
 }
 
 // span is a secret a windowed rule found: [vs, ve) absolute.
+// The allow-lists run lazily, only for a span that is a candidate at the
+// scan position (most spans lose to a longer match first): sv, sw is the
+// secret before quote trimming and extension, ml, mh the match, wl, wh the
+// window; state 0 = not checked, 1 = allowed (dropped), 2 = kept.
 type span struct {
-	det    int
-	vs, ve int
+	det            int
+	vs, ve         int
+	sv, sw, ml, mh int
+	wl, wh         int
+	state          uint8
 }
 
 // maxWinBack bounds how far before its keyword a windowed secret may start:
@@ -119,14 +128,15 @@ func (s *scanner) runWindow(det, ks, ke, hi int) {
 			continue // another occurrence's match (it runs on its own)
 		}
 		vs, ve := secretBounds(w, loc)
-		if vs >= ve || lo+vs < runStart || w.secretAfter && lo+vs < ks || !s.e.windowSecretOK(w, win, loc, vs, ve) {
+		if vs >= ve || lo+vs < runStart || w.secretAfter && lo+vs < ks || w.entropy > 0 && shannon(string(win[vs:ve])) <= w.entropy {
 			continue
 		}
+		sp := span{det: det, sv: lo + vs, sw: lo + ve, ml: lo + loc[0], mh: lo + loc[1], wl: lo, wh: hi}
 		if ve-vs >= 2 && (win[vs] == '"' || win[vs] == '\'') && win[ve-1] == win[vs] {
 			vs, ve = vs+1, ve-1 // the value, not its quotes
 		}
-		ve = wholeValueEnd(win, vs, ve)
-		s.addSpan(span{det: det, vs: lo + vs, ve: lo + ve})
+		sp.vs, sp.ve = lo+vs, lo+wholeValueEnd(win, vs, ve)
+		s.addSpan(sp)
 	}
 }
 
@@ -144,16 +154,21 @@ func secretBounds(w *winRule, loc []int) (int, int) {
 	return loc[0], loc[1]
 }
 
-func (e *engine) windowSecretOK(w *winRule, win []byte, loc []int, vs, ve int) bool {
-	secret := string(win[vs:ve])
-	if w.entropy > 0 && shannon(secret) <= w.entropy {
-		return false
+// spanKept runs the rule's allow-lists on span k once (the window's bytes
+// are still buffered: trim keeps every found span's window).
+func (s *scanner) spanKept(k int) bool {
+	sp := &s.found[k]
+	if sp.state == 0 {
+		sp.state = 2
+		if w := s.e.detectors[sp.det].win; w.allowed != nil {
+			win := s.buf[sp.wl-s.base : sp.wh-s.base]
+			ls, le := lineAround(win, sp.ml-sp.wl, sp.mh-sp.wl)
+			if w.allowed(string(s.buf[sp.sv-s.base:sp.sw-s.base]), string(s.buf[sp.ml-s.base:sp.mh-s.base]), string(win[ls:le])) {
+				sp.state = 1
+			}
+		}
 	}
-	if w.allowed == nil {
-		return true
-	}
-	ls, le := lineAround(win, loc[0], loc[1])
-	return !w.allowed(secret, string(win[loc[0]:loc[1]]), string(win[ls:le]))
+	return sp.state == 2
 }
 
 // wholeValueEnd extends a secret that stops inside a run of token bytes
@@ -219,9 +234,12 @@ func lineAround(b []byte, from, to int) (int, int) {
 	return from, to
 }
 
+// addSpan inserts sp in start order (spans arrive nearly sorted).
 func (s *scanner) addSpan(sp span) {
 	s.found = append(s.found, sp)
-	sort.SliceStable(s.found, func(i, j int) bool { return s.found[i].vs < s.found[j].vs })
+	for i := len(s.found) - 1; i > 0 && s.found[i-1].vs > sp.vs; i-- {
+		s.found[i-1], s.found[i] = s.found[i], s.found[i-1]
+	}
 }
 
 // dropSpans forgets spans that start before cur (overlapped by a match).
