@@ -4,9 +4,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -14,39 +17,119 @@ import (
 	"github.com/airlock-dev/airlock/policy"
 )
 
-var errTooLarge = errors.New("request body too large")
+var (
+	errTooLarge = errors.New("request body too large")
+	errBusy     = errors.New("request bodies in flight are at the gateway's limit")
+)
 
-// readBody reads the whole body, at most limit bytes.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+// firstBodyBuf is the buffer a body starts in, whatever Content-Length
+// claims: memory follows the bytes that arrive, not the bytes announced
+// (16 requests announcing 32 MiB and sending one byte once took 600 MB).
+const firstBodyBuf = 16 << 10
+
+// bodyBudget bounds the bytes of request bodies held at once.
+type bodyBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+func (b *bodyBudget) take(n int64) bool {
+	if b.used.Add(n) > b.limit {
+		b.used.Add(-n)
+		return false
+	}
+	return true
+}
+
+// readBody reads the whole body, at most MaxBody bytes, before
+// BodyTimeout. Its buffer grows as bytes arrive, and every byte of it is
+// charged to the in-flight budget until the exchange ends (ex.held).
+func (g *Gateway) readBody(w http.ResponseWriter, r *http.Request, ex *exchange) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	if r.ContentLength > limit {
+	if r.ContentLength > g.cfg.MaxBody {
 		return nil, errTooLarge
 	}
-	if r.ContentLength > 0 {
-		b := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, b); err != nil {
-			return nil, err
-		}
-		return b, nil
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(g.cfg.BodyTimeout)) // unsupported only in in-process tests
+	buf, err := g.readAll(r, ex)
+	if err != nil {
+		// Keep the deadline: net/http drains an unread body before it
+		// answers, and must not wait for a client that stopped sending.
+		w.Header().Set("Connection", "close")
+		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if int64(len(b)) > limit {
-		return nil, errTooLarge
-	}
-	return b, err
+	_ = rc.SetReadDeadline(time.Time{}) // a stream's answer may take much longer
+	return buf, nil
 }
 
-// bodyError answers a body that was too large or could not be read.
+func (g *Gateway) readAll(r *http.Request, ex *exchange) ([]byte, error) {
+	var buf []byte
+	for {
+		if len(buf) == cap(buf) {
+			var err error
+			if buf, err = g.grow(ex, buf, r.ContentLength); err != nil {
+				return nil, err
+			}
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case int64(len(buf)) > g.cfg.MaxBody:
+			return nil, errTooLarge
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return nil, err
+		}
+	}
+}
+
+// grow doubles buf (to at most one byte past the declared or allowed
+// length, which is how an oversized body shows) within the budget.
+func (g *Gateway) grow(ex *exchange, buf []byte, declared int64) ([]byte, error) {
+	limit := g.cfg.MaxBody + 1
+	if declared >= 0 {
+		limit = min(limit, declared+1)
+	}
+	size := min(max(2*int64(cap(buf)), firstBodyBuf), max(limit, int64(cap(buf))+1))
+	extra := size - int64(cap(buf))
+	if !g.held.take(extra) {
+		return nil, errBusy
+	}
+	ex.held += extra
+	nb := make([]byte, len(buf), size)
+	copy(nb, buf)
+	return nb, nil
+}
+
+// release gives back the exchange's share of the in-flight budget.
+func (g *Gateway) release(ex *exchange) {
+	if ex != nil && ex.held > 0 {
+		g.held.used.Add(-ex.held)
+		ex.held = 0
+	}
+}
+
+// bodyError answers a body that was too large, too slow, over the
+// in-flight budget, or could not be read.
 func (g *Gateway) bodyError(w http.ResponseWriter, ex *exchange, err error) {
-	if errors.Is(err, errTooLarge) {
+	switch {
+	case errors.Is(err, errTooLarge):
 		g.answer(w, ex, "deny", http.StatusRequestEntityTooLarge, apierror.RequestTooLarge,
 			"Request exceeds the maximum allowed number of bytes ("+strconv.FormatInt(g.cfg.MaxBody, 10)+") for Airlock.")
-		return
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", "1")
+		g.answer(w, ex, "error", http.StatusServiceUnavailable, apierror.Overloaded,
+			"Airlock is holding as many request bodies as it may ("+strconv.FormatInt(g.cfg.MaxInFlight, 10)+" bytes); retry shortly.")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		g.answer(w, ex, "error", http.StatusRequestTimeout, apierror.InvalidRequest,
+			"Airlock stopped waiting for the request body after "+g.cfg.BodyTimeout.String()+".")
+	default:
+		g.log.Debug("reading request body", zap.String("request_id", ex.rec.RequestID), zap.Error(err))
+		g.answer(w, ex, "error", http.StatusBadRequest, apierror.InvalidRequest, "Airlock could not read the request body: "+err.Error())
 	}
-	g.log.Debug("reading request body", zap.String("request_id", ex.rec.RequestID), zap.Error(err))
-	g.answer(w, ex, "error", http.StatusBadRequest, apierror.InvalidRequest, "Airlock could not read the request body: "+err.Error())
 }
 
 // prepare parses the fields rules read and runs the first masking pass,

@@ -8,6 +8,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -40,8 +42,13 @@ type Auditor interface {
 	Ready() error
 }
 
-// DefaultMaxBody is the API's own request size limit for Messages.
-const DefaultMaxBody = 32 << 20
+// Defaults for Config's zero values. DefaultMaxBody is the API's own
+// request size limit for Messages.
+const (
+	DefaultMaxBody     = 32 << 20
+	DefaultMaxInFlight = 256 << 20
+	DefaultBodyTimeout = time.Minute
+)
 
 // Config wires the gateway to the rest of the daemon.
 type Config struct {
@@ -55,6 +62,8 @@ type Config struct {
 	Auditor       Auditor               // nil = no audit
 	AuditFailOpen bool                  // serve even when the audit cannot be written
 	MaxBody       int64                 // request body limit, and a JSON response's; 0 = DefaultMaxBody
+	MaxInFlight   int64                 // all request bodies held at once; 0 = DefaultMaxInFlight
+	BodyTimeout   time.Duration         // time to send a body; 0 = DefaultBodyTimeout
 	MaxEvent      int                   // largest upstream SSE event; 0 = DefaultMaxEvent
 	Log           *zap.Logger
 }
@@ -68,6 +77,7 @@ type Gateway struct {
 	idBase string
 	idSeq  atomic.Uint64
 	bufs   *bufferPool
+	held   bodyBudget // bytes of request bodies held by requests in flight
 	// argMasker cleans callers' command lines before they are audited.
 	argMasker *mask.Masker
 }
@@ -80,15 +90,16 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport
 	}
-	if cfg.MaxBody <= 0 {
-		cfg.MaxBody = DefaultMaxBody
-	}
+	cfg.MaxBody = cmp.Or(max(cfg.MaxBody, 0), DefaultMaxBody)
+	cfg.MaxInFlight = cmp.Or(max(cfg.MaxInFlight, 0), DefaultMaxInFlight)
+	cfg.BodyTimeout = cmp.Or(max(cfg.BodyTimeout, 0), DefaultBodyTimeout)
 	if cfg.Log == nil {
 		cfg.Log = zap.NewNop()
 	}
 	g := &Gateway{cfg: cfg, log: cfg.Log.Named("gateway"), strip: credential.NewStripper(cfg.InstallKey)}
 	g.idBase = "req_airlock_" + randomHex(6) + "_"
 	g.bufs = newBufferPool()
+	g.held.limit = cfg.MaxInFlight
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:   g.rewrite,
 		Transport: cfg.Transport,

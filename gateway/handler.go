@@ -33,6 +33,7 @@ type exchange struct {
 	maskResp bool
 	jsonBody bool  // the request body is a JSON object: masked and parsed
 	parseErr error // why a body that must be JSON is not
+	held     int64 // bytes charged to the in-flight body budget
 	finished bool
 }
 
@@ -50,6 +51,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if p := recover(); p != nil {
 			g.onPanic(w, ex, p)
 		}
+		g.release(ex)
 	}()
 	ex = g.begin(r)
 	if !g.auditReady(w, ex) {
@@ -61,7 +63,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	emb := g.stripCredentials(r)
 	ex.rec.EmbeddedClass, ex.rec.EmbeddedFP = emb.Class, emb.Fingerprint
-	body, err := readBody(r, g.cfg.MaxBody)
+	body, err := g.readBody(w, r, ex)
 	if err != nil {
 		g.bodyError(w, ex, err)
 		return

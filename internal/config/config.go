@@ -81,6 +81,11 @@ type Gateway struct {
 	// MaxEvent bounds one upstream SSE event; a larger one ends the stream
 	// with an error event.
 	MaxEvent ByteSize `mapstructure:"max_event"`
+	// MaxInFlightBody bounds the request bodies held at once; past it a
+	// request is answered 503 overloaded_error with Retry-After.
+	MaxInFlightBody ByteSize `mapstructure:"max_inflight_body"`
+	// BodyTimeout is how long a client may take to send its body.
+	BodyTimeout time.Duration `mapstructure:"body_timeout"`
 }
 
 // Credential kinds: how the managed value is sent upstream.

@@ -41,6 +41,8 @@ func defaults() map[string]any {
 		"upstream.protocol":           "h2",
 		"gateway.max_body":            "32MiB",
 		"gateway.max_event":           "4MiB",
+		"gateway.max_inflight_body":   "256MiB",
+		"gateway.body_timeout":        time.Minute,
 		"policy.file":                 "",
 		"masking.pii":                 false,
 		"masking.disable":             []string{},
