@@ -30,7 +30,7 @@ type Shipper struct {
 	Local    Source
 	Host     string
 	Batch    int           // records per transaction; 0 = 2000
-	Interval time.Duration // poll interval when caught up; 0 = 200ms
+	Interval time.Duration // poll interval when caught up; 0 = 1s
 	Log      *zap.Logger
 
 	shipped  atomic.Int64 // records shipped by this process
@@ -88,7 +88,7 @@ func (s *Shipper) defaults() {
 		s.Batch = 2000
 	}
 	if s.Interval <= 0 {
-		s.Interval = 200 * time.Millisecond
+		s.Interval = time.Second
 	}
 	if s.Log == nil {
 		s.Log = zap.NewNop()

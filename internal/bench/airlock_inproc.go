@@ -55,7 +55,8 @@ type AirlockConfig struct {
 	Upstream       string // host:port of the fake API
 	UpstreamCAFile string
 	ManagedKey     string
-	NoMasking      bool // masking.disable lists every detector but the managed key's
+	NoMasking      bool   // masking.disable lists every detector but the managed key's
+	Central        string // audit.central.url: ship the audit trail to a fleet's PostgreSQL
 	Log            *zap.Logger
 }
 
@@ -74,6 +75,7 @@ func StartAirlock(ctx context.Context, cfg AirlockConfig) (*Airlock, error) {
 		return nil, err
 	}
 	c.Log.Level = "warn"
+	c.Audit.Central.URL, c.Audit.Central.HostID = cfg.Central, "bench"
 	if cfg.NoMasking {
 		if c.Masking.Disable, err = detectorNames(); err != nil {
 			return nil, err
