@@ -57,7 +57,7 @@ func TestUnitMatchesConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Type=notify", "LoadCredential=anthropic-api-key:", "StateDirectory=airlock",
-		"RuntimeDirectory=airlock", "ProtectSystem=strict", "CapabilityBoundingSet=", "ExecReload=/bin/kill -HUP $MAINPID"} {
+		"RuntimeDirectory=airlock", "ProtectSystem=strict", "CapabilityBoundingSet=", "ExecReload=/bin/sh -c 'kill -HUP $$MAINPID'"} {
 		if !strings.Contains(string(unit), want) {
 			t.Errorf("deploy/airlockd.service lacks %q", want)
 		}
