@@ -3,8 +3,8 @@ package mask
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +29,7 @@ func TestFalsePositivesOnEngineeringText(t *testing.T) {
 	}
 	m := newTestMasker(t, Config{})
 	for _, c := range []struct{ name, root string }{
-		{"Go standard library", filepath.Join(runtime.GOROOT(), "src")},
+		{"Go standard library", filepath.Join(goroot(t), "src")},
 		{"this repository", filepath.Join("..", "..")},
 	} {
 		n, items, secs, samples := maskCorpus(t, m, c.root)
@@ -61,11 +61,10 @@ func maskCorpus(t *testing.T, m *Masker, root string) (n, items int, secs float6
 			return nil
 		}
 		n += len(b)
-		if out, res := m.Text(string(b), nil); res.Counts != nil {
+		if _, res := m.Text(string(b), nil); res.Counts != nil {
 			k, lines := undeliberate(m, string(b))
 			items += k
 			samples = append(samples, lines...)
-			_ = out
 		}
 		return nil
 	})
@@ -90,17 +89,12 @@ func ordinaryText(path string) bool {
 	return false
 }
 
-func firstPlaceholderLine(out string) string {
-	i := strings.Index(out, "[REDACTED:")
-	if i < 0 {
-		return ""
+func goroot(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
 	}
-	ls := strings.LastIndexByte(out[:i], '\n') + 1
-	le := strings.IndexByte(out[i:], '\n')
-	if le < 0 {
-		le = len(out) - i
-	}
-	return strings.TrimSpace(out[ls : i+le])
+	return strings.TrimSpace(string(out))
 }
 
 // undeliberate counts the masked items of text outside lines that carry
@@ -110,7 +104,8 @@ func undeliberate(m *Masker, text string) (int, []string) {
 	n, lines := 0, []string(nil)
 	for _, line := range strings.Split(text, "\n") {
 		out, res := m.Text(line, nil)
-		if res.Counts == nil || strings.Contains(strings.ToUpper(line), "FAKE") || strings.Contains(strings.ToUpper(line), "EXAMPLE") {
+		upper := strings.ToUpper(line)
+		if res.Counts == nil || strings.Contains(upper, "FAKE") || strings.Contains(upper, "EXAMPLE") {
 			continue
 		}
 		for _, k := range res.Counts {
