@@ -7,45 +7,14 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"path/filepath"
+
+	"github.com/airlock-dev/airlock/internal/atomicfile"
 )
 
-// writeAtomic writes data to a temporary file with mode, syncs it and renames
-// it over path, so readers see the old file or the new one, never a torn one.
+// writeAtomic is atomicfile.WriteFile: the CA's key and certificate are
+// never torn, and the rename survives a power cut.
 func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	err = f.Chmod(mode)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", dir, err)
-	}
-	defer d.Close()
-	d.Sync()
-	return nil
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 // randomSerial returns a positive 128-bit random serial number.

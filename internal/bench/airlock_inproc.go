@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/atomicfile"
 	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/internal/daemon"
 	"github.com/airlock-dev/airlock/policy/mask"
@@ -130,7 +131,7 @@ func detectorNames() ([]string, error) {
 // so it appears whole) and hands every connection to the daemon's TLS
 // server with the benchmark process as the caller.
 func (a *Airlock) serve(listen string) error {
-	if err := writeFileAtomic(a.CAFile, a.d.CA().CertPEM()); err != nil {
+	if err := atomicfile.WriteFile(a.CAFile, a.d.CA().CertPEM(), 0o644); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", listen)
@@ -141,13 +142,6 @@ func (a *Airlock) serve(listen string) error {
 	self := caller.Process{PID: os.Getpid(), UID: uint32(os.Getuid()), Comm: "airlock-bench"}
 	go a.d.ServeListener(context.Background(), ln, self)
 	return nil
-}
-
-func writeFileAtomic(path string, b []byte) error {
-	if err := os.WriteFile(path+".tmp", b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(path+".tmp", path)
 }
 
 // Close stops accepting and stops the daemon (which drains and closes the

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/airlock-dev/airlock/internal/atomicfile"
 )
 
 // prepareStateDir creates the state directory (0700), narrows one that
@@ -67,9 +69,5 @@ func installKey(stateDir string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, key, 0o400); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", path, err)
-	}
-	return key, os.Rename(tmp, path)
+	return key, atomicfile.WriteFile(path, key, 0o400)
 }

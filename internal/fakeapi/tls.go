@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/atomicfile"
 )
 
 // Running is a fake API served over TLS (h2 and HTTP/1.1) on loopback, with
@@ -163,9 +165,5 @@ func newCert(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecds
 // writeAtomic writes data so that a reader polling for the file never sees it
 // empty or partial.
 func writeAtomic(name string, data []byte) error {
-	tmp := name + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, name)
+	return atomicfile.WriteFile(name, data, 0o644)
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/airlock-dev/airlock/internal/atomicfile"
 )
 
 // Manifest records what Install added, so Uninstall removes exactly that.
@@ -67,27 +69,9 @@ func (o Options) mkdirs(m *Manifest, dir string) error {
 	return nil
 }
 
-// writeFile writes atomically (temp file + rename).
+// writeFile writes atomically (atomicfile: temp file, sync, rename, sync).
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".airlock-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 func sameContent(path string, data []byte) bool {

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/airlock-dev/airlock/internal/atomicfile"
 )
 
 // mkdirAll creates path and any missing parents, recording each directory it
@@ -54,26 +56,10 @@ func (in *Installer) writeFile(path string, data []byte, mode fs.FileMode, keep 
 	return true, nil
 }
 
-// writeAtomic writes through a temporary file and a rename, so a reader (or a
-// crash) never sees half a file.
+// writeAtomic writes through atomicfile, so a reader (or a crash) never
+// sees half a file.
 func writeAtomic(path string, data []byte, mode fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, data, mode)
 }
 
 func digest(data []byte) string {
