@@ -1,7 +1,9 @@
 package containers
 
 import (
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -47,4 +49,19 @@ func runtimeOf(prefix, path string) string {
 		return "docker"
 	}
 	return ""
+}
+
+// FromPID is FromCgroup of pid's cgroup v2 path (/proc/PID/cgroup's "0::"
+// line); the zero Identity when the process is gone or in no container.
+func FromPID(pid int) Identity {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return Identity{}
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "0::"); ok {
+			return FromCgroup(rest)
+		}
+	}
+	return Identity{}
 }

@@ -40,6 +40,11 @@ const blockStart, blockEnd = "\n# BEGIN airlock CA\n", "# END airlock CA\n"
 // cannot make the host write outside it. Idempotent.
 func InstallTrust(root string, id string, caPEM []byte) (TrustRecord, error) {
 	rec := TrustRecord{Container: id}
+	if IsHostRoot(root) {
+		// A runtime's init process (runc init) is in the container's cgroup
+		// and namespaces before it pivots into the image: never write there.
+		return rec, fmt.Errorf("container %s: %w", short(id), ErrHostRoot)
+	}
 	rootDir, err := openRoot(root)
 	if err != nil {
 		return rec, err
@@ -64,6 +69,17 @@ func InstallTrust(root string, id string, caPEM []byte) (TrustRecord, error) {
 		return rec, fmt.Errorf("container %s: %w", short(id), ErrNoBundle)
 	}
 	return rec, nil
+}
+
+// ErrHostRoot means the process's root is still the host's own.
+var ErrHostRoot = errors.New("the process's root is the host's, not the container's (not started yet?)")
+
+// IsHostRoot reports whether root is this process's own root directory (or
+// cannot be told apart from it: then it is treated as the host's).
+func IsHostRoot(root string) bool {
+	a, err1 := os.Stat(root)
+	b, err2 := os.Stat("/")
+	return err1 != nil || err2 != nil || os.SameFile(a, b)
 }
 
 // ErrNoBundle means the image has none of the known system CA bundles.

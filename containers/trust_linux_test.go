@@ -91,3 +91,15 @@ func TestTrustHostileSymlink(t *testing.T) {
 		t.Errorf("the host file behind the symlink was changed: %q", got)
 	}
 }
+
+// TestHostRootRefused: the host's own root (what a runtime's init process
+// shows before it pivots into the image) is recognised, so InstallTrust
+// refuses it; a container's tree is not the host's.
+func TestHostRootRefused(t *testing.T) {
+	if !IsHostRoot("/") || !IsHostRoot(RootOf(os.Getpid())) || !IsHostRoot("/nonexistent-root") {
+		t.Errorf("the host's root (or an unreadable one) not recognised")
+	}
+	if IsHostRoot(t.TempDir()) {
+		t.Errorf("a directory tree taken for the host's root")
+	}
+}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -139,22 +140,9 @@ func removeV1Cgroups(t *testing.T, name string) {
 // install --container` curl's own default trust verifies; after uninstall it
 // no longer does.
 func TestDockerContainer(t *testing.T) {
-	d := newPrivateDocker(t)
-	rootfs := testutil.DebianRootfs(t, "machine", testutil.MachinePackages)
-	h := Start(t, Options{Config: fmt.Sprintf("capture: {containers: {sockets: [%s]}}\n", d.sock)})
-	cg := filepath.Base(h.Cgroup)
-	t.Cleanup(func() { removeV1Cgroups(t, cg) }) // registered first: runs after dockerd stopped
-	d.start(t)
-	image := "airlock-e2e/debian:" + randomSuffix()
-	d.importRootfs(t, rootfs, image)
+	h, d, image := dockerWorld(t, "")
 	name := "airlock-e2e-" + randomSuffix()
-	caFile := filepath.Join(h.StateDir, "ca", "ca.crt")
-	run := d.docker(t, "run", "-d", "--name", name, "--network", "none", "--add-host", APIHost+":"+TargetAddr,
-		"--cgroup-parent", "/"+cg, "-v", caFile+":/airlock-ca.pem:ro", image, "sleep", "600")
-	if run.Code != 0 {
-		t.Fatalf("docker run: %s\n%s", run.Stderr, d.log.String())
-	}
-	id := strings.TrimSpace(run.Stdout)
+	id := runContainer(t, h, d, image, name)
 	res := d.docker(t, append([]string{"exec", name, "curl", "--cacert", "/airlock-ca.pem"}, curlMessages(netnsPrompt)...)...)
 	if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
 		t.Fatalf("curl in the container: exit %d\n%s\n%s\ndaemon:\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
@@ -187,5 +175,65 @@ func dockerTrust(t *testing.T, h *Harness, d *privateDocker, name string) {
 	}
 	if res := d.docker(t, curl...); res.Code != 60 {
 		t.Errorf("curl after uninstall: exit %d, want 60 (the CA removed again)", res.Code)
+	}
+}
+
+// dockerWorld starts a private dockerd and airlockd (with extra containers
+// config) and imports the cached Debian rootfs as an image.
+func dockerWorld(t *testing.T, containersConfig string) (*Harness, *privateDocker, string) {
+	d := newPrivateDocker(t)
+	rootfs := testutil.DebianRootfs(t, "machine", testutil.MachinePackages)
+	h := Start(t, Options{Config: fmt.Sprintf("capture: {containers: {sockets: [%s]%s}}\n", d.sock, containersConfig)})
+	cg := filepath.Base(h.Cgroup)
+	t.Cleanup(func() { removeV1Cgroups(t, cg) }) // registered first: runs after dockerd stopped
+	d.start(t)
+	image := "airlock-e2e/debian:" + randomSuffix()
+	d.importRootfs(t, rootfs, image)
+	return h, d, image
+}
+
+// runContainer starts a long-lived container with only its own loopback,
+// the API host on a loopback target, inside the test's cgroup, and the CA
+// mounted at /airlock-ca.pem; it returns the container id.
+func runContainer(t *testing.T, h *Harness, d *privateDocker, image, name string) string {
+	caFile := filepath.Join(h.StateDir, "ca", "ca.crt")
+	run := d.docker(t, "run", "-d", "--name", name, "--network", "none", "--add-host", APIHost+":"+TargetAddr,
+		"--cgroup-parent", "/"+filepath.Base(h.Cgroup), "-v", caFile+":/airlock-ca.pem:ro", image, "sleep", "600")
+	if run.Code != 0 {
+		t.Fatalf("docker run: %s\n%s", run.Stderr, d.log.String())
+	}
+	return strings.TrimSpace(run.Stdout)
+}
+
+// TestDockerTrustInject: with capture.containers.trust: inject, the daemon
+// adds the CA to a container's own bundle when it first serves its
+// namespace, so curl's default trust verifies without any step by hand, and
+// the change is recorded for trust uninstall --container.
+func TestDockerTrustInject(t *testing.T) {
+	hostBundle, _ := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	t.Cleanup(func() { // the runtime's init process shows the host's root for a moment
+		if now, _ := os.ReadFile("/etc/ssl/certs/ca-certificates.crt"); !bytes.Equal(now, hostBundle) {
+			t.Errorf("the host's CA bundle changed: inject wrote outside the container")
+		}
+	})
+	h, d, image := dockerWorld(t, ", trust: inject")
+	id := runContainer(t, h, d, image, "airlock-e2e-"+randomSuffix())
+	curl := append([]string{"exec", id, "curl"}, curlMessages(netnsPrompt)...)
+	var res Result
+	for range 20 { // the injection races the first exec: bounded retries
+		if res = d.docker(t, curl...); res.Code == 0 {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
+		t.Fatalf("curl with its default trust under inject: exit %d\n%s\ndaemon:\n%s", res.Code, res.Stderr, h.Log())
+	}
+	h.AssertUpstreamGotOnlyManagedKey(t, 1, leakedCurlKey, fakeAnthropic)
+	if _, err := os.Stat(filepath.Join(h.StateDir, "containers", "trust", id+".json")); err != nil {
+		t.Errorf("no trust record for the injected container: %v", err)
+	}
+	if !h.LogContains("injected trust into a container") {
+		t.Errorf("the daemon did not log the injection")
 	}
 }

@@ -32,6 +32,7 @@ type Namespaces struct {
 	byIno    map[uint64]*served
 	failedAt map[uint64]time.Time // netns inode -> last failed open (backoff)
 	stopRun  context.CancelFunc   // ends Run (set by Run)
+	onOpen   func(pid int)        // called (in its own goroutine) for each namespace opened
 	closed   bool
 	wg       sync.WaitGroup
 
@@ -63,6 +64,14 @@ func NewNamespaces(cfg Config, loader *Loader, handler APIHandler, report Report
 	}
 	return &Namespaces{loader: loader, cfg: cfg.WithDefaults(), handler: handler, report: report, log: log.Named("netns"),
 		hostIno: ino, byIno: map[uint64]*served{}, failedAt: map[uint64]time.Time{}}, nil
+}
+
+// OnOpen registers f, called with a process of each namespace opened from
+// now on (the daemon provisions a container's trust there). Call before Run.
+func (n *Namespaces) OnOpen(f func(pid int)) {
+	n.mu.Lock()
+	n.onOpen = f
+	n.mu.Unlock()
 }
 
 // Stats reports the namespaces served and the first-contact figures.
@@ -104,6 +113,9 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 	delete(n.failedAt, ino)
 	n.byIno[ino] = s
 	n.start(ctx, s)
+	if f := n.onOpen; f != nil {
+		go f(pid)
+	}
 	return nil
 }
 

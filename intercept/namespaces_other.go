@@ -20,6 +20,9 @@ func NewNamespaces(Config, *Loader, APIHandler, Reporter, *zap.Logger) (*Namespa
 // Run returns ErrUnsupported.
 func (*Namespaces) Run(context.Context) error { return ErrUnsupported }
 
+// OnOpen does nothing off linux.
+func (*Namespaces) OnOpen(func(int)) {}
+
 // Stats is empty off linux.
 func (*Namespaces) Stats() NamespaceStats { return NamespaceStats{} }
 

@@ -60,6 +60,10 @@ type Containers struct {
 	// Sockets are Docker Engine API sockets (Docker, podman) asked for a
 	// container's name and image; the cgroup path alone gives its id.
 	Sockets []string `mapstructure:"sockets"`
+	// Trust: "inject" adds the CA to a container's own system bundles when
+	// its namespace is first served (as `airlock trust install --container`);
+	// "off" leaves containers' trust stores alone.
+	Trust string `mapstructure:"trust"`
 }
 
 // TLS configures the client-facing TLS server.

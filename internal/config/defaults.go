@@ -34,6 +34,7 @@ func defaults() map[string]any {
 		"capture.relay_allow":         []string{},
 		"capture.fail_mode":           FailClosed,
 		"capture.containers.sockets":  []string{"/var/run/docker.sock", "/run/podman/podman.sock"},
+		"capture.containers.trust":    "off",
 		"tls.handshake_timeout":       10 * time.Second,
 		"upstream.override":           "",
 		"upstream.extra_ca_file":      "",

@@ -105,6 +105,7 @@ func (c Capture) validate(ps *problems) {
 		ps.add("capture.api_hosts", "must name at least one API host (e.g. api.anthropic.com)")
 	}
 	oneOf(ps, "capture.fail_mode", c.FailMode, FailClosed, FailOpen)
+	oneOf(ps, "capture.containers.trust", c.Containers.Trust, "off", "inject")
 }
 
 func (c Capture) validatePorts(ps *problems) {

@@ -30,6 +30,7 @@ func (d *Daemon) startCapture(context.Context) error {
 	d.parts.capture = ic
 	d.parts.metrics.SetBPFFunc(d.bpfCounters)
 	d.namespaceMetrics(ic)
+	d.injectContainerTrust(ic)
 	ctx, cancel := context.WithCancel(d.ctx)
 	done := make(chan struct{})
 	go func() {
