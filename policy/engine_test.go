@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/airlock-dev/airlock/caller"
 )
@@ -137,5 +138,29 @@ func TestExeChangedVisible(t *testing.T) {
 	}
 	if d := e.Decide(&Input{Caller: spoofed}); d.Rule != "spoof" || d.Action == Allow {
 		t.Errorf("caller that exec'd after connect: rule %q action %v", d.Rule, d.Action)
+	}
+}
+
+// Windows of callers that have gone are evicted once they end: a host that
+// runs a fresh uid per job does not grow the state without bound, and a
+// caller that is still inside its window keeps its count.
+func TestLimitWindowsOfGoneCallersAreEvicted(t *testing.T) {
+	src := []byte("rules:\n  - id: r\n    when: 'true'\n    action: allow\n    rate_limit: {requests: 1, window: 1m, per: uid}\n")
+	e, err := Compile(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for uid := range uint32(1000) {
+		e.Decide(&Input{Caller: caller.Process{UID: 10000 + uid}, Time: t0})
+	}
+	stay := &Input{Caller: caller.Process{UID: 7}, Time: t0.Add(90 * time.Second)}
+	e.Decide(stay)
+	if n := e.State().size(); n != 1 {
+		t.Fatalf("after the windows ended the state holds %d windows, want only the live caller's", n)
+	}
+	stay.Time = stay.Time.Add(10 * time.Second)
+	if d := e.Decide(stay); d.Denial == nil || d.Denial.Kind != DenyLimit {
+		t.Fatalf("the live caller's window was lost: %+v", d)
 	}
 }

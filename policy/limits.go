@@ -12,15 +12,22 @@ import (
 // and caller. It outlives an Engine: pass the previous engine's State to the
 // next Compile so a reload does not hand every caller a fresh allowance.
 type State struct {
-	mu      sync.Mutex
-	windows map[string]*window
+	mu        sync.Mutex
+	windows   map[string]*window
+	nextSweep time.Time
 }
+
+// sweepEvery bounds how often current walks every window to evict the ended
+// ones: callers come and go (a uid per CI job, a pid per run), and their
+// windows must not outlive them.
+const sweepEvery = time.Minute
 
 // NewState returns empty limit state.
 func NewState() *State { return &State{windows: map[string]*window{}} }
 
 type window struct {
 	start    time.Time
+	end      time.Time
 	requests int64
 	tokens   int64
 }
@@ -41,12 +48,34 @@ type limitHit struct {
 
 // current returns the window for key, starting a new one when the last ended.
 func (s *State) current(key string, start time.Time, length time.Duration, now time.Time) *window {
+	s.sweep(now)
 	w := s.windows[key]
-	if w == nil || !now.Before(w.start.Add(length)) {
-		w = &window{start: start}
+	if w == nil || !now.Before(w.end) {
+		w = &window{start: start, end: start.Add(length)}
 		s.windows[key] = w
 	}
 	return w
+}
+
+// sweep evicts the windows that have ended, at most once per sweepEvery: an
+// ended window counts nothing, so dropping it changes no decision.
+func (s *State) sweep(now time.Time) {
+	if now.Before(s.nextSweep) {
+		return
+	}
+	s.nextSweep = now.Add(sweepEvery)
+	for k, w := range s.windows {
+		if !now.Before(w.end) {
+			delete(s.windows, k)
+		}
+	}
+}
+
+// size is how many windows the state holds.
+func (s *State) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.windows)
 }
 
 // admit checks the caller's limits and, when admitted, counts the request.
@@ -56,7 +85,7 @@ func (l *limitSet) admit(p *caller.Process, now time.Time) *limitHit {
 	var rw *window
 	if r := l.rate; r != nil {
 		rw = l.state.current(l.rateKey(p), now, r.Window, now)
-		end := rw.start.Add(r.Window)
+		end := rw.end
 		if r.Requests > 0 && rw.requests >= r.Requests {
 			return &limitHit{strconv.FormatInt(r.Requests, 10) + " requests per " + r.Window.String(), end.Sub(now)}
 		}
