@@ -172,22 +172,50 @@ func advNBConnect(t *testing.T, w *advWorld) {
 	w.after(t, m, func(r audit.Record) bool { return r.Caller.Comm == "hostile" })
 }
 
-// advUDP: datagrams to port 443 of a target (QUIC's shape) do not get there.
+// advUDP: datagrams to port 443 of a target (QUIC's shape) do not get there;
+// the kernel's refusal is the attempt's record (the daemon never sees it).
 func advUDP(t *testing.T, w *advWorld) {
-	m := w.mark(t)
+	m, refused := w.mark(t), w.kernelRefused(t)
 	res := w.hostile(t, nil, "udp", "-addr", w.direct443())
 	time.Sleep(200 * time.Millisecond) // a datagram in flight on loopback
 	t.Logf("udp: %v", res.Notes)
 	w.after(t, m, nil)
+	if got := w.kernelRefused(t); got < refused+2 {
+		t.Errorf("the kernel's refused counter went from %d to %d for a sendto and a connect", refused, got)
+	}
 }
 
 // advOtherPort: TCP to a non-443 port of a target is refused or captured,
 // never delivered.
 func advOtherPort(t *testing.T, w *advWorld) {
-	m := w.mark(t)
+	m, refused := w.mark(t), w.kernelRefused(t)
 	res := w.hostile(t, nil, "raw", "-addr", w.directAddr+":8443", "-req", advRequestFile(t), "-insecure", "-timeout", "10s")
 	t.Logf("tcp :8443: status %d %s", res.Status, res.Error)
+	captured := func(r audit.Record) bool { return r.Caller.Comm == "hostile" }
+	if res.Status != 0 { // intercepted: then a governed, audited request
+		w.after(t, m, captured)
+		return
+	}
 	w.after(t, m, nil)
+	if got := w.kernelRefused(t); got <= refused {
+		t.Errorf("refused without a record: the kernel's refused counter stayed at %d", got)
+	}
+}
+
+// kernelRefused is the capture programs' count of refused connections and
+// datagrams (API addresses, but UDP or a port that is not captured).
+func (w *advWorld) kernelRefused(t *testing.T) uint64 {
+	t.Helper()
+	var st struct {
+		Capture struct {
+			Counters map[string]uint64 `json:"counters"`
+		} `json:"capture"`
+	}
+	res := w.h.Airlock(t, "status", "--json")
+	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil {
+		t.Fatalf("airlock status --json: %v\n%s", err, res.Stdout)
+	}
+	return st.Capture.Counters["refused"]
 }
 
 // TestAdversarialStateModes (item 12): with a state directory that exists
