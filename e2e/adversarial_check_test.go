@@ -270,15 +270,9 @@ func apiErrorType(body string) string {
 // AIRLOCK_ADVERSARIAL_PENDING=1 (how a fixer runs them against a branch); an
 // entry leaves this map in the change that makes its attack pass on main.
 var advPending = map[string]string{
-	"deep-nesting":                                   "item 3 (deep nesting kills the daemon)",
-	"sni-trailing-dot-served":                        "item 4 (a trailing-dot SNI is refused by the TLS server with decode_error, unaudited, not served)",
-	"content-type/text_plain":                        "item 5 (body not examined under another Content-Type)",
-	"content-type/application_x-www-form-urlencoded": "item 5 (body not examined under another Content-Type)",
-	"content-type/application_json,text_plain":       "item 5 (body not examined under another Content-Type)",
-	"duplicate-keys":                                 "item 5 (duplicate keys)",
-	"credential-elsewhere":                           "item 10 (credentials outside the stripped headers)",
-	"slow-bodies":                                    "item 8 (memory from declared body sizes)",
-	"trickle":                                        "item 8 (no body read deadline)",
+	"credential-elsewhere": "item 10 (credentials outside the stripped headers)",
+	"slow-bodies":          "item 8 (memory from declared body sizes)",
+	"trickle":              "item 8 (no body read deadline)",
 }
 
 // advRun runs an attack as a subtest, unless its fix is pending.
