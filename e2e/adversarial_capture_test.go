@@ -31,15 +31,15 @@ const advDaemonMark = 0x2f5e11a7
 func TestAdversarialCapture(t *testing.T) {
 	w := startWorld(t, advOptions{Config: fmt.Sprintf("capture:\n  mark: %d\n", advDaemonMark)})
 	for _, sni := range []string{"other.example", "OTHER.example"} {
-		advRun(t, "sni-"+sni, func(t *testing.T) { advOtherSNI(t, w, sni) })
+		t.Run("sni-"+sni, func(t *testing.T) { advOtherSNI(t, w, sni) })
 	}
-	advRun(t, "sni-trailing-dot", func(t *testing.T) { advTrailingDot(t, w) })
-	advRun(t, "exec-before-clienthello", func(t *testing.T) { advExecSwap(t, w) })
-	advRun(t, "so-mark", func(t *testing.T) { advSOMark(t, w) })
-	advRun(t, "outside-cgroup", func(t *testing.T) { advOutside(t, w) })
-	advRun(t, "nonblocking-second-connect", func(t *testing.T) { advNBConnect(t, w) })
-	advRun(t, "udp-443", func(t *testing.T) { advUDP(t, w) })
-	advRun(t, "tcp-non-443", func(t *testing.T) { advOtherPort(t, w) })
+	t.Run("sni-trailing-dot", func(t *testing.T) { advTrailingDot(t, w) })
+	t.Run("exec-before-clienthello", func(t *testing.T) { advExecSwap(t, w) })
+	t.Run("so-mark", func(t *testing.T) { advSOMark(t, w) })
+	t.Run("outside-cgroup", func(t *testing.T) { advOutside(t, w) })
+	t.Run("nonblocking-second-connect", func(t *testing.T) { advNBConnect(t, w) })
+	t.Run("udp-443", func(t *testing.T) { advUDP(t, w) })
+	t.Run("tcp-non-443", func(t *testing.T) { advOtherPort(t, w) })
 }
 
 // advRequestFile is a normal Messages request with an embedded key.
@@ -218,7 +218,6 @@ func (w *advWorld) kernelRefused(t *testing.T) uint64 {
 // the CA's public certificate may be readable by others (inside a 0700
 // directory they cannot enter).
 func TestAdversarialStateModes(t *testing.T) {
-	advAwait(t, "state-modes")
 	h := Prepare(t, Options{})
 	if err := os.Chmod(h.StateDir, 0o755); err != nil {
 		t.Fatal(err)

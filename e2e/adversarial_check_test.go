@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -263,29 +262,4 @@ func apiErrorType(body string) string {
 		return ""
 	}
 	return e.Error.Type
-}
-
-// advPending are the attacks whose fix is not on main yet, each with the
-// issue 11 item it waits for. They skip, saying so, unless
-// AIRLOCK_ADVERSARIAL_PENDING=1 (how a fixer runs them against a branch); an
-// entry leaves this map in the change that makes its attack pass on main.
-var advPending = map[string]string{
-	"slow-bodies": "item 8 (memory from declared body sizes)",
-	"trickle":     "item 8 (no body read deadline)",
-}
-
-// advRun runs an attack as a subtest, unless its fix is pending.
-func advRun(t *testing.T, name string, attack func(*testing.T)) {
-	t.Run(name, func(t *testing.T) {
-		advAwait(t, name)
-		attack(t)
-	})
-}
-
-// advAwait skips t while the fix the attack needs is not on main.
-func advAwait(t *testing.T, name string) {
-	t.Helper()
-	if why, ok := advPending[name]; ok && os.Getenv("AIRLOCK_ADVERSARIAL_PENDING") == "" {
-		t.Skipf("awaiting the fix on main for issue 11: %s (AIRLOCK_ADVERSARIAL_PENDING=1 runs it)", why)
-	}
 }

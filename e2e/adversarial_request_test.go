@@ -29,27 +29,26 @@ const advConfig = "approvals:\n  timeout: 2s\n"
 // 1, 2, 3, 5, 10) against one daemon with an h2 upstream.
 func TestAdversarialRequest(t *testing.T) {
 	w := startWorld(t, advOptions{Policy: advPolicy, Config: advConfig})
-	advRun(t, "steer-host", func(t *testing.T) { advSteerH1(t, w, "Host: "+w.attacker.Addr(), "POST /v1/messages HTTP/1.1") })
-	advRun(t, "steer-host-name", func(t *testing.T) {
+	t.Run("steer-host", func(t *testing.T) { advSteerH1(t, w, "Host: "+w.attacker.Addr(), "POST /v1/messages HTTP/1.1") })
+	t.Run("steer-host-name", func(t *testing.T) {
 		advSteerH1(t, w, "Host: "+attackerHost+":"+portOf(w.attacker.Addr()), "POST /v1/messages HTTP/1.1")
 	})
-	advRun(t, "steer-absolute-uri", func(t *testing.T) {
+	t.Run("steer-absolute-uri", func(t *testing.T) {
 		advSteerH1(t, w, "Host: "+APIHost, "POST https://"+attackerHost+":"+portOf(w.attacker.Addr())+"/v1/messages HTTP/1.1")
 	})
-	advRun(t, "steer-port-scan", func(t *testing.T) { advSteerH1(t, w, "Host: 127.0.0.1:1", "POST /v1/messages HTTP/1.1") })
-	advRun(t, "steer-authority-h2", func(t *testing.T) { advSteerH2(t, w) })
-	advRun(t, "trailer-h2-upstream", func(t *testing.T) { advTrailer(t, w) })
+	t.Run("steer-port-scan", func(t *testing.T) { advSteerH1(t, w, "Host: 127.0.0.1:1", "POST /v1/messages HTTP/1.1") })
+	t.Run("steer-authority-h2", func(t *testing.T) { advSteerH2(t, w) })
+	t.Run("trailer-h2-upstream", func(t *testing.T) { advTrailer(t, w) })
 	for _, ct := range []string{"application/json", "text/plain", "application/x-www-form-urlencoded", "application/json,text/plain"} {
-		advRun(t, "content-type/"+strings.ReplaceAll(ct, "/", "_"), func(t *testing.T) { advContentType(t, w, ct) })
+		t.Run("content-type/"+strings.ReplaceAll(ct, "/", "_"), func(t *testing.T) { advContentType(t, w, ct) })
 	}
-	advRun(t, "duplicate-keys", func(t *testing.T) { advDuplicateKeys(t, w) })
-	advRun(t, "credential-elsewhere", func(t *testing.T) { advCredentialElsewhere(t, w) })
+	t.Run("duplicate-keys", func(t *testing.T) { advDuplicateKeys(t, w) })
+	t.Run("credential-elsewhere", func(t *testing.T) { advCredentialElsewhere(t, w) })
 }
 
 // TestAdversarialTrailerHTTP1 is the trailer attack with an HTTP/1.1 upstream,
 // where the trailer itself could be forwarded.
 func TestAdversarialTrailerHTTP1(t *testing.T) {
-	advAwait(t, "trailer-http1-upstream")
 	w := startWorld(t, advOptions{Protocol: "http1"})
 	advTrailer(t, w)
 }
@@ -57,7 +56,6 @@ func TestAdversarialTrailerHTTP1(t *testing.T) {
 // TestAdversarialDeepNesting has a daemon of its own: before issue 11 the
 // attack killed it.
 func TestAdversarialDeepNesting(t *testing.T) {
-	advAwait(t, "deep-nesting")
 	advDeepNesting(t, startWorld(t, advOptions{}))
 }
 
