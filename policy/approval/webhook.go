@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -21,26 +23,44 @@ type Webhook struct {
 
 const (
 	maxInFlight    = 16               // deliveries beyond this are dropped (and logged), never queued
-	webhookTimeout = 10 * time.Second // per delivery
+	webhookTimeout = 10 * time.Second // per attempt
+	maxAttempts    = 4                // a missed announcement means a held request times out
+	firstBackoff   = 500 * time.Millisecond
+	maxBackoff     = 8 * time.Second
 )
 
 // notifier delivers announcements in the background: a slow or failing
 // webhook never delays the hold itself.
 type notifier struct {
-	hooks  []Webhook
-	log    *zap.Logger
-	client *http.Client
-	slots  chan struct{}
-	wg     sync.WaitGroup
+	hooks   []Webhook
+	log     *zap.Logger
+	client  *http.Client
+	slots   chan struct{}
+	wg      sync.WaitGroup
+	ctx     context.Context // cancelled at close: retries stop
+	cancel  context.CancelFunc
+	backoff func(attempt int) time.Duration
 }
 
 func newNotifier(hooks []Webhook, log *zap.Logger) *notifier {
+	ctx, cancel := context.WithCancel(context.Background())
 	return &notifier{
-		hooks:  hooks,
-		log:    log,
-		client: &http.Client{Timeout: webhookTimeout},
-		slots:  make(chan struct{}, maxInFlight),
+		hooks:   hooks,
+		log:     log,
+		client:  &http.Client{Timeout: webhookTimeout},
+		slots:   make(chan struct{}, maxInFlight),
+		ctx:     ctx,
+		cancel:  cancel,
+		backoff: jitteredBackoff,
 	}
+}
+
+// jitteredBackoff is "full jitter": a random wait up to an exponentially
+// growing, capped bound, so webhooks that failed together do not retry
+// together.
+func jitteredBackoff(attempt int) time.Duration {
+	bound := min(firstBackoff<<attempt, maxBackoff)
+	return rand.N(bound) + time.Millisecond
 }
 
 func (n *notifier) announce(p Pending) {
@@ -54,22 +74,54 @@ func (n *notifier) announce(p Pending) {
 		n.wg.Add(1)
 		go func(h Webhook) {
 			defer func() { <-n.slots; n.wg.Done() }()
-			if err := n.deliver(h, p); err != nil {
+			if err := n.deliverWithRetry(h, p); err != nil {
 				n.log.Warn("webhook delivery failed", zap.String("url", h.URL), zap.String("approval_id", p.ID), zap.Error(err))
 			}
 		}(h)
 	}
 }
 
-// close waits for in-flight deliveries (each bounded by webhookTimeout).
-func (n *notifier) close() { n.wg.Wait() }
+// close stops retries and waits for in-flight deliveries.
+func (n *notifier) close() {
+	n.cancel()
+	n.wg.Wait()
+}
 
-func (n *notifier) deliver(h Webhook, p Pending) error {
+// deliverWithRetry tries up to maxAttempts times, with jittered backoff
+// between tries, while the failure may pass (no answer, 5xx, 429).
+func (n *notifier) deliverWithRetry(h Webhook, p Pending) error {
 	body, err := WebhookBody(h.Format, p)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
+	for attempt := 0; ; attempt++ {
+		err = n.deliver(h, body)
+		if err == nil || !retryable(err) || attempt+1 == maxAttempts {
+			return err
+		}
+		select {
+		case <-n.ctx.Done():
+			return fmt.Errorf("daemon stopping after %d attempts: %w", attempt+1, err)
+		case <-time.After(n.backoff(attempt)):
+		}
+	}
+}
+
+// statusError is a webhook's non-2xx answer.
+type statusError struct{ code int }
+
+func (e statusError) Error() string { return fmt.Sprintf("webhook answered %d", e.code) }
+
+func retryable(err error) bool {
+	var se statusError
+	if errors.As(err, &se) {
+		return se.code >= 500 || se.code == http.StatusTooManyRequests
+	}
+	return true // no answer at all
+}
+
+func (n *notifier) deliver(h Webhook, body []byte) error {
+	ctx, cancel := context.WithTimeout(n.ctx, webhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
@@ -83,7 +135,7 @@ func (n *notifier) deliver(h Webhook, p Pending) error {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
+		return statusError{resp.StatusCode}
 	}
 	return nil
 }
