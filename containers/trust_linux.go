@@ -191,3 +191,26 @@ func writeAnchor(root *os.File, path string, caPEM []byte) error {
 }
 
 func short(id string) string { return id[:min(12, len(id))] }
+
+// TrustHolds lists the system bundles under root (resolved inside it) that
+// already hold caPEM.
+func TrustHolds(root string, caPEM []byte) ([]string, error) {
+	rootDir, err := openRoot(root)
+	if err != nil {
+		return nil, err
+	}
+	defer rootDir.Close()
+	var holds []string
+	for _, b := range Bundles {
+		f, err := openIn(rootDir, b, unix.O_RDONLY)
+		if err != nil {
+			continue
+		}
+		data, err := io.ReadAll(f)
+		f.Close()
+		if err == nil && bytes.Contains(data, bytes.TrimSpace(caPEM)) {
+			holds = append(holds, b)
+		}
+	}
+	return holds, nil
+}

@@ -11,3 +11,6 @@ func InstallTrust(string, string, []byte) (TrustRecord, error) { return TrustRec
 
 // UninstallTrust needs linux.
 func UninstallTrust(string, TrustRecord) error { return errUnsupported }
+
+// TrustHolds needs linux.
+func TrustHolds(string, []byte) ([]string, error) { return nil, errUnsupported }

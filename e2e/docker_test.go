@@ -164,11 +164,18 @@ func dockerTrust(t *testing.T, h *Harness, d *privateDocker, name string) {
 	if res := d.docker(t, curl...); res.Code != 60 {
 		t.Fatalf("curl with the image's own trust before install: exit %d, want 60 (certificate)\n%s", res.Code, res.Stderr)
 	}
+	if res := h.Airlock(t, "doctor", "--only", "ca", "--container", name); res.Code != 1 ||
+		!strings.Contains(res.Stdout+res.Stderr, "trust install --container "+name) {
+		t.Errorf("doctor --container before install: exit %d, want 1 naming the fix\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
 	if res := h.Airlock(t, "trust", "install", "--container", name); res.Code != 0 {
 		t.Fatalf("airlock trust install --container: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 	if res := d.docker(t, curl...); res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
 		t.Fatalf("curl with its default trust after install: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := h.Airlock(t, "doctor", "--only", "ca", "--container", name); res.Code != 0 || !strings.Contains(res.Stdout, "the CA is in") {
+		t.Errorf("doctor --container after install: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
 	if res := h.Airlock(t, "trust", "uninstall", "--container", name); res.Code != 0 {
 		t.Fatalf("airlock trust uninstall --container: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)

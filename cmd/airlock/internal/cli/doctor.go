@@ -34,6 +34,7 @@ var doctorSections = []string{"privileges", "kernel", "config", "credentials", "
 type doctorFlags struct {
 	only, skip []string
 	connect    string
+	container  string
 }
 
 // doctorEnv is what the sections share.
@@ -66,12 +67,14 @@ func (a *app) doctorCommand() *cobra.Command {
 Exit status 1 when any check fails.`,
 		Example: `  sudo airlock doctor
   airlock doctor --only kernel,privileges
+  sudo airlock doctor --only ca --container legacy-agent
   airlock doctor --skip trust --json`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runDoctor(cmd.Context(), f) },
 	}
 	c.Flags().StringSliceVar(&f.only, "only", nil, "run only these sections: "+strings.Join(doctorSections, ","))
 	c.Flags().StringSliceVar(&f.skip, "skip", nil, "skip these sections")
+	c.Flags().StringVar(&f.container, "container", "", "also diagnose this container (id or name): found by its runtime, and whether its own trust store holds the CA")
 	c.Flags().StringVar(&f.connect, "connect", "", "dial HOST:PORT instead of the API host's port 443 for the upstream check (the handshake still names the API host)")
 	return c
 }
@@ -85,6 +88,12 @@ func (a *app) runDoctor(ctx context.Context, f doctorFlags) error {
 	for _, s := range doctorSections {
 		if d.wanted(s) {
 			d.results = append(d.results, d.run(ctx, s)...)
+		}
+	}
+	if f.container != "" {
+		for _, c := range d.containerChecks(ctx) {
+			c.Section = "container"
+			d.results = append(d.results, c)
 		}
 	}
 	return d.report()
