@@ -67,10 +67,10 @@ const phonePattern = `(?:\+?1[ .-]?)?\(?[2-9]\d{2}\)?[ .-]?\d{3}[ .-]?\d{4}|\+[1
 // passwordPattern matches key=value style assignments (also quoted, JSON
 // and JSON-escaped) and masks only the value (group 1). Values that look like
 // references (${X}, <x>, {{x}}) or placeholders never match: the value may
-// not contain those characters.
+// not contain those characters ($ only after the first byte: MyPa$$w0rd).
 const passwordPattern = `(?i)(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|auth[_-]?key|credentials?)[a-z0-9_.-]{0,20}` +
 	`(?:\\?["']?(?:[ \t]+[a-z][a-z0-9_.\[\]]{0,20})?[ \t]*(?:::?=|:=|\?=|\.=|=>|[:=])|\\?["'][ \t]*,)[ \t]*\\?["'\x60]?` +
-	`([^\s"'\x60\\&;,<>(){}\[\]$*]{6,1000})`
+	`([^\s"'\x60\\&;,<>(){}\[\]$*][^\s"'\x60\\&;,<>(){}\[\]*]{5,999})`
 
 var passwordKeywords = []string{"password", "passwd", "pwd", "secret", "token", "apikey", "api_key", "api-key",
 	"accesskey", "access_key", "access-key", "authkey", "auth_key", "auth-key", "credential"}
