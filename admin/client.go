@@ -205,7 +205,7 @@ func (c *Client) Sessions(ctx context.Context, f audit.SessionFilter) ([]audit.S
 }
 
 // Session returns a session with its records and recordings
-// (audit.RenderSession prints it readably).
+// (transcript.RenderSession prints it readably).
 func (c *Client) Session(ctx context.Context, id string) (audit.SessionDetail, error) {
 	var out audit.SessionDetail
 	return out, c.getJSON(ctx, http.MethodGet, "/v1/sessions/"+url.PathEscape(id), nil, &out)

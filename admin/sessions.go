@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/transcript"
 )
 
 func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
@@ -70,5 +71,5 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
-	_ = audit.ReplaySession(r.Context(), w, d, speed)
+	_ = transcript.ReplaySession(r.Context(), w, d, speed)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/transcript"
 )
 
 // sessionList reads sessions from the central store or this host's daemon.
@@ -56,5 +57,5 @@ func (a *app) replayCentral(ctx context.Context, id string, speed float64) error
 	if err != nil {
 		return err
 	}
-	return audit.ReplaySession(ctx, a.io.Out, d, speed)
+	return transcript.ReplaySession(ctx, a.io.Out, d, speed)
 }

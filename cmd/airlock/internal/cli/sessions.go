@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/transcript"
 )
 
 func (a *app) sessionsCommand() *cobra.Command {
@@ -93,7 +94,7 @@ func (a *app) sessionsShowCommand() *cobra.Command {
 			if a.jsonOut {
 				return writeJSON(a.io.Out, d)
 			}
-			return audit.RenderSession(a.io.Out, d)
+			return transcript.RenderSession(a.io.Out, d)
 		},
 	}
 }

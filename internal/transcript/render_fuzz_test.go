@@ -1,10 +1,12 @@
-package audit
+package transcript
 
 import (
 	"bytes"
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/airlock-dev/airlock/audit"
 )
 
 // FuzzRenderResponse: rendering recorded bytes (from any client or a broken
@@ -23,7 +25,7 @@ func FuzzRenderResponse(f *testing.F) {
 		if stream {
 			ct = "text/event-stream"
 		}
-		renderResponse(io.Discard, &Recording{ContentType: ct, Events: []Event{{Data: data}}})
+		renderResponse(io.Discard, &audit.Recording{ContentType: ct, Events: []audit.Event{{Data: data}}})
 		renderRequest(io.Discard, data, 3)
 	})
 }

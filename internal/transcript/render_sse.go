@@ -1,4 +1,4 @@
-package audit
+package transcript
 
 import (
 	"bytes"

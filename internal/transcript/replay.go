@@ -1,4 +1,4 @@
-package audit
+package transcript
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/airlock-dev/airlock/audit"
 )
 
 // maxReplayGap caps the pause replayed between two requests of a session, so
@@ -15,7 +17,7 @@ const maxReplayGap = 5 * time.Second
 // Replay writes rc's events to w at their recorded offsets divided by speed
 // (speed <= 0: no pauses). The bytes written are exactly the bytes the client
 // received, in the same order; w is flushed after each event if it can be.
-func Replay(ctx context.Context, w io.Writer, rc *Recording, speed float64) error {
+func Replay(ctx context.Context, w io.Writer, rc *audit.Recording, speed float64) error {
 	start := time.Now()
 	for _, ev := range rc.Events {
 		if err := sleepUntil(ctx, start, ev.Offset, speed); err != nil {
@@ -33,7 +35,7 @@ func Replay(ctx context.Context, w io.Writer, rc *Recording, speed float64) erro
 
 // ReplaySession replays every recording of d in order, pausing between
 // requests as they were spaced (capped at maxReplayGap).
-func ReplaySession(ctx context.Context, w io.Writer, d SessionDetail, speed float64) error {
+func ReplaySession(ctx context.Context, w io.Writer, d audit.SessionDetail, speed float64) error {
 	var prev time.Time
 	for _, e := range d.Entries {
 		if e.Recording == nil {

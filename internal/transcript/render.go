@@ -1,4 +1,8 @@
-package audit
+// Package transcript presents recorded sessions to a person: RenderSession
+// prints a conversation (prompts, tool calls, streamed answers) once, and
+// Replay and ReplaySession write a recording back at its original pace. It
+// reads audit's types; the store itself stays free of presentation.
+package transcript
 
 import (
 	"bufio"
@@ -8,13 +12,15 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/airlock-dev/airlock/audit"
 )
 
 // RenderSession prints a session as a readable conversation: each request's
 // new prompts and tool results, then the answer (text, tool calls) decoded
 // from the recorded SSE stream or JSON body. Clients resend the whole history
 // each time, so only messages not seen in the previous request are printed.
-func RenderSession(w io.Writer, d SessionDetail) error {
+func RenderSession(w io.Writer, d audit.SessionDetail) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "session %s · %d requests · %s .. %s\n", d.ID, d.Records, d.First.UTC().Format(time.RFC3339), d.Last.UTC().Format(time.RFC3339))
 	seen := 0
@@ -24,7 +30,7 @@ func RenderSession(w io.Writer, d SessionDetail) error {
 	return bw.Flush()
 }
 
-func renderEntry(w io.Writer, e Entry, seen int) int {
+func renderEntry(w io.Writer, e audit.Entry, seen int) int {
 	r := e.Record
 	fmt.Fprintf(w, "\n── #%d %s · %s · %s %s · %s (%s) · status %d · %s\n", r.ID, r.Time.UTC().Format(time.RFC3339),
 		r.Model, r.Method, r.Path, r.Decision, r.Rule, r.Status, r.Duration.Round(time.Millisecond))
@@ -119,7 +125,7 @@ func excerpt(s string, n int) string {
 	return s[:n] + "…"
 }
 
-func renderResponse(w io.Writer, rc *Recording) {
+func renderResponse(w io.Writer, rc *audit.Recording) {
 	var all bytes.Buffer
 	for _, ev := range rc.Events {
 		all.Write(ev.Data)
