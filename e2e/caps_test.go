@@ -50,7 +50,8 @@ func TestUnitCapabilitiesSuffice(t *testing.T) {
 	}
 	// A client in a network namespace of its own: the daemon must be able to
 	// enter it (setns) to open a listener there.
-	res = h.Run(t, "unshare", append([]string{"-n", "sh", "-c", `ip link set lo up && exec curl "$@"`, "sh"}, curlMessages(helloBody)...)...)
+	res = h.Run(t, "unshare", append([]string{"-n", "sh", "-c", `ip link set lo up && exec curl "$@"`, "sh"},
+		append(netnsRetry, curlMessages(helloBody)...)...)...)
 	if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
 		t.Fatalf("netns client with the unit's capabilities: exit %d %s %s\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
 	}

@@ -15,6 +15,11 @@ import (
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
+// netnsRetry makes curl retry a connect refused at first contact (the
+// daemon opens the namespace's listener on that report), as a client's own
+// retry would.
+var netnsRetry = []string{"--retry", "20", "--retry-all-errors", "--retry-delay", "1"}
+
 // netnsPrompt carries a fake secret the upstream must only see masked.
 var netnsPrompt = `{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"from a namespace: ` + fakeAnthropic + `"}]}`
 
@@ -39,7 +44,7 @@ func TestNetnsCurl(t *testing.T) {
 	n := 0
 	for _, label := range []string{"unshare", "ip-netns"} {
 		w := wrappers[label]
-		res := h.Run(t, w[0], append(w[1:], curlMessages(netnsPrompt)...)...)
+		res := h.Run(t, w[0], append(append(w[1:], netnsRetry...), curlMessages(netnsPrompt)...)...)
 		if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
 			t.Fatalf("%s curl: exit %d\n%s\n%s\ndaemon:\n%s", label, res.Code, res.Stdout, res.Stderr, h.Log())
 		}
@@ -90,8 +95,7 @@ func hostNetnsCookie(t *testing.T) uint64 {
 func TestNetnsRaceCurl(t *testing.T) {
 	const n = 100
 	h := Start(t, Options{Timeout: 5 * time.Minute})
-	args := strings.Join(quoteAll(append([]string{"curl", "--retry", "20", "--retry-all-errors", "--retry-delay", "1"},
-		curlMessages(netnsPrompt)...)), " ")
+	args := strings.Join(quoteAll(append(append([]string{"curl"}, netnsRetry...), curlMessages(netnsPrompt)...)), " ")
 	script := fmt.Sprintf(`fails=0
 for i in $(seq %d); do unshare -n sh -c 'ip link set lo up && exec "$@" >/dev/null' sh %s & done
 for job in $(jobs -p); do wait "$job" || fails=$((fails+1)); done
