@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 const helloBody = `{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"hello"}]}`
@@ -14,13 +16,7 @@ const helloBody = `{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"rol
 // waitFor polls cond (a hang guard, not a timing assertion).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for range 300 {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
+	testutil.Eventually(t, 15*time.Second, what, cond)
 }
 
 // TestSigtermDrainsStream: a stream in flight when SIGTERM arrives completes.

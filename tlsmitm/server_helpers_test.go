@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 // testServer is a Server behind a real loopback listener whose accept loop
@@ -108,13 +109,10 @@ func originEcho() http.Handler {
 // waitLog waits (bounded) for a log entry with the given reason.
 func (s *testServer) waitLog(tb testing.TB, reason string) observer.LoggedEntry {
 	tb.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, e := range s.logs.FilterField(zap.String("reason", reason)).All() {
-			return e
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	tb.Fatalf("no log line with reason %q; have %v", reason, s.logs.All())
-	return observer.LoggedEntry{}
+	var found []observer.LoggedEntry
+	testutil.Eventually(tb, 10*time.Second, "a log line with reason "+reason, func() bool {
+		found = s.logs.FilterField(zap.String("reason", reason)).All()
+		return len(found) > 0
+	})
+	return found[0]
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/internal/config"
 	"github.com/airlock-dev/airlock/internal/fakeapi"
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 const (
@@ -110,7 +111,7 @@ func TestDaemonServesTheDataPath(t *testing.T) {
 	}
 	// The store swaps the value, then notifies its subscribers: wait until
 	// both the substitution and the masking follow the rotation.
-	eventually(t, func() bool {
+	testutil.Eventually(t, 10*time.Second, "the rotated key substituted and masked", func() bool {
 		r.fake.Reset()
 		if r.post(t, "my key is "+rotatedKey) != http.StatusOK {
 			return false
@@ -118,14 +119,4 @@ func TestDaemonServesTheDataPath(t *testing.T) {
 		got := r.fake.Requests()[0]
 		return got.Header.Get("x-api-key") == rotatedKey && !strings.Contains(string(got.Body), rotatedKey)
 	})
-}
-
-func eventually(t *testing.T, ok func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if ok() {
-			return
-		}
-	}
-	t.Fatal("condition not met within 10s")
 }
