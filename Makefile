@@ -5,7 +5,7 @@ PKGS     := ./...
 CLANG    ?= clang
 export CGO_ENABLED ?= 0
 
-.PHONY: all build generate generate-check test test-unit lint demo deps-demo deps-test e2e-node bench bench-smoke clean
+.PHONY: all build generate generate-check test fuzz test-unit lint demo deps-demo deps-test e2e-node bench bench-smoke clean
 
 all: build
 
@@ -61,6 +61,11 @@ bench:
 
 bench-smoke:
 	scripts/bench.sh --smoke
+
+# Every fuzz target in the repository for FUZZTIME each (CI: a short pass).
+FUZZTIME ?= 30s
+fuzz:
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
