@@ -1,15 +1,8 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/internal/fakeapi"
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 // holdHeader marks the one request whose response a gatedUpstream holds.
@@ -108,26 +102,8 @@ func selfSignedAPICert(t *testing.T) (tls.Certificate, []byte) {
 // own CA, and its PEM.
 func certFor(t *testing.T, names []string, ips []net.IP) (tls.Certificate, []byte) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:   pkix.Name{CommonName: "e2e fake server " + names[0]},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true,
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:    names, IPAddresses: ips}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
-		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return testutil.SelfSignedCert(t, names, ips)
 }
-
-// upstreamConfig points a harness's daemon at u instead of its own fake API.
 func (g *gatedUpstream) upstreamConfig() string {
 	return fmt.Sprintf("upstream:\n  override: %q\n  extra_ca_file: %s\n", g.Addr, g.CAFile)
 }
