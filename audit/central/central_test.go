@@ -230,3 +230,20 @@ func TestPruneKeepsChainsVerifiable(t *testing.T) {
 		t.Errorf("deleting a kept record after pruning is not named: %+v", rep.Problems)
 	}
 }
+
+// A shipper stopped on purpose sends what is still waiting before it returns.
+func TestStopShipsWhatIsWaiting(t *testing.T) {
+	f := newFleet(t, "host-a")
+	s := &Shipper{DB: f.db, Local: f.local["host-a"], Host: "host-a", Interval: time.Hour}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	f.waitHead(t, "host-a", 0)
+	time.Sleep(100 * time.Millisecond) // the shipper found nothing and sleeps for an hour
+	f.write(t, "host-a", 25)
+	cancel()
+	<-done
+	if got, err := f.db.HeadSeq(context.Background(), "host-a"); err != nil || got != 25 {
+		t.Errorf("central head after a stop: %d (%v), want 25", got, err)
+	}
+}

@@ -58,7 +58,12 @@ func (s *Shipper) Stats() ShipperStats {
 	return st
 }
 
-// Run ships until ctx ends.
+// drainTimeout bounds the last shipment when the daemon stops.
+const drainTimeout = 5 * time.Second
+
+// Run ships until ctx ends, then ships what is left for a few seconds more
+// (a daemon that stops on purpose leaves nothing waiting it could have sent;
+// what it could not send waits in the local store for the next start).
 func (s *Shipper) Run(ctx context.Context) error {
 	s.defaults()
 	backoff := time.Duration(0)
@@ -67,6 +72,7 @@ func (s *Shipper) Run(ctx context.Context) error {
 		n, err := s.step(ctx, &cursor)
 		switch {
 		case ctx.Err() != nil:
+			s.drain(cursor)
 			return nil
 		case err != nil:
 			s.failures.Add(1)
@@ -79,6 +85,16 @@ func (s *Shipper) Run(ctx context.Context) error {
 			sleep(ctx, s.Interval)
 		default:
 			backoff = 0
+		}
+	}
+}
+
+func (s *Shipper) drain(cursor int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	for {
+		if n, err := s.step(ctx, &cursor); err != nil || n == 0 {
+			return
 		}
 	}
 }
