@@ -50,6 +50,19 @@ func TestFleetOneTrailOneQueue(t *testing.T) {
 	t.Run("edited-row-named", func(t *testing.T) { fleetEdit(t, pg) })
 	t.Run("approve-from-anywhere", func(t *testing.T) { fleetApprove(t, pg.URL, a) })
 	t.Run("sessions-from-anywhere", func(t *testing.T) { fleetSessions(t, pg.URL, b) })
+	t.Run("show-one-hosts-record", func(t *testing.T) { fleetShow(t, pg.URL) })
+}
+
+// fleetShow: record ids are per host; show names the host and gets that one.
+func fleetShow(t *testing.T, url string) {
+	var e audit.Entry
+	res := centralCLI(t, url, "audit", "show", "1", "--host", "host-a")
+	if res.Code != 0 || json.Unmarshal([]byte(res.Stdout), &e) != nil || e.Record.Host != "host-a" || e.Record.ID != 1 || e.Recording == nil {
+		t.Errorf("central audit show: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
+	}
+	if res := centralCLI(t, url, "audit", "show", "1"); res.Code != 2 {
+		t.Errorf("central audit show without --host: exit %d, want a usage error", res.Code)
+	}
 }
 
 // fleetSessions: a host's sessions read and replayed from the central store

@@ -2,9 +2,12 @@ package central
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/airlock-dev/airlock/audit"
 )
@@ -93,4 +96,18 @@ func entryOf(host string, r audit.Row) (audit.Entry, error) {
 		}
 	}
 	return e, nil
+}
+
+// Entry returns host's record seq with its recording.
+func (db *DB) Entry(ctx context.Context, host string, seq int64) (audit.Entry, error) {
+	var r audit.Row
+	err := db.pool.QueryRow(ctx, `SELECT seq, body, prev_hash, hash, recording FROM records WHERE host = $1 AND seq = $2`,
+		host, seq).Scan(&r.Seq, &r.Body, &r.PrevHash, &r.Hash, &r.Recording)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return audit.Entry{}, fmt.Errorf("record %d of %s: %w", seq, host, audit.ErrNotFound)
+	}
+	if err != nil {
+		return audit.Entry{}, fmt.Errorf("reading record %d of %s: %w", seq, host, err)
+	}
+	return entryOf(host, r)
 }

@@ -21,18 +21,19 @@ func (a *app) approvalsCommand() *cobra.Command {
 }
 
 func (a *app) approvalsListCommand() *cobra.Command {
-	return &cobra.Command{
+	c := &cobra.Command{
 		Use:   "list",
 		Short: "List the requests waiting for a decision",
 		Long: `list shows every held request: who is asking (user, uid, executable, pid), the
 rule that held it, what is asked, and how long until it times out (a timeout is
 a denial).`,
 		Example: `  airlock approvals list
-  airlock approvals list --json`,
+  airlock approvals list --json
+  airlock --central postgres://alice@db.internal/airlock approvals list --host web-7`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if a.usesCentral() {
-				return a.centralApprovals(cmd.Context(), "")
+				return a.centralApprovals(cmd.Context(), a.central.host)
 			}
 			c, sock := a.client()
 			pending, err := c.Approvals(cmd.Context())
@@ -42,6 +43,8 @@ a denial).`,
 			return a.printApprovals(pending)
 		},
 	}
+	c.Flags().StringVar(&a.central.host, "host", "", "with --central: one host's holds")
+	return c
 }
 
 func (a *app) printApprovals(pending []approval.Pending) error {

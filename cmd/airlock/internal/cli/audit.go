@@ -150,6 +150,7 @@ func (a *app) auditShowCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error { return a.runAuditShow(cmd.Context(), args[0], body) },
 	}
 	c.Flags().BoolVar(&body, "body", false, "also print the recorded (masked) request body and response")
+	c.Flags().StringVar(&a.central.host, "host", "", "with --central: the host whose record ID is (ids are per host)")
 	return c
 }
 
@@ -157,6 +158,9 @@ func (a *app) runAuditShow(ctx context.Context, arg string, body bool) error {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
 		return usage("give the numeric id that 'airlock audit list' shows", "invalid record id %q", arg)
+	}
+	if a.usesCentral() {
+		return a.showCentral(ctx, id, body)
 	}
 	c, sock := a.client()
 	e, err := c.AuditRecord(ctx, id)

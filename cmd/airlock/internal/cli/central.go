@@ -19,6 +19,7 @@ import (
 // access, not root on the agent's machine.
 type centralFlags struct {
 	url, passwordFile, as string
+	host                  string // --host of the commands that name one host's record or holds
 }
 
 // usesCentral reports whether --central (or AIRLOCK_CENTRAL_URL) is set.
@@ -93,6 +94,26 @@ func (a *app) verifyCentral(ctx context.Context, host string) error {
 		return errSilentFailure
 	}
 	return nil
+}
+
+// showCentral prints one host's record from the central store.
+func (a *app) showCentral(ctx context.Context, id int64, body bool) error {
+	if a.central.host == "" {
+		return usage("add --host NAME (record ids are per host; 'audit list --central' shows both)", "--central audit show needs --host")
+	}
+	db, err := a.centralDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	e, err := db.Entry(ctx, a.central.host, id)
+	if err != nil {
+		return fail(err, "list records with 'airlock --central URL audit list --host "+a.central.host+"'", "audit record %d", id)
+	}
+	if a.jsonOut {
+		return writeJSON(a.io.Out, e)
+	}
+	return printEntry(a.io.Out, e, body)
 }
 
 // centralApprovals lists the fleet's open holds.
