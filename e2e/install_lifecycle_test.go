@@ -45,7 +45,11 @@ func reloadAppliesPolicy(t *testing.T, m *testutil.Machine) {
 func killRefusesThenAdopts(t *testing.T, m *testutil.Machine) {
 	before := pinnedLinks(t, m)
 	pid := unitProp(t, m, "MainPID")
-	out, _ := m.RunErr("systemctl kill -s SIGKILL airlockd; " + machineCurl + "; echo \" rc=$?\"")
+	// systemctl kill returns once the signal is sent: wait for the process to
+	// be gone (RestartSec=1s keeps systemd from starting the next one yet), so
+	// the client meets the dead daemon's pins, not its last moments.
+	out, _ := m.RunErr("systemctl kill -s SIGKILL airlockd; while kill -0 " + pid + " 2>/dev/null; do sleep 0.01; done; " +
+		machineCurl + "; echo \" rc=$?\"")
 	if !strings.Contains(out, " rc=7") {
 		t.Fatalf("a client right after SIGKILL was not refused (curl exit 7):\n%s", out)
 	}

@@ -1,7 +1,9 @@
 package daemon
 
 import (
+	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,7 +41,7 @@ func (t *trustInjector) inject(pid int) {
 	if _, seen := t.done.LoadOrStore(id, struct{}{}); seen {
 		return
 	}
-	waitPivot(pid)
+	pid = pivoted(pid, id)
 	rec, err := containers.InstallTrust(containers.RootOf(pid), id, t.caPEM)
 	if err == nil {
 		err = containers.SaveTrustRecord(t.dir, rec)
@@ -55,14 +57,36 @@ func (t *trustInjector) inject(pid int) {
 		zap.Strings("anchors", rec.Anchors))
 }
 
-// waitPivot waits (bounded) until pid's root is no longer the host's: the
-// namespace is often found while the runtime's init process is still
-// setting the container up.
-func waitPivot(pid int) {
-	for range 50 {
+// pivoted returns a process of container id whose root is the container's
+// own, waiting (bounded) for one: the namespace is often found through the
+// runtime's init process (runc init) before it pivots into the image, and
+// that process may exec or exit rather than pivot, so other processes of
+// the same container are looked at too. It returns pid when none appears
+// (InstallTrust then refuses the host's root).
+func pivoted(pid int, id string) int {
+	for range 100 {
 		if !containers.IsHostRoot(containers.RootOf(pid)) {
-			return
+			return pid
+		}
+		if other := pivotedProcessOf(id); other > 0 {
+			return other
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	return pid
+}
+
+// pivotedProcessOf finds a process of container id with a root of its own.
+func pivotedProcessOf(id string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil || containers.FromPID(p).ID != id {
+			continue
+		}
+		if !containers.IsHostRoot(containers.RootOf(p)) {
+			return p
+		}
+	}
+	return 0
 }
