@@ -14,7 +14,7 @@ import (
 
 // Bounds of what an action keeps for the record.
 const (
-	maxActionInput = 1 << 20 // the input JSON of one tool call
+	maxActionInput = 1 << 20 // input JSON kept for all the tool calls of one response
 	maxActions     = 256     // tool calls per response
 	excerptLen     = 240     // bytes of a tool result kept
 )
@@ -30,8 +30,9 @@ func isToolBlock(typ string) bool {
 // tool block, its input_json_delta fragments concatenate to the input, and
 // content_block_stop completes it, whatever the chunking upstream.
 type actionTracker struct {
-	open map[int64]*openAction
-	rec  *audit.Record
+	open  map[int64]*openAction
+	rec   *audit.Record
+	input int // input bytes kept so far, across the response's actions
 }
 
 type openAction struct {
@@ -44,19 +45,23 @@ func newActionTracker(rec *audit.Record) *actionTracker {
 	return &actionTracker{open: map[int64]*openAction{}, rec: rec}
 }
 
-// event observes one event; raw is what the client receives.
-func (t *actionTracker) event(raw []byte) {
-	if len(t.open) == 0 && !bytes.Contains(raw, []byte(`_use"`)) {
+// event observes one event; raw is what the client receives (e's bytes, or
+// a scrubbed copy of them).
+func (t *actionTracker) event(e sse.Event, raw []byte) {
+	if len(raw) == 0 || len(t.open) == 0 && !bytes.Contains(raw, []byte(`_use"`)) {
 		return // the common case: text deltas, pings, usage
 	}
-	data := sse.Parse(raw).Data
+	data := e.Data
+	if data == nil || &raw[0] != &e.Raw[0] { // a stage rewrote the event, or the scrub did
+		data = sse.Parse(raw).Data
+	}
 	idx := gjson.GetBytes(data, "index").Int()
 	switch gjson.GetBytes(data, "type").String() {
 	case "content_block_start":
 		t.start(idx, gjson.GetBytes(data, "content_block"))
 	case "content_block_delta":
 		if a := t.open[idx]; a != nil && gjson.GetBytes(data, "delta.type").String() == "input_json_delta" {
-			a.add(gjson.GetBytes(data, "delta.partial_json").String())
+			t.add(a, gjson.GetBytes(data, "delta.partial_json").String())
 		}
 	case "content_block_stop":
 		if a := t.open[idx]; a != nil {
@@ -75,11 +80,15 @@ func (t *actionTracker) start(idx int64, block gjson.Result) {
 		start: []byte(block.Get("input").Raw)}
 }
 
-func (a *openAction) add(fragment string) {
-	if len(a.input)+len(fragment) > maxActionInput {
+// add keeps a fragment of a's input while the response's total allows: a
+// hostile upstream or prompt cannot make one record hold more than
+// maxActionInput of inputs, however many tool calls it streams.
+func (t *actionTracker) add(a *openAction, fragment string) {
+	if t.input+len(fragment) > maxActionInput {
 		a.a.Truncated = true
 		return
 	}
+	t.input += len(fragment)
 	a.input = append(a.input, fragment...)
 }
 
@@ -134,13 +143,15 @@ func validJSON(b []byte) json.RawMessage {
 
 // actionsOf records the tool calls of a whole (non-streamed) Messages answer.
 func actionsOf(rec *audit.Record, body []byte) {
+	budget := maxActionInput // for all the answer's tool calls, as in a stream
 	gjson.GetBytes(body, "content").ForEach(func(_, block gjson.Result) bool {
 		if isToolBlock(block.Get("type").String()) {
 			in := []byte(block.Get("input").Raw)
 			a := audit.Action{ID: block.Get("id").String(), Type: block.Get("type").String(), Tool: toolName(block)}
-			if len(in) > maxActionInput {
-				in, a.Truncated = in[:maxActionInput], true
+			if len(in) > budget {
+				in, a.Truncated = in[:budget], true
 			}
+			budget -= len(in)
 			a.Input = validJSON(in)
 			addAction(rec, a)
 		}
@@ -154,11 +165,11 @@ func toolResultsOf(body []byte) []audit.ToolResult {
 	if !bytes.Contains(body, []byte(`"tool_result"`)) {
 		return nil
 	}
-	msgs := gjson.GetBytes(body, "messages").Array()
-	if len(msgs) == 0 || msgs[len(msgs)-1].Get("role").String() != "user" {
+	var last gjson.Result // the last turn, without a slice of every turn
+	gjson.GetBytes(body, "messages").ForEach(func(_, m gjson.Result) bool { last = m; return true })
+	if last.Get("role").String() != "user" {
 		return nil
 	}
-	last := msgs[len(msgs)-1]
 	var out []audit.ToolResult
 	last.Get("content").ForEach(func(_, block gjson.Result) bool {
 		if block.Get("type").String() == "tool_result" && len(out) < maxActions {

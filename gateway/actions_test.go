@@ -127,3 +127,31 @@ func TestToolResultIsLinked(t *testing.T) {
 		t.Errorf("tool result %+v", r)
 	}
 }
+
+// Many tool calls in one answer cannot make its record hold more than the
+// bound of input: the calls are all recorded, the inputs past it truncated.
+func TestActionInputsAreBoundedPerResponse(t *testing.T) {
+	big := strings.Repeat("x", maxActionInput/2)
+	var blocks []string
+	for i := range 4 {
+		blocks = append(blocks, fmt.Sprintf(`{"type":"tool_use","id":"toolu_%d","name":"Write","input":{"content":%q}}`, i, big))
+	}
+	up := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"msg_b","type":"message","role":"assistant","stop_reason":"tool_use","content":[`+
+			strings.Join(blocks, ",")+`],"usage":{"input_tokens":3,"output_tokens":9}}`)
+	}
+	e := newEnv(t, allowAll, up)
+	if w := e.do(newRequest("POST", "/v1/messages", messagesBody)); w.Code != 200 {
+		t.Fatalf("status %d", w.Code)
+	}
+	rec, _ := e.audit.last(t)
+	kept := 0
+	for _, a := range rec.Actions {
+		kept += len(a.Input)
+	}
+	if len(rec.Actions) != 4 || kept > maxActionInput+4*64 || !rec.Actions[3].Truncated {
+		t.Errorf("%d actions keeping %d bytes of input (last truncated: %v); want 4, at most about %d",
+			len(rec.Actions), kept, len(rec.Actions) > 0 && rec.Actions[len(rec.Actions)-1].Truncated, maxActionInput)
+	}
+}

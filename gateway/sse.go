@@ -133,7 +133,7 @@ func (t *sseTransform) emit(e sse.Event) error {
 		return errCut
 	}
 	raw := scrubBytes(e.Raw, t.secret)
-	t.actions.event(raw)
+	t.actions.event(e, raw)
 	name := eventName(e)
 	switch name {
 	case "message_start":

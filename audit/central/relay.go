@@ -3,6 +3,7 @@ package central
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -51,7 +52,7 @@ func (r *Relay) Announce(p approval.Pending) { r.enqueue(relayEvent{pending: &p}
 
 // Settled queues a local outcome; it never blocks.
 func (r *Relay) Settled(out approval.Outcome) {
-	if len(out.Approver) > 8 && out.Approver[:8] == "central:" {
+	if strings.HasPrefix(out.Approver, "central:") {
 		return // decided centrally: the database has it already
 	}
 	r.enqueue(relayEvent{settled: &out})
@@ -147,13 +148,15 @@ func (r *Relay) listenOnce(ctx context.Context, wake chan<- struct{}) error {
 		return err
 	}
 	defer conn.Exec(context.Background(), "UNLISTEN "+notifyChannel)
+	// A decision committed before LISTEN took effect sent its NOTIFY to
+	// nobody: look once now, then on every notification.
 	for {
-		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-			return err
-		}
 		select {
 		case wake <- struct{}{}:
 		default:
+		}
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			return err
 		}
 	}
 }
