@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,6 +36,9 @@ type Options struct {
 // one (each step may register how to stop it), Close takes them down in
 // reverse order within the drain deadline.
 type Daemon struct {
+	// live guards the parts of cfg a reload changes (log level, targets)
+	// against Status, which the admin API serves while SIGHUP applies them.
+	live sync.RWMutex
 	cfg  *config.Config
 	opts Options
 	log  *zap.Logger

@@ -32,6 +32,8 @@ func (d *Daemon) Reload(next *config.Config) {
 
 // applyConfig takes the live-changeable parts of a new configuration.
 func (d *Daemon) applyConfig(cfg *config.Config) {
+	d.live.Lock()
+	defer d.live.Unlock()
 	if cfg.Log.Level != d.cfg.Log.Level {
 		if err := d.opts.Level.UnmarshalText([]byte(cfg.Log.Level)); err == nil {
 			d.cfg.Log.Level = cfg.Log.Level

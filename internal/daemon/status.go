@@ -30,7 +30,9 @@ func (d *Daemon) Status(ctx context.Context) (admin.Status, error) {
 }
 
 func (d *Daemon) captureStatus() admin.CaptureStatus {
+	d.live.RLock()
 	c := d.cfg.Capture
+	d.live.RUnlock()
 	st := admin.CaptureStatus{FailMode: c.FailMode, PinDir: c.PinDir, APIHosts: c.APIHosts}
 	ic := d.parts.capture
 	if ic == nil {
