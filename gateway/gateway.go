@@ -57,7 +57,7 @@ type Config struct {
 	Policy        func() *policy.Engine // the engine in force (policy.Current.Engine)
 	Credentials   *credential.Store     // managed credentials
 	InstallKey    []byte                // keys embedded-credential fingerprints
-	Masker        *mask.Masker          // nil = no masking
+	Masker        *mask.Masker          // nil = no masking; its owner subscribes it to Credentials (internal/daemon does)
 	Approver      Approver              // nil = require_approval denies
 	Auditor       Auditor               // nil = no audit
 	AuditFailOpen bool                  // serve even when the audit cannot be written
@@ -115,7 +115,6 @@ func New(cfg Config) (*Gateway, error) {
 	if g.argMasker, err = newArgMasker(cfg.Masker, cfg.InstallKey); err != nil {
 		return nil, fmt.Errorf("building the command-line masker: %w", err)
 	}
-	cfg.Credentials.Subscribe(func(v []credential.Secret) { g.argMasker.SetManaged(credential.Reveal(v)) })
 	return g, nil
 }
 

@@ -183,6 +183,9 @@ func newEnvOn(t testing.TB, policySrc string, up *upstream, opts ...envOpt) *env
 		t.Fatal(err)
 	}
 	cfg.Credentials = e.store
+	if cfg.Masker != nil { // as internal/daemon wires it
+		e.store.Subscribe(func(v []credential.Secret) { cfg.Masker.SetManaged(credential.Reveal(v)) })
+	}
 	if e.gw, err = New(cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -57,15 +57,16 @@ func credentialFix(c config.Credential) string {
 	}
 }
 
-// startMasking builds the masker. The gateway subscribes it to the managed
-// values (at start, on reload, when a credential file changes or a helper
-// refreshes), so a managed key echoed by a model or pasted in a prompt is
-// always masked: that subscription is the only place the masker learns them.
+// startMasking builds the masker and subscribes it to the managed values (at
+// start, on reload, when a credential file changes or a helper refreshes), so
+// a managed key echoed by a model, pasted in a prompt or on a caller's command
+// line is always masked: this is the only place the masker learns them.
 func (d *Daemon) startMasking(context.Context) error {
 	m, err := mask.New(d.cfg.Masking.MaskConfig(d.parts.key))
 	if err != nil {
 		return fail("masking", "fix the masking section of the config", err)
 	}
+	d.parts.creds.Subscribe(func(v []credential.Secret) { m.SetManaged(credential.Reveal(v)) })
 	d.parts.masker = m
 	return nil
 }
