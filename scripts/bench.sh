@@ -48,7 +48,7 @@ else
 	echo "bench: airlockd does not build: measuring Airlock's in-process pieces instead" >&2
 fi
 ulimit -n 65536 2>/dev/null || true
-bin/airlock-bench run --out "$OUT" "${AIRLOCKD[@]}" "$@"
+bin/airlock-bench run --out "$OUT" --profile-dir bin/profiles "${AIRLOCKD[@]}" "$@"
 
 # Fleets: the cost of central audit shipping (same Airlock, audit.central off and on, one
 # run) and the central sink's throughput, both against a private PostgreSQL the tests start.

@@ -54,10 +54,11 @@ func run(args []string) error {
 	runs := fs.Int("runs", 3, "runs per measurement (the report shows medians and spread)")
 	duration := fs.Duration("duration", bench.FullSizes.Duration, "measured time per run")
 	peers := fs.Bool("peers", true, "measure nginx and mitmproxy when installed")
-	limit := fs.Duration("limit", 8*time.Minute, "stop measuring after this long")
+	limit := fs.Duration("limit", 11*time.Minute, "stop measuring after this long")
 	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-lean,nginx,mitmproxy)")
-	profile := fs.Bool("profile", true, "profile Airlock's data path after the measurements (needs go on PATH)")
-	sel := fs.String("scenarios", "", "comma-separated scenario ids (rps_c1,rps_c16,rps_c256,h2load_c16,newconn,stream,bigprompt,memory)")
+	profile := fs.Bool("profile", true, "profile Airlock's data path per scenario after the measurements (needs go on PATH)")
+	profileDir := fs.String("profile-dir", "", "keep each scenario's CPU and allocation profiles here (default: the scratch directory, removed)")
+	sel := fs.String("scenarios", "", "comma-separated scenario ids (rps_c1,rps_c16,rps_c256,h2load_c16,newconn,stream,bigprompt,claudecode,memory,streams10k)")
 	fs.Parse(args)
 	ctx, cancel := signalContext(*limit)
 	defer cancel()
@@ -71,7 +72,7 @@ func run(args []string) error {
 		rep, err = bench.RunSmoke(ctx, dir, os.Stderr)
 	} else {
 		rep, err = runFull(ctx, bench.FullOptions{Dir: dir, Airlockd: *airlockd, Runs: *runs, Peers: *peers,
-			Only: split(*only), Select: split(*sel), Profile: *profile, Progress: os.Stderr}, *duration)
+			Only: split(*only), Select: split(*sel), Profile: *profile, ProfileDir: *profileDir, Progress: os.Stderr}, *duration)
 	}
 	if err != nil {
 		return err
@@ -142,6 +143,7 @@ func serveAirlock(args []string) error {
 	fs.StringVar(&cfg.ManagedKey, "key", bench.ManagedKey, "the managed API key")
 	fs.BoolVar(&cfg.NoMasking, "no-masking", false, "switch off every masking detector but the managed key's")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile here until stopped (go tool pprof)")
+	allocProfile := fs.String("allocprofile", "", "write an allocation profile here when stopped (go tool pprof -sample_index=alloc_space)")
 	fs.Parse(args)
 	if *cpuProfile != "" {
 		stop, err := startProfile(*cpuProfile)
@@ -149,6 +151,9 @@ func serveAirlock(args []string) error {
 			return err
 		}
 		defer stop()
+	}
+	if *allocProfile != "" {
+		defer writeAllocs(*allocProfile)
 	}
 	a, err := bench.StartAirlock(context.Background(), cfg)
 	if err != nil {
@@ -164,6 +169,17 @@ func waitSignal(what, addr string) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	return nil
+}
+
+// writeAllocs writes every allocation sampled since the start.
+func writeAllocs(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "airlock-bench: allocation profile:", err)
+		return
+	}
+	defer f.Close()
+	pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 func startProfile(path string) (func(), error) {

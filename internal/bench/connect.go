@@ -21,7 +21,7 @@ func (c *ConnectResult) write(b *strings.Builder) {
 		"UDP connect() on one socket isolates the cgroup/connect4 hook; the TCP figure is a whole socket, loopback handshake and close. Each figure is the median of batches (1000 UDP or 100 TCP calls), so a preempted batch does not count. "+
 		"Attached: %s. Not attached: %s.\n\n", c.Iterations, c.AttachedWhere, c.DetachedWhere)
 	b.WriteString("| | not attached ns | attached ns | added ns |\n| --- | ---: | ---: | ---: |\n")
-	fmt.Fprintf(b, "| UDP connect() | %s | %s | %s |\n", c.UDPDetached, c.UDPAttached, format(c.UDPAttached.Median-c.UDPDetached.Median))
+	fmt.Fprintf(b, "| UDP connect() | %s | %s | %s |\n", c.UDPDetached, c.UDPAttached, format(c.overheadNs()))
 	fmt.Fprintf(b, "| TCP socket+connect+close | %s | %s | %s |\n\n", c.TCPDetached, c.TCPAttached, format(c.TCPAttached.Median-c.TCPDetached.Median))
 }
 

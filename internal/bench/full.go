@@ -22,8 +22,10 @@ type FullOptions struct {
 	Peers    bool     // nginx and mitmproxy, when installed
 	Only     []string // configurations to measure besides direct (empty: all)
 	Select   []string // scenario ids to run (empty: all)
-	Profile  bool     // profile Airlock's data path after the measurements
-	Progress io.Writer
+	Profile  bool     // profile Airlock's data path per scenario after the measurements
+	// ProfileDir keeps the profiles (<scenario>.cpu.pprof, .alloc.pprof); "" = Dir.
+	ProfileDir string
+	Progress   io.Writer
 }
 
 func (o FullOptions) wants(target string) bool {

@@ -19,10 +19,13 @@ type Load struct {
 	Concurrency int
 	Warmup      time.Duration
 	Duration    time.Duration
-	NewConn     bool        // a new connection (full TLS handshake) per request
-	Stream      bool        // the response is an SSE stream: measure first event and per-event time
-	Body        []byte      // the Messages request body
-	Header      http.Header // extra request headers (x-fake-*)
+	NewConn     bool   // a new connection (full TLS handshake) per request
+	Stream      bool   // the response is an SSE stream: measure first event and per-event time
+	Body        []byte // the Messages request body
+	// Conversation, when set, gives each worker its own bodies, sent in turn
+	// and then again from the first (a growing conversation resent each turn).
+	Conversation func(worker int) [][]byte
+	Header       http.Header // extra request headers (x-fake-*)
 }
 
 // sample is one request's timing.
@@ -43,7 +46,7 @@ func (l Load) Run(ctx context.Context, t Target) Result {
 	var first firstError
 	var wg sync.WaitGroup
 	for w := range l.Concurrency {
-		wg.Go(func() { per[w], errs[w] = l.worker(ctx, client, t, measureFrom, end, &first) })
+		wg.Go(func() { per[w], errs[w] = l.worker(ctx, client, t, w, measureFrom, end, &first) })
 	}
 	wg.Wait()
 	elapsed := time.Since(measureFrom)
@@ -67,15 +70,19 @@ func (f *firstError) String() string {
 	return f.err.Error()
 }
 
-func (l Load) worker(ctx context.Context, c *http.Client, t Target, from, end time.Time, first *firstError) ([]sample, int) {
+func (l Load) worker(ctx context.Context, c *http.Client, t Target, w int, from, end time.Time, first *firstError) ([]sample, int) {
 	var out []sample
 	errs := 0
-	for ctx.Err() == nil {
+	bodies := [][]byte{l.Body}
+	if l.Conversation != nil {
+		bodies = l.Conversation(w)
+	}
+	for i := 0; ctx.Err() == nil; i++ {
 		began := time.Now()
 		if began.After(end) && (len(out) > 0 || errs > 0) {
 			break // every worker completes at least one measured request, however loaded the machine
 		}
-		s, err := l.once(ctx, c, t)
+		s, err := l.once(ctx, c, t, bodies[i%len(bodies)])
 		if began.Before(from) && time.Now().Before(end) {
 			continue
 		}
@@ -98,8 +105,8 @@ func sum(v []int) int {
 }
 
 // once sends one request and reads the whole response.
-func (l Load) once(ctx context.Context, c *http.Client, t Target) (sample, error) {
-	req, err := newMessagesRequest(ctx, t.Key, l.Body, l.Header)
+func (l Load) once(ctx context.Context, c *http.Client, t Target, body []byte) (sample, error) {
+	req, err := newMessagesRequest(ctx, t.Key, body, l.Header)
 	if err != nil {
 		return sample{}, err
 	}

@@ -95,7 +95,7 @@ func WaitReady(ctx context.Context, t Target, p *Proc, limit time.Duration) erro
 		if p != nil && p.Exited() {
 			return fmt.Errorf("%s exited: %s", p.Name, p.Tail())
 		}
-		_, last = Load{Body: SmallBody}.once(ctx, client, t)
+		_, last = Load{}.once(ctx, client, t, SmallBody)
 		if last == nil {
 			return nil
 		}

@@ -22,7 +22,7 @@ type Report struct {
 	Connect   *ConnectResult
 	Commands  []string // exact commands, in order
 	Notes     []string
-	Profile   string // where Airlock's CPU goes (pprof -top -cum, filtered)
+	Profiles  []ScenarioProfile // where Airlock's CPU and allocations go, per scenario
 }
 
 // Baseline is the target every ratio divides by.
@@ -48,9 +48,7 @@ func (r *Report) Markdown() string {
 	if r.Connect != nil {
 		r.Connect.write(&b)
 	}
-	if r.Profile != "" {
-		b.WriteString("## Where Airlock's CPU goes\n\nA CPU profile of Airlock's data path (masking and audit on, in its own process) under the concurrency-16, streaming and 200 KB loads, 3 s each: cumulative share of the samples, filtered to the frames that name a cost. The table sums the entry points of each part (they run on separate goroutines); the rest is TLS, HTTP parsing and the reverse proxy's copying.\n\n" + r.Profile + "\n\n")
-	}
+	r.writeProfiles(&b)
 	writeList(&b, "## Notes", r.Notes)
 	b.WriteString("## Machine and versions\n\n")
 	for _, l := range r.Machine {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,21 +14,24 @@ type Sizes struct {
 	StreamEvents     int    // text deltas per streamed answer
 	BigPrompt        int    // bytes of the multi-turn prompt
 	OpenConns        int    // connections and streams held open for the memory scenario
+	Streams          int    // streams held open at once for the scale scenario
+	AgentEvents      int    // text deltas per Claude Code-shaped answer (then a tool call)
 	H2LoadDir        string // scratch directory for h2load's body file; "" = no h2load scenario
 }
 
 // FullSizes are the figures, sized to finish in minutes on 2 cores.
 var FullSizes = Sizes{Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, Concurrency: []int{1, 16, 256},
-	StreamEvents: 200, BigPrompt: 200 << 10, OpenConns: 1000}
+	StreamEvents: 200, BigPrompt: 200 << 10, OpenConns: 1000, Streams: 10000, AgentEvents: ClaudeCodeEvents}
 
 // SmokeSizes prove the harness works in a few seconds.
 var SmokeSizes = Sizes{Warmup: 100 * time.Millisecond, Duration: 300 * time.Millisecond, Concurrency: []int{1, 16},
-	StreamEvents: 50, BigPrompt: 200 << 10, OpenConns: 20}
+	StreamEvents: 50, BigPrompt: 200 << 10, OpenConns: 20, Streams: 50, AgentEvents: 50}
 
 var (
-	rpsMetrics = []Metric{{"rps", "req/s", true}, {"p50", "p50 ms", false}, {"p99", "p99 ms", false}}
-	memMetrics = []Metric{{"idle_kib", "KiB per idle conn", false}, {"stream_kib", "KiB per open stream", false}, {"base_mib", "RSS at rest MiB", false}}
-	strMetrics = []Metric{{"ttfe_p50", "first event p50 ms", false}, {"ttfe_p99", "first event p99 ms", false},
+	rpsMetrics     = []Metric{{"rps", "req/s", true}, {"p50", "p50 ms", false}, {"p99", "p99 ms", false}}
+	memMetrics     = []Metric{{"idle_kib", "KiB per idle conn", false}, {"stream_kib", "KiB per open stream", false}, {"base_mib", "RSS at rest MiB", false}}
+	streamsMetrics = []Metric{{"streams", "streams open at once", true}, {"stream_kib", "KiB per stream", false}, {"open_s", "seconds to open them", false}}
+	strMetrics     = []Metric{{"ttfe_p50", "first event p50 ms", false}, {"ttfe_p99", "first event p99 ms", false},
 		{"event_us", "µs per event (p50)", false}, {"events_per_s", "events/s", true}}
 )
 
@@ -43,6 +47,9 @@ func Scenarios(z Sizes) []Scenario {
 	stream := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Body: StreamBody, Header: StreamHeader(z.StreamEvents, 20)}
 	big := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Body: BigBody(z.BigPrompt)}
 	mem := Memory{N: z.OpenConns, Settle: 500 * time.Millisecond}
+	agent := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Header: ClaudeCodeHeader(z.AgentEvents),
+		Conversation: func(w int) [][]byte { return ClaudeCodeConversation(w, ClaudeCodeTurns) }}
+	streams := OpenStreams{N: z.Streams, Settle: time.Second, Limit: 3 * time.Minute}
 	if z.H2LoadDir != "" && lookPath("h2load") {
 		h := H2Load{Concurrency: 16, Warmup: z.Warmup, Duration: max(z.Duration, time.Second), Body: SmallBody, Dir: z.H2LoadDir}
 		cmd := "h2load " + strings.Join(h.Args(Target{Addr: "<configuration's address>", Key: "<key>"}, "body.json"), " ")
@@ -57,8 +64,15 @@ func Scenarios(z Sizes) []Scenario {
 			Note: "Time to first event is from sending the request to reading message_start; µs per event is (stream time − first event) / deltas.", Metrics: strMetrics, Run: stream.Run},
 		Scenario{ID: "bigprompt", Title: fmt.Sprintf("A %d KB multi-turn prompt, concurrency 4", z.BigPrompt>>10),
 			Note: "Every turn is scanned by masking on every request; the answer is short.", Metrics: rpsMetrics, Run: big.Run},
+		Scenario{ID: "claudecode", Title: fmt.Sprintf("Claude Code-shaped turns: ~50 KB requests, %d streamed text deltas then a tool call, concurrency 4", z.AgentEvents),
+			Note:    fmt.Sprintf("Each worker is one agent session: the system prompt (12 KB), 20 tool definitions (25 KB) and the conversation so far, resent every turn (%d turns, 38–63 KB, then a new session); the answer streams text deltas of 12 bytes and ends with a tool_use block (stop_reason tool_use).", ClaudeCodeTurns),
+			Metrics: append(slices.Clone(rpsMetrics), strMetrics[0], strMetrics[2]), Run: agent.Run},
 		Scenario{ID: "memory", Title: fmt.Sprintf("Memory: %d idle keep-alive connections, then %d open streams (HTTP/1.1)", z.OpenConns, z.OpenConns),
 			Note:    "Resident memory of the proxy's processes (all workers), before, with the idle connections and with the streams added; direct has no proxy. nginx preallocates its worker_connections at start, so most of its per-connection memory is already in its RSS at rest.",
-			Metrics: memMetrics, Run: mem.Run, Skip: func(t Target) bool { return t.PIDs == nil }, Runs: 1},
+			Metrics: memMetrics, Run: mem.Run, Skip: func(t Target) bool { return t.PIDs == nil }, Runs: 1, NoProfile: true},
+		Scenario{ID: "streams10k", Title: fmt.Sprintf("Scale: %d streams open at once (HTTP/1.1, one per connection)", z.Streams),
+			Note:    "Airlock (the goal's configuration) only: the streams open 32 at a time and stay open (one event a minute) while the proxy's resident memory is read; bounded at 3 minutes. KiB per stream is the RSS growth divided by the streams held.",
+			Metrics: streamsMetrics, Run: streams.Run, Runs: 1, NoProfile: true,
+			Skip: func(t Target) bool { return t.PIDs == nil || (t.Name != AirlockTarget && t.Name != SmokeTarget) }},
 	)
 }

@@ -17,6 +17,9 @@ const (
 	EmbeddedKey = "sk-ant-api03-FAKE-bench-embedded-app-key"     // what applications behind a proxy send
 )
 
+// SmokeTarget is the smoke mode's Airlock.
+const SmokeTarget = "airlock-inproc"
+
 // RunSmoke measures direct and an in-process Airlock (TLS, gateway, masking,
 // audit; no eBPF capture) for a few seconds: the mode `make test` runs.
 func RunSmoke(ctx context.Context, dir string, progress io.Writer) (*Report, error) {
@@ -37,7 +40,7 @@ func RunSmoke(ctx context.Context, dir string, progress io.Writer) (*Report, err
 	}
 	targets := []Target{
 		{Name: Baseline, Label: "client → fake API over TLS", Addr: up.Addr, Roots: roots, Key: ManagedKey},
-		{Name: "airlock-inproc", Label: "client → in-process Airlock (airlockd's assembly from internal/daemon: TLS, gateway, policy, masking, audit; no capture) → fake API", Addr: a.Addr, Roots: roots, Key: EmbeddedKey,
+		{Name: SmokeTarget, Label: "client → in-process Airlock (airlockd's assembly from internal/daemon: TLS, gateway, policy, masking, audit; no capture) → fake API", Addr: a.Addr, Roots: roots, Key: EmbeddedKey,
 			PIDs: func() []int { return []int{os.Getpid()} }}, // exercises the memory scenario; the figure includes the client
 	}
 	s := Suite{Targets: targets, Scenarios: Scenarios(SmokeSizes), Runs: 1, Progress: progress}

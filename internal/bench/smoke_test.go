@@ -20,10 +20,17 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range rep.Measured {
-		if m.Scenario.ID == "memory" {
-			r := m.Runs["airlock-inproc"]
+		switch m.Scenario.ID {
+		case "memory":
+			r := m.Runs[SmokeTarget]
 			if len(r) != 1 || r[0].Errors != 0 || r[0].Done != 2*SmokeSizes.OpenConns || !(r[0].Metrics["base_mib"] > 0) {
 				t.Errorf("memory scenario: %+v", r)
+			}
+			continue
+		case "streams10k":
+			r := m.Runs[SmokeTarget]
+			if len(r) != 1 || r[0].Errors != 0 || r[0].Metrics["streams"] != float64(SmokeSizes.Streams) || len(m.Runs[Baseline]) != 0 {
+				t.Errorf("open streams scenario: %+v", m.Runs)
 			}
 			continue
 		}
@@ -32,7 +39,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	md := rep.Markdown()
-	for _, want := range []string{"rps_c16", "stream", "bigprompt", "newconn"} {
+	for _, want := range []string{"rps_c16", "stream", "bigprompt", "newconn", "claudecode", "streams10k"} {
 		if _, ok := rep.find(want); !ok {
 			t.Errorf("scenario %s missing", want)
 		}

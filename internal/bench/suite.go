@@ -20,6 +20,7 @@ type Scenario struct {
 	Run             func(ctx context.Context, t Target) Result
 	Skip            func(t Target) bool // targets the scenario does not apply to
 	Runs            int                 // runs of this scenario when fewer than the suite's (0: the suite's)
+	NoProfile       bool                // not a load worth a CPU profile (memory, open streams)
 }
 
 // Measured is everything one scenario produced: per target, every run.

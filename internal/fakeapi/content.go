@@ -63,6 +63,10 @@ func (s *Server) answerFor(req *messagesRequest, p params) answer {
 	case ScenarioLong:
 		a.blocks = []block{textBlock(loremText(p.events * p.deltaSize))}
 		p.chunk = p.deltaSize
+	case ScenarioAgent: // an agent's turn: it explains, then calls a tool
+		a.blocks = []block{textBlock(loremText(p.events * p.deltaSize)), toolBlock(s.nextID("toolu_fake"), toolName(req))}
+		a.stopReason = "tool_use"
+		p.chunk = p.deltaSize
 	case ScenarioMidstreamErr:
 		a.blocks = []block{textBlock(defaultText(req))}
 		a.failAfter = 3

@@ -18,6 +18,7 @@ const (
 	ScenarioCitations    = "citations"       // a text block with citations_delta events
 	ScenarioMidstreamErr = "midstream_error" // HTTP 200, a few deltas, then an error event (529 when not streamed)
 	ScenarioLong         = "long"            // x-fake-events text deltas of x-fake-delta-size bytes
+	ScenarioAgent        = "agent"           // long's text deltas, then a tool_use block; stop_reason tool_use
 	ScenarioSlow         = "slow"            // the text answer with x-fake-interval-ms (default 25) between events
 	ScenarioError        = "error"           // an HTTP error of status x-fake-status (default 529)
 )
@@ -35,7 +36,7 @@ const (
 
 var scenarios = map[string]bool{ScenarioText: true, ScenarioEcho: true, ScenarioToolUse: true,
 	ScenarioThinking: true, ScenarioCitations: true, ScenarioMidstreamErr: true, ScenarioLong: true,
-	ScenarioSlow: true, ScenarioError: true}
+	ScenarioSlow: true, ScenarioError: true, ScenarioAgent: true}
 
 // messagesRequest is the part of a Messages body the fake looks at.
 type messagesRequest struct {

@@ -51,6 +51,7 @@ func TestSDKStreamMatchesJSON(t *testing.T) {
 		{ScenarioThinking, "thinking,text", "end_turn", wantThinking},
 		{ScenarioCitations, "text,text", "end_turn", wantCitation},
 		{ScenarioLong, "text", "end_turn", wantText(0, loremText(200*20))},
+		{ScenarioAgent, "text,tool_use", "tool_use", func(t *testing.T, m *anthropic.Message) { wantText(0, loremText(200*20))(t, m); wantTool(t, m) }},
 		{ScenarioSlow, "text", "end_turn", wantText(0, "Hello! You said: héllo wörld 🌍")},
 	}
 	for _, tc := range cases {
