@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +34,9 @@ var ErrHostNotAllowed = errors.New("host is not a configured API host")
 // ErrHostsChanged means the CA on disk is constrained to other host names
 // than the configuration asks for: leaves for a new host would not verify.
 var ErrHostsChanged = errors.New("ca name constraints differ from the configured API hosts")
+
+// ErrNoCA means the CA directory holds no CA yet (LoadCA never creates one).
+var ErrNoCA = errors.New("no CA yet")
 
 // Authority is the loaded CA: the current signing CA plus retired CAs whose
 // leaves may still be in use, which stay in the exported trust bundle.
@@ -65,6 +70,19 @@ func LoadOrCreateCA(cfg CAConfig, log *zap.Logger) (*Authority, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// LoadCA loads an existing CA without creating one: reading commands (the
+// CLI, doctor) must not mint a CA as a side effect.
+func LoadCA(cfg CAConfig) (*Authority, error) {
+	if _, err := os.Stat(CACertPath(cfg.Dir)); err != nil {
+		return nil, fmt.Errorf("%w in %s", ErrNoCA, cfg.Dir)
+	}
+	ca, err := LoadOrCreateCA(cfg, nil)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("reading the CA in %s needs root: %w", cfg.Dir, err)
+	}
+	return ca, err
 }
 
 // Reload re-reads the CA directory (creating the CA if absent), so a running

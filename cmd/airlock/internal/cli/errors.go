@@ -35,6 +35,15 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Explain is the reason and the fix apart (doctor shows them in two columns).
+func (e *Error) Explain() (reason, fix string) {
+	reason = e.Reason
+	if e.Err != nil {
+		reason += ": " + e.Err.Error()
+	}
+	return oneLine(reason), e.Fix
+}
+
 // fail builds a failure (exit 1) with a cause and a fix.
 func fail(err error, fix, format string, args ...any) *Error {
 	return &Error{Reason: fmt.Sprintf(format, args...), Fix: fix, Code: ExitFailure, Err: err}

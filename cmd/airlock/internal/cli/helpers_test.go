@@ -73,19 +73,3 @@ func testConfig(t *testing.T, extra string) (cfgPath, stateDir string) {
 func repoFile(parts ...string) string {
 	return filepath.Join(append([]string{"..", "..", "..", ".."}, parts...)...)
 }
-
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func writeFile(t *testing.T, path, data string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}

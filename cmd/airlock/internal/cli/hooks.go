@@ -2,12 +2,11 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/airlock-dev/airlock/cmd/airlock/internal/doctor"
 	"github.com/airlock-dev/airlock/cmd/airlock/internal/installer"
 	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/internal/config"
@@ -63,20 +62,9 @@ func caExists(dir string) bool {
 	return err == nil
 }
 
-// errNoCA means the CA has not been created yet.
-var errNoCA = errors.New("no CA yet")
-
-// loadCA loads an existing CA without creating one: reading commands must
-// not mint a CA as a side effect.
+// loadCA loads an existing CA without creating one.
 func loadCA(dir string, hosts []string) (*tlsmitm.Authority, error) {
-	if !caExists(dir) {
-		return nil, fmt.Errorf("%w in %s", errNoCA, dir)
-	}
-	ca, err := tlsmitm.LoadOrCreateCA(tlsmitm.CAConfig{Dir: dir, Hosts: hosts}, nil)
-	if errors.Is(err, fs.ErrPermission) {
-		return nil, fmt.Errorf("reading the CA in %s needs root: %w", dir, err)
-	}
-	return ca, err
+	return tlsmitm.LoadCA(tlsmitm.CAConfig{Dir: dir, Hosts: hosts})
 }
 
 // keyPath is the file the default managed credential is read from: its file
@@ -90,8 +78,29 @@ func keyPath(cfg *config.Config, unit string) string {
 		return c.File
 	}
 	if c.Systemd != "" {
-		path, _ := loadCredentialPath(unit, c.Systemd)
+		path, _ := installer.LoadCredentialPath(unit, c.Systemd)
 		return path
 	}
 	return ""
+}
+
+// selfTest is install's last step: the doctor's path probe, with retries
+// while the freshly started daemon attaches.
+func (a *app) selfTest(ctx context.Context) (string, error) {
+	cfg, ca, err := a.currentCA()
+	if err != nil {
+		return "", err
+	}
+	for range 10 {
+		var c doctor.Check
+		if c, err = doctor.ProbePath(ctx, cfg.Capture.APIHosts[0], "", ca.CertPEM()); err == nil {
+			return c.Detail, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return "", err
 }

@@ -1,6 +1,7 @@
-package cli
+package doctor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,15 +23,15 @@ var neededCaps = []struct {
 	name string
 }{{12, "CAP_NET_ADMIN"}, {19, "CAP_SYS_PTRACE"}, {21, "CAP_SYS_ADMIN"}, {38, "CAP_PERFMON"}, {39, "CAP_BPF"}}
 
-func (d *doctorEnv) privileges(context.Context) []check {
+func (d *env) privileges(context.Context) []Check {
 	if os.Geteuid() == 0 {
-		return []check{{Name: "user", Result: checkOK, Detail: "running as root"}}
+		return []Check{{Name: "user", Result: OK, Detail: "running as root"}}
 	}
 	missing := missingCaps()
 	if len(missing) == 0 {
-		return []check{{Name: "capabilities", Result: checkOK, Detail: "not root, but holds the capabilities the daemon needs"}}
+		return []Check{{Name: "capabilities", Result: OK, Detail: "not root, but holds the capabilities the daemon needs"}}
 	}
-	return []check{{Name: "user", Result: checkWarn,
+	return []Check{{Name: "user", Result: Warn,
 		Detail: fmt.Sprintf("uid %d without %s: kernel checks are partial and the admin socket may refuse you", os.Geteuid(), strings.Join(missing, ", ")),
 		Fix:    "run 'sudo airlock doctor'"}}
 }
@@ -53,49 +54,49 @@ func missingCaps() []string {
 	return missing
 }
 
-func (d *doctorEnv) config(context.Context) []check {
+func (d *env) config(context.Context) []Check {
 	if d.cfgErr != nil {
-		return []check{{Name: d.a.configPath, Result: checkFail, Detail: errors.Unwrap(d.cfgErr).Error(),
+		detail := d.cfgErr // the CLI's error wraps the list of problems: show the list
+		if inner := errors.Unwrap(d.cfgErr); inner != nil {
+			detail = inner
+		}
+		return []Check{{Name: d.host.ConfigPath(), Result: Fail, Detail: detail.Error(),
 			Fix: "correct each key listed (airlockd reports the same problems at startup)"}}
 	}
-	return []check{{Name: d.a.configPath, Result: checkOK,
+	return []Check{{Name: d.host.ConfigPath(), Result: OK,
 		Detail: fmt.Sprintf("valid; fail mode %s, %d credential(s), policy %s", d.cfg.Capture.FailMode,
-			len(d.cfg.Credentials), orDefault(d.cfg.Policy.File, "built-in default"))}}
+			len(d.cfg.Credentials), cmp.Or(d.cfg.Policy.File, "built-in default"))}}
 }
 
-func (d *doctorEnv) loadCA() (*tlsmitm.Authority, error) {
-	return loadCA(d.cfg.CADir(), d.cfg.Capture.APIHosts)
-}
-
-func (d *doctorEnv) ca(context.Context) []check {
+func (d *env) ca(context.Context) []Check {
 	if d.cfg == nil {
-		return d.needConfig("ca")
+		return needConfig("ca")
 	}
 	ca, err := d.loadCA()
 	switch {
-	case errors.Is(err, errNoCA):
-		return []check{{Name: "ca", Result: checkFail, Detail: err.Error(), Fix: "run 'sudo airlock install', or start airlockd once: it creates the CA"}}
+	case errors.Is(err, tlsmitm.ErrNoCA):
+		return []Check{{Name: "ca", Result: Fail, Detail: err.Error(), Fix: "run 'sudo airlock install', or start airlockd once: it creates the CA"}}
 	case errors.Is(err, tlsmitm.ErrKeyPermissions):
-		return []check{{Name: "ca key", Result: checkFail, Detail: err.Error(),
+		return []Check{{Name: "ca key", Result: Fail, Detail: err.Error(),
 			Fix: "chmod 0400 " + d.cfg.CADir() + "/ca.key, then 'airlock ca rotate' (the key may have leaked)"}}
 	case err != nil:
-		return []check{{Name: "ca", Result: checkFail, Detail: err.Error(), Fix: "run doctor as root; inspect " + d.cfg.CADir()}}
+		return []Check{{Name: "ca", Result: Fail, Detail: err.Error(), Fix: "run doctor as root; inspect " + d.cfg.CADir()}}
 	}
-	c := check{Name: "ca", Result: checkOK, Detail: fmt.Sprintf("%s, valid until %s, limited to %s",
-		short(ca.Fingerprint()), cell(ca.NotAfter()), strings.Join(ca.Hosts(), ", "))}
+	c := Check{Name: "ca", Result: OK, Detail: fmt.Sprintf("%s, valid until %s, limited to %s",
+		truncate(ca.Fingerprint(), 24), ca.NotAfter().UTC().Format(time.RFC3339), strings.Join(ca.Hosts(), ", "))}
 	if time.Until(ca.NotAfter()) < 30*24*time.Hour {
-		c.Result, c.Fix = checkWarn, "run 'sudo airlock ca rotate' before it expires"
+		c.Result, c.Fix = Warn, "run 'sudo airlock ca rotate' before it expires"
 	}
-	return []check{c}
+	return []Check{c}
 }
 
-func (d *doctorEnv) trust(ctx context.Context) []check {
+func (d *env) trust(ctx context.Context) []Check {
 	if d.cfg == nil {
-		return d.needConfig("runtimes")
+		return needConfig("runtimes")
 	}
 	ca, err := d.loadCA()
 	if err != nil {
-		return []check{{Name: "runtimes", Result: checkSkip, Detail: "no CA to check trust for (see ca)"}}
+		return []Check{{Name: "runtimes", Result: Skip, Detail: "no CA to check trust for (see ca)"}}
 	}
 	host := d.cfg.Capture.APIHosts[0]
 	leaf, err := ca.IssueLeaf(host)
@@ -105,48 +106,48 @@ func (d *doctorEnv) trust(ctx context.Context) []check {
 			return trustChecks(results)
 		}
 	}
-	return []check{{Name: "runtimes", Result: checkFail, Detail: err.Error(), Fix: "run doctor as root"}}
+	return []Check{{Name: "runtimes", Result: Fail, Detail: err.Error(), Fix: "run doctor as root"}}
 }
 
-func trustChecks(results []trust.Result) []check {
-	var out []check
+func trustChecks(results []trust.Result) []Check {
+	var out []Check
 	for _, r := range results {
-		c := check{Name: r.Runtime, Result: checkOK, Detail: r.Detail, Fix: r.Fix}
+		c := Check{Name: r.Runtime, Result: OK, Detail: r.Detail, Fix: r.Fix}
 		switch {
 		case !r.Present:
-			c.Result, c.Detail = checkSkip, "not installed"
+			c.Result, c.Detail = Skip, "not installed"
 		case !r.OK:
-			c.Result = checkFail
+			c.Result = Fail
 		}
 		out = append(out, c)
 	}
 	return out
 }
 
-func (d *doctorEnv) dns(ctx context.Context) []check {
+func (d *env) dns(ctx context.Context) []Check {
 	if d.cfg == nil {
-		return d.needConfig("resolve")
+		return needConfig("resolve")
 	}
-	var out []check
+	var out []Check
 	for _, host := range unique(d.cfg.Capture.Hosts, d.cfg.Capture.APIHosts) {
 		out = append(out, d.resolve(ctx, host))
 	}
 	return out
 }
 
-func (d *doctorEnv) resolve(ctx context.Context, host string) check {
+func (d *env) resolve(ctx context.Context, host string) Check {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return check{Name: host, Result: checkFail, Detail: err.Error(),
+		return Check{Name: host, Result: Fail, Detail: err.Error(),
 			Fix: "check /etc/resolv.conf: without DNS the host names add no capture targets, and upstream is unreachable"}
 	}
 	var parts []string
 	for _, ad := range addrs {
 		parts = append(parts, ad.Unmap().String()+targetNote(ad.Unmap(), d.cfg.Capture.Targets))
 	}
-	return check{Name: host, Result: checkOK, Detail: strings.Join(parts, ", ")}
+	return Check{Name: host, Result: OK, Detail: strings.Join(parts, ", ")}
 }
 
 // targetNote says whether addr is inside the configured target prefixes (it is

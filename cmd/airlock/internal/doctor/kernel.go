@@ -1,4 +1,4 @@
-package cli
+package doctor
 
 import (
 	"context"
@@ -9,19 +9,19 @@ import (
 // kernel runs capture's own diagnostics (BPF syscall, cgroup2 mount,
 // CONFIG_CGROUP_BPF, each hook type, bpffs) for the configured cgroup and pin
 // directory. Privileges are the privileges section's.
-func (d *doctorEnv) kernel(context.Context) []check {
+func (d *env) kernel(context.Context) []Check {
 	var cfg intercept.Config
 	if d.cfg != nil {
 		cfg.CgroupPath, cfg.PinDir = d.cfg.Capture.Cgroup, d.cfg.Capture.PinDir
 	}
-	var out []check
+	var out []Check
 	for _, c := range intercept.Checks(cfg) {
 		if c.Name == "privileges" {
 			continue
 		}
-		r := check{Name: c.Name, Result: checkOK, Detail: c.Detail, Fix: c.Fix}
+		r := Check{Name: c.Name, Result: OK, Detail: c.Detail, Fix: c.Fix}
 		if !c.OK {
-			r.Result = checkFail
+			r.Result = Fail
 		} else if c.Name == "cgroup2 mount" && c.Detail == "" {
 			r.Detail = cgroupDetail(cfg.CgroupPath)
 		}

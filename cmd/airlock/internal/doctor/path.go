@@ -1,6 +1,7 @@
-package cli
+package doctor
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -75,73 +76,52 @@ func apiErrorType(body []byte) string {
 }
 
 // verdict turns a probe outcome into a doctor check.
-func (r pathResult) verdict(host string, err error) check {
-	c := check{Name: host}
+func (r pathResult) verdict(host string, err error) Check {
+	c := Check{Name: host}
 	var unknown x509.UnknownAuthorityError
 	var certErr *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &unknown) || errors.As(err, &certErr):
-		c.Result, c.Detail = checkFail, "the certificate is not Airlock's: the connection was not intercepted"
+		c.Result, c.Detail = Fail, "the certificate is not Airlock's: the connection was not intercepted"
 		c.Fix = "check 'airlock status' (attached? targets?) and that " + host + " resolves into capture.targets or capture.hosts"
 	case err != nil:
-		c.Result, c.Detail = checkFail, err.Error()
+		c.Result, c.Detail = Fail, err.Error()
 		c.Fix = "start airlockd and check 'airlock status'; a refused connection with the daemon down is fail-closed working as designed"
 	case r.ErrorType == "authentication_error":
-		c.Result, c.Detail = checkFail, "upstream rejected the managed credential (401)"
+		c.Result, c.Detail = Fail, "upstream rejected the managed credential (401)"
 		c.Fix = "put a valid key where credentials[0] points, then 'systemctl reload airlockd'"
 	case r.Status == http.StatusBadGateway || r.Status == http.StatusServiceUnavailable || r.Status == http.StatusGatewayTimeout:
-		c.Result, c.Detail = checkFail, fmt.Sprintf("intercepted, but the daemon could not reach upstream (%d %s)", r.Status, r.ErrorType)
+		c.Result, c.Detail = Fail, fmt.Sprintf("intercepted, but the daemon could not reach upstream (%d %s)", r.Status, r.ErrorType)
 		c.Fix = "check DNS, egress (upstream.proxy) and 'journalctl -u airlockd'"
 	case r.Status == http.StatusForbidden:
-		c.Result, c.Detail = checkWarn, "intercepted; policy denied the probe (GET /v1/models), so upstream was not tried"
+		c.Result, c.Detail = Warn, "intercepted; policy denied the probe (GET /v1/models), so upstream was not tried"
 		c.Fix = "allow GET /v1/models for root in the policy to let doctor test the whole path"
 	default:
-		c.Result, c.Detail = checkOK, fmt.Sprintf("intercepted by Airlock, upstream answered %d (request-id %s)", r.Status, orDefault(r.RequestID, "none"))
+		c.Result, c.Detail = OK, fmt.Sprintf("intercepted by Airlock, upstream answered %d (request-id %s)", r.Status, cmp.Or(r.RequestID, "none"))
 	}
 	return c
 }
 
-func (d *doctorEnv) upstream(ctx context.Context) []check {
+func (d *env) upstream(ctx context.Context) []Check {
 	if d.cfg == nil {
-		return d.needConfig("path")
+		return needConfig("path")
 	}
 	ca, err := d.loadCA()
 	if err != nil {
-		return []check{{Name: "path", Result: checkSkip, Detail: "no CA (see ca)"}}
+		return []Check{{Name: "path", Result: Skip, Detail: "no CA (see ca)"}}
 	}
-	c, _ := probePath(ctx, d.cfg.Capture.APIHosts[0], d.flags.connect, ca.CertPEM())
-	return []check{c}
+	c, _ := ProbePath(ctx, d.cfg.Capture.APIHosts[0], d.opts.Connect, ca.CertPEM())
+	return []Check{c}
 }
 
-// probePath runs the probe and returns its verdict, and an error when it failed.
-func probePath(ctx context.Context, host, connect string, caPEM []byte) (check, error) {
+// ProbePath runs the probe (doctor's upstream check, install's self-test) and returns its verdict, and an error when it failed.
+func ProbePath(ctx context.Context, host, connect string, caPEM []byte) (Check, error) {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(caPEM)
 	r, err := pathProbe{host: host, connect: connect, roots: roots}.run(ctx)
 	c := r.verdict(host, err)
-	if c.Result == checkFail {
+	if c.Result == Fail {
 		return c, errors.New(c.Detail + " (" + c.Fix + ")")
 	}
 	return c, nil
-}
-
-// selfTest is install's last step: the doctor's path probe, with retries
-// while the freshly started daemon attaches.
-func (a *app) selfTest(ctx context.Context) (string, error) {
-	cfg, ca, err := a.currentCA()
-	if err != nil {
-		return "", err
-	}
-	var c check
-	for attempt := 0; attempt < 10; attempt++ {
-		if c, err = probePath(ctx, cfg.Capture.APIHosts[0], "", ca.CertPEM()); err == nil {
-			return c.Detail, nil
-		}
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case <-time.After(time.Second):
-		}
-	}
-	return "", err
 }
