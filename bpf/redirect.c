@@ -8,94 +8,10 @@
 #include <bpf/bpf_core_read.h>
 #include "redirect.h"
 #include "task.h"
+#include "maps.h"
+#include "identity.h"
 
 char __license[] SEC("license") = "Dual BSD/GPL";
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, struct target_v4);
-	__type(value, __u8);
-} targets_v4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, struct target_v6);
-	__type(value, __u8);
-} targets_v6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, struct range_v4);
-	__type(value, __u8);
-} ranges_v4 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 4096);
-	__type(key, struct range_v6);
-	__type(value, __u8);
-} ranges_v6 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct config);
-} config_map SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct record);
-} records_by_cookie SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct peer_key);
-	__type(value, struct record);
-} records_by_peer SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, COUNTER_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct netns_listener);
-} netns_listeners SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 * 1024);
-} netns_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, NETNS_COUNTER_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} netns_counters SEC(".maps");
-
-static __always_inline void count_netns(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&netns_counters, &which);
-	if (v)
-		*v += 1;
-}
 
 /* listener_for finds the daemon's listener in the caller's network
  * namespace. Without one the connection must be refused (the caller's own
@@ -121,19 +37,6 @@ static __always_inline struct netns_listener *listener_for(struct bpf_sock_addr 
 	e->_pad = 0;
 	bpf_ringbuf_submit(e, 0);
 	return NULL;
-}
-
-static __always_inline void count(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &which);
-	if (v)
-		*v += 1;
-}
-
-static __always_inline struct config *get_config(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&config_map, &zero);
 }
 
 /* The daemon's own sockets: they carry the mark AND come from the daemon's
@@ -178,58 +81,6 @@ static __always_inline int is_target_v6(struct bpf_sock_addr *ctx)
 	__u32 ip[4] = { ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2], ctx->user_ip6[3] };
 	__builtin_memcpy(key.addr, ip, 16);
 	return bpf_map_lookup_elem(&targets_v6, &key) != NULL;
-}
-
-/* Who is calling connect(), read from the current task through CO-RE:
- * the executable's inode, device and file name, and the thread group's
- * start time. The listener compares them with /proc at accept, when the
- * caller may have exec'd another binary or exited (pid reused). */
-static __always_inline void remember_identity(struct record *r)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
-	const unsigned char *name = BPF_CORE_READ(exe, f_path.dentry, d_name.name);
-
-	r->exe_ino = BPF_CORE_READ(exe, f_inode, i_ino);
-	r->exe_dev = BPF_CORE_READ(exe, f_inode, i_sb, s_dev);
-	r->start_boottime = BPF_CORE_READ(task, group_leader, start_boottime);
-	bpf_probe_read_kernel_str(r->exe_name, sizeof(r->exe_name), name);
-}
-
-/* A socket that connects again (after AF_UNSPEC or a failed attempt) must
- * not keep the record of its earlier, redirected connection: getpeername
- * would lie and sockops would index a connection we never redirected. */
-static __always_inline void forget(struct bpf_sock_addr *ctx)
-{
-	__u64 cookie = bpf_get_socket_cookie(ctx);
-	bpf_map_delete_elem(&records_by_cookie, &cookie);
-}
-
-/* Store the record by socket cookie; a full map refuses the connection
- * rather than letting it escape unattributed. */
-static __always_inline int remember(struct bpf_sock_addr *ctx, __u16 family, __u32 ip[4])
-{
-	struct record r = {};
-	__u64 uidgid = bpf_get_current_uid_gid();
-	__u64 cookie = bpf_get_socket_cookie(ctx);
-
-	__builtin_memcpy(r.dst_ip, ip, 16);
-	r.dst_port = (__u16)ctx->user_port;
-	r.family = family;
-	r.tgid = bpf_get_current_pid_tgid() >> 32;
-	r.uid = (__u32)uidgid;
-	r.gid = uidgid >> 32;
-	r.cgroup_id = bpf_get_current_cgroup_id();
-	r.netns_cookie = bpf_get_netns_cookie(ctx);
-	r.ktime_ns = bpf_ktime_get_ns();
-	bpf_get_current_comm(r.comm, sizeof(r.comm));
-	remember_identity(&r);
-	if (bpf_map_update_elem(&records_by_cookie, &cookie, &r, BPF_ANY)) {
-		count(COUNTER_MAP_FULL);
-		return 0;
-	}
-	count(COUNTER_REDIRECTED);
-	return 1;
 }
 
 static __always_inline int is_v4_mapped(__u32 ip[4])
