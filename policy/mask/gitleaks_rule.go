@@ -28,10 +28,18 @@ func windowDetector(r glconfig.Rule, allow []*glconfig.Allowlist, kind, source s
 	n := maxMatchLen(tree.Simplify())
 	w := &winRule{re: re, secretGroup: r.SecretGroup, entropy: r.Entropy, pre: preKeywordSet(tree, r.Keywords),
 		back: min(n, maxWinBack), fwd: min(n, maxWinFwd) + wholeValueSlack}
-	w.allowlists = allow
+	w.prefix = newNamePrefix(tree)
+	lists := compileAllowlists(allow)
+	w.allowlists = lists
+	if *w.pre != ([256]bool{}) || spansSpaces(tree) {
+		// Costly windows (a name before the keyword, or a fixed 1 KiB):
+		// reject what cannot be a keyword first. A token rule's window is
+		// as cheap as the check.
+		w.after = newAfterCheck(tree, r.Keywords)
+	}
 	if len(allow) > 0 {
-		w.allowed = func(secret, match, line string) bool { return allowedBy(allow, secret, match, line, true) }
-		w.allowedRegex = func(secret, match, line string) bool { return allowedBy(allow, secret, match, line, false) }
+		w.allowed = func(secret, match, line string) bool { return allowedBy(lists, secret, match, line, true) }
+		w.allowedRegex = func(secret, match, line string) bool { return allowedBy(lists, secret, match, line, false) }
 	}
 	switch {
 	case strings.Contains(src, semiGenericOp):
@@ -289,7 +297,7 @@ func isSpace(c byte) bool {
 
 // allowedBy applies gitleaks' allowlist semantics (checkFindingAllowed);
 // traffic has no commit or path, so conditions on those never hold.
-func allowedBy(lists []*glconfig.Allowlist, secret, match, line string, stopWords bool) bool {
+func allowedBy(lists []*allowlist, secret, match, line string, stopWords bool) bool {
 	for _, a := range lists {
 		target := secret
 		switch a.RegexTarget {
@@ -298,7 +306,7 @@ func allowedBy(lists []*glconfig.Allowlist, secret, match, line string, stopWord
 		case "line":
 			target = line
 		}
-		regexOK := a.RegexAllowed(target)
+		regexOK := a.regexAllowed(target)
 		stop := false
 		if stopWords {
 			stop, _ = a.ContainsStopWord(secret)

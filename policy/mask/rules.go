@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	glconfig "github.com/zricethezav/gitleaks/v8/config"
 )
 
 // ruleDetectors is the rule set, in priority order: Airlock's own
@@ -141,8 +139,8 @@ func attachTwins(dets []*detector) {
 
 // twinAllowlists is the union of the twins' allow-lists, each once (the
 // global lists are in every rule's).
-func twinAllowlists(twins []*winRule) []*glconfig.Allowlist {
-	var out []*glconfig.Allowlist
+func twinAllowlists(twins []*winRule) []*allowlist {
+	var out []*allowlist
 	for _, w := range twins {
 		for _, a := range w.allowlists {
 			if !slices.Contains(out, a) {
@@ -158,7 +156,7 @@ func twinAllowlists(twins []*winRule) []*glconfig.Allowlist {
 // glpat-XXXX-XXXX are documentation) and no twin's allow-list takes it.
 // Entropy floors are not applied: test keys here read FAKEFAKE..., and a
 // low-entropy token with a provider's prefix is still worth masking.
-func twinsAccept(allow []*glconfig.Allowlist, v string) bool {
+func twinsAccept(allow []*allowlist, v string) bool {
 	return distinctBytes(v[strings.IndexAny(v, "_-")+1:]) > 2 && !allowedBy(allow, v, v, v, true)
 }
 

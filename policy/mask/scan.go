@@ -27,8 +27,10 @@ type scanner struct {
 	found  []span // secrets windowed rules found, sorted by start
 	// keywordless are the active detectors without keywords.
 	keywordless []*detector
-	cands       []candidate // reused by candidates
-	mac         hash.Hash   // placeholder HMAC, keyed once per scanner
+	cands       []candidate   // reused by candidates
+	lastWins    [4]windowMemo // the last windows run (window.go)
+	nextWin     int
+	mac         hash.Hash // placeholder HMAC, keyed once per scanner
 	out         []byte
 	res         Result
 }
@@ -278,6 +280,9 @@ func (s *scanner) decide(i, safe int, final, inValue bool) match {
 	for _, c := range s.candidates(i) {
 		if inValue && s.e.detectors[c.det].deferToValue {
 			continue
+		}
+		if c.span > 0 && best.isMatching && s.found[c.span-1].ve <= best.end {
+			continue // cannot win (ties go to the detector listed first): spare its allow-lists
 		}
 		m := s.try(c, i, final)
 		if !m.decided {

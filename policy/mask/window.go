@@ -4,8 +4,6 @@ import (
 	"math"
 	"regexp"
 	"slices"
-
-	glconfig "github.com/zricethezav/gitleaks/v8/config"
 )
 
 // Windowed rules (gitleaks' rule shape). A gitleaks rule is an unanchored
@@ -35,7 +33,7 @@ type winRule struct {
 	// the bytes before a keyword never need holding back for this rule.
 	secretAfter bool
 	allowed     func(secret, match, line string) bool
-	allowlists  []*glconfig.Allowlist // what allowed applies (global lists first)
+	allowlists  []*allowlist // what allowed applies (global lists first)
 	// allowedRegex is allowed without the stop words (for Airlock's own
 	// assignment detector, whose test values say FAKE).
 	allowedRegex func(secret, match, line string) bool
@@ -45,6 +43,12 @@ type winRule struct {
 	// end, on the bytes after the keyword, says where the window ends (at
 	// most fwd) once the bytes present decide it. nil: fwd bytes on.
 	end func(after []byte) (int, bool)
+	// after rejects an occurrence that cannot be a match's keyword
+	// (window_after.go); nil = run every window.
+	after *afterCheck
+	// prefix, for a rule that starts with a lazy name run, finds matches
+	// without running that run (window_after.go); nil = the whole regexp.
+	prefix *namePrefix
 }
 
 // windowEnd is where the window of the occurrence ending at ke ends, if
@@ -122,8 +126,11 @@ func (s *scanner) runWindow(det, ks, ke, hi int) {
 	if w.quickReject != nil && w.quickReject(s.buf[ke-s.base:hi-s.base]) {
 		return
 	}
+	if w.after != nil && !w.after.mayMatch(s.buf, ks-s.base, hi-s.base) {
+		return
+	}
 	win := s.buf[lo-s.base : hi-s.base]
-	for _, loc := range w.re.FindAllSubmatchIndex(win, -1) {
+	for _, loc := range s.windowMatches(det, lo, hi, ks, ke) {
 		if lo+loc[1] <= ks || lo+loc[0] >= ke {
 			continue // another occurrence's match (it runs on its own)
 		}
@@ -138,6 +145,53 @@ func (s *scanner) runWindow(det, ks, ke, hi int) {
 		sp.vs, sp.ve = lo+vs, lo+wholeValueEnd(win, vs, ve)
 		s.addSpan(sp)
 	}
+}
+
+// windowMatches returns the matches of det's regexp on the window
+// [lo, hi) that may overlap the occurrence [ks, ke). Non-overlapping
+// matches can share no byte, so at most one holds all of the occurrence:
+// the first match usually settles it, and the search stops there instead
+// of scanning the rest of the window (a PEM rule's window is 1 KiB).
+// Occurrences of several keywords in one name (aws_secret_access_key)
+// share their window: a recent identical window's result is reused.
+func (s *scanner) windowMatches(det, lo, hi, ks, ke int) [][]int {
+	for _, m := range s.lastWins {
+		if m.det == det && m.lo == lo && m.hi == hi && m.ok && m.settles(ke) {
+			return m.locs
+		}
+	}
+	w, win := s.e.detectors[det].win, s.buf[lo-s.base:hi-s.base]
+	m := windowMemo{det: det, lo: lo, hi: hi, ok: true, locs: w.find(win, 1)}
+	if !m.settles(ke) {
+		m.locs, m.all = w.find(win, -1), true
+	}
+	s.lastWins[s.nextWin%len(s.lastWins)] = m
+	s.nextWin++
+	return m.locs
+}
+
+// find runs the rule on a window: through its name prefix's core when it
+// has one and the window is ASCII (the walk back counts bytes as runes).
+func (w *winRule) find(win []byte, n int) [][]int {
+	if w.prefix != nil && isASCII(win) {
+		return w.prefix.find(win, n)
+	}
+	return w.re.FindAllSubmatchIndex(win, n)
+}
+
+// windowMemo is a window a rule ran on and its matches (all of them, or
+// only the first).
+type windowMemo struct {
+	det, lo, hi int
+	locs        [][]int
+	ok, all     bool
+}
+
+// settles says whether the matches found decide the occurrence [ks, ke):
+// all of them are known, or there are none, or the first one ends at or
+// after ke (any later one starts after the occurrence).
+func (m *windowMemo) settles(ke int) bool {
+	return m.all || len(m.locs) == 0 || m.lo+m.locs[0][1] >= ke
 }
 
 // secretBounds picks the secret within a match the way gitleaks does: the

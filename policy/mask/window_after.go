@@ -1,0 +1,291 @@
+package mask
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"slices"
+	"strings"
+)
+
+// The keyword's suffix check. Most keyword occurrences in real text are
+// prose ("the token count"), and a windowed rule's regexp on the whole
+// window is the costly part of masking (an unanchored NFA run). A match
+// whose keyword element spells string k at ks must continue, at ks+len(k),
+// with the elements that follow the keyword in the rule; that part is
+// compiled once as an anchored regexp, which fails within a few bytes on
+// prose. An occurrence for which no spelling of the keyword element is
+// followed by it cannot be the keyword of any match; a match that merely
+// contains the occurrence has its own keyword occurrence, whose window
+// finds it. So skipping the window loses no match, and the decision still
+// depends only on the text.
+
+// afterCheck is the compiled suffix check of one rule.
+type afterCheck struct {
+	spellings []string       // lower-cased strings the keyword element matches
+	re        *regexp.Regexp // the elements after it, anchored
+}
+
+// maxSpellings bounds the keyword element's string set: beyond it the
+// rule runs its window on every occurrence, as without the check.
+const maxSpellings = 64
+
+// newAfterCheck derives the check from a rule's syntax tree: the first
+// run of top-level elements whose every spelling starts with one of the
+// rule's keywords is the keyword element (so every match has a keyword
+// occurrence where it starts). nil when there is none.
+func newAfterCheck(tree *syntax.Regexp, keywords []string) *afterCheck {
+	elems := flatten(tree)
+	for j := range elems {
+		for i := j; i < len(elems); i++ {
+			spell, ok := spellings(&syntax.Regexp{Op: syntax.OpConcat, Sub: elems[j : i+1]})
+			if !ok {
+				break
+			}
+			if allStartWithKeyword(spell, keywords) {
+				return afterRest(spell, elems[i+1:])
+			}
+		}
+	}
+	return nil
+}
+
+func afterRest(spell []string, rest []*syntax.Regexp) *afterCheck {
+	for len(rest) > 0 && atMostOneByte(rest[0]) && minMatchLen(rest[0]) == 0 {
+		rest = rest[1:] // leading assertions read the keyword's last byte: not checkable here
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	loose := make([]*syntax.Regexp, len(rest))
+	for i, r := range rest {
+		loose[i] = loosen(r)
+	}
+	re, err := regexp.Compile(`^(?:` + (&syntax.Regexp{Op: syntax.OpConcat, Sub: loose}).String() + `)`)
+	if err != nil {
+		return nil
+	}
+	return &afterCheck{spellings: spell, re: re}
+}
+
+// loosenAt bounds the repetitions of the check: x{27,300} becomes
+// x{8,}, a superset (so the check stays a necessary condition) with a
+// program small enough for the backtracker on any window.
+const loosenAt = 8
+
+// loosen copies t with every repetition longer than loosenAt made open.
+func loosen(t *syntax.Regexp) *syntax.Regexp {
+	c := *t
+	c.Sub = make([]*syntax.Regexp, len(t.Sub))
+	for i, s := range t.Sub {
+		c.Sub[i] = loosen(s)
+	}
+	if c.Op == syntax.OpRepeat && (c.Max > loosenAt || c.Min > loosenAt) {
+		c.Min, c.Max = min(c.Min, loosenAt), -1
+	}
+	return &c
+}
+
+func allStartWithKeyword(spell, keywords []string) bool {
+	for _, sp := range spell {
+		if !slices.ContainsFunc(keywords, func(kw string) bool { return kw != "" && strings.HasPrefix(sp, strings.ToLower(kw)) }) {
+			return false
+		}
+	}
+	return len(spell) > 0
+}
+
+// flatten lists the elements of the top-level concatenation, entering
+// captures and nested concatenations (the check only needs a yes or no).
+func flatten(t *syntax.Regexp) []*syntax.Regexp {
+	switch t.Op {
+	case syntax.OpCapture:
+		return flatten(t.Sub[0])
+	case syntax.OpConcat:
+		var out []*syntax.Regexp
+		for _, s := range t.Sub {
+			out = append(out, flatten(s)...)
+		}
+		return out
+	}
+	return []*syntax.Regexp{t}
+}
+
+// spellings is the finite, lower-cased set of strings t matches.
+func spellings(t *syntax.Regexp) ([]string, bool) {
+	switch t.Op {
+	case syntax.OpLiteral:
+		lit := string(t.Rune)
+		return []string{strings.ToLower(lit)}, !strings.ContainsFunc(lit, func(r rune) bool { return r >= 0x80 })
+	case syntax.OpCapture:
+		return spellings(t.Sub[0])
+	case syntax.OpCharClass:
+		return classSpellings(t)
+	case syntax.OpAlternate:
+		var out []string
+		for _, s := range t.Sub {
+			sp, ok := spellings(s)
+			if !ok {
+				return nil, false
+			}
+			out = appendNew(out, sp...)
+		}
+		return out, len(out) <= maxSpellings
+	case syntax.OpConcat:
+		return concatSpellings(t.Sub)
+	case syntax.OpQuest:
+		sp, ok := spellings(t.Sub[0])
+		return appendNew(sp, ""), ok
+	case syntax.OpEmptyMatch:
+		return []string{""}, true
+	}
+	return nil, false
+}
+
+func concatSpellings(subs []*syntax.Regexp) ([]string, bool) {
+	out := []string{""}
+	for _, s := range subs {
+		sp, ok := spellings(s)
+		if !ok || len(out)*len(sp) > maxSpellings {
+			return nil, false
+		}
+		var next []string
+		for _, a := range out {
+			for _, b := range sp {
+				next = appendNew(next, a+b)
+			}
+		}
+		out = next
+	}
+	return out, true
+}
+
+// classSpellings: a small class of ASCII letters in either case ([Aa]).
+func classSpellings(t *syntax.Regexp) ([]string, bool) {
+	var out []string
+	for i := 0; i+1 < len(t.Rune); i += 2 {
+		if t.Rune[i+1] >= 0x80 || t.Rune[i+1]-t.Rune[i] > 4 {
+			return nil, false
+		}
+		for r := t.Rune[i]; r <= t.Rune[i+1]; r++ {
+			out = appendNew(out, string(rune(lower(byte(r)))))
+		}
+	}
+	return out, len(out) > 0
+}
+
+func appendNew(list []string, items ...string) []string {
+	for _, it := range items {
+		found := false
+		for _, l := range list {
+			found = found || l == it
+		}
+		if !found {
+			list = append(list, it)
+		}
+	}
+	return list
+}
+
+// mayMatch says whether some spelling of the keyword element starts at
+// rel (an index into buf) and is followed by the rest of the rule before
+// the window's end hi.
+func (a *afterCheck) mayMatch(buf []byte, rel, hi int) bool {
+	for _, sp := range a.spellings {
+		end := rel + len(sp)
+		if end <= hi && hasPrefixFold(buf[rel:hi], sp) && a.re.Match(buf[end:hi]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasPrefixFold: b starts with lower-case s, ASCII case-insensitively.
+func hasPrefixFold(b []byte, s string) bool {
+	if len(b) < len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// The name prefix. Semi-generic rules start with a lazy run of name bytes
+// ([\w.-]{0,50}?) before the keyword. On the whole window the backtracker
+// then explores every (prefix length, position) pair. Without the prefix
+// (the core), a match is found from the keyword on, and the prefix is
+// determined: with a lazy prefix the leftmost match takes the first
+// position q where the core matches, and starts at the furthest byte back
+// from q, within the prefix's bound and the search start, that the run of
+// prefix bytes reaches (any earlier start could only reach a later q, and
+// then q itself would be reachable). So core plus that walk back gives
+// gitleaks' own matches, submatches included (the prefix captures none).
+
+// namePrefix is a rule's lazy leading run and the regexp after it.
+type namePrefix struct {
+	core  *regexp.Regexp
+	class [256]bool // the run's ASCII bytes
+	most  int       // the run's bound in bytes (ASCII)
+}
+
+// newNamePrefix splits tree's leading lazy repetitions of one class; nil
+// when it does not start with one.
+func newNamePrefix(tree *syntax.Regexp) *namePrefix {
+	if tree.Op != syntax.OpConcat {
+		return nil
+	}
+	p := &namePrefix{}
+	k := 0
+	for ; k < len(tree.Sub) && p.addRun(tree.Sub[k], k == 0); k++ {
+	}
+	if k == 0 || k == len(tree.Sub) {
+		return nil
+	}
+	core, err := regexp.Compile((&syntax.Regexp{Op: syntax.OpConcat, Sub: tree.Sub[k:]}).String())
+	if err != nil {
+		return nil
+	}
+	p.core = core
+	return p
+}
+
+// addRun takes t into the prefix if it is a lazy repetition, from zero,
+// of a class with the same ASCII bytes as the runs before it.
+func (p *namePrefix) addRun(t *syntax.Regexp, first bool) bool {
+	if t.Flags&syntax.NonGreedy == 0 || t.Sub == nil || t.Sub[0].Op != syntax.OpCharClass {
+		return false
+	}
+	most := t.Max
+	switch {
+	case t.Op == syntax.OpStar:
+		most = maxWinFwd
+	case t.Op != syntax.OpRepeat || t.Min != 0 || t.Max < 0:
+		return false
+	}
+	var set [256]bool
+	addContBytes(&set, t.Sub[0])
+	for c := 0x80; c < 0x100; c++ {
+		set[c] = false
+	}
+	if !first && set != p.class {
+		return false
+	}
+	p.class, p.most = set, p.most+most
+	return true
+}
+
+// find is FindAllSubmatchIndex of the whole rule on an ASCII window.
+func (p *namePrefix) find(win []byte, n int) [][]int {
+	locs := p.core.FindAllSubmatchIndex(win, n)
+	from := 0
+	for _, loc := range locs {
+		q := loc[0]
+		for loc[0] > from && q-loc[0] < p.most && p.class[win[loc[0]-1]] {
+			loc[0]--
+		}
+		from = loc[1]
+	}
+	return locs
+}
