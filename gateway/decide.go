@@ -21,8 +21,11 @@ import (
 func (g *Gateway) decide(w http.ResponseWriter, r *http.Request, ex *exchange) bool {
 	if ex.maskErr != nil {
 		g.log.Warn("masking the request failed", zap.String("request_id", ex.rec.RequestID), zap.Error(ex.maskErr))
-		g.answer(w, ex, "error", http.StatusBadRequest, apierror.InvalidRequest,
-			"Airlock could not mask this request body, so it was not sent: "+ex.maskErr.Error())
+		status, typ := http.StatusBadRequest, apierror.InvalidRequest
+		if errors.Is(ex.maskErr, mask.ErrBudgetExceeded) {
+			status, typ = http.StatusRequestEntityTooLarge, apierror.RequestTooLarge
+		}
+		g.answer(w, ex, "error", status, typ, "Airlock could not mask this request body, so it was not sent: "+ex.maskErr.Error())
 		return false
 	}
 	d := ex.engine.Decide(&ex.in)

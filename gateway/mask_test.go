@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/airlock-dev/airlock/policy/mask"
 )
@@ -63,5 +64,33 @@ func TestFindingsDeny(t *testing.T) {
 	}
 	if w := e.do(newRequest("POST", "/v1/messages", messagesBody)); w.Code != 200 {
 		t.Fatalf("clean request: %d", w.Code)
+	}
+}
+
+// A body whose masking outlasts masking.budget (a hostile process sending
+// megabytes of secret-dense text to burn CPU) is refused with 413 and an
+// audit record; nothing reaches the upstream, masked or not.
+func TestMaskingBudgetRefusesRequest(t *testing.T) {
+	m, err := mask.New(mask.Config{Key: []byte("test-install"), Budget: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dense strings.Builder
+	for dense.Len() < 4<<20 { // far more than 1 ms of masking on any machine
+		dense.WriteString("AKIAIOSFODNN7EXAMPLE ghp_FAKEfakeFAKEfakeFAKEfakeFAKEfake0000 password=hunter2FAKE ")
+	}
+	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"` + dense.String() + `"}]}`
+	e := newEnv(t, allowAll, nil, func(c *Config, _ *credentialConfig) { c.Masker = m })
+	w := e.do(newRequest("POST", "/v1/messages", body))
+	if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "request_too_large") ||
+		!strings.Contains(w.Body.String(), "masking.budget") {
+		t.Fatalf("status %d %.300s", w.Code, w.Body)
+	}
+	if e.up.count() != 0 {
+		t.Fatal("the upstream received the request")
+	}
+	rec, _ := e.audit.last(t)
+	if rec.Status != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Reason, "masking budget exceeded") {
+		t.Errorf("audit record: status %d reason %q", rec.Status, rec.Reason)
 	}
 }

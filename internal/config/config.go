@@ -145,6 +145,10 @@ type Masking struct {
 	Literals   []string        `mapstructure:"literals"`    // exact strings always masked
 	MaxHold    ByteSize        `mapstructure:"max_hold"`    // bytes held back per content block
 	OnOverflow string          `mapstructure:"on_overflow"` // flush (and flag the audit record) | cut
+	// Budget bounds the time masking one request body may take; a body
+	// that would take longer is refused (413), never sent unmasked.
+	Budget       time.Duration `mapstructure:"budget"`
+	MaxPrefilter ByteSize      `mapstructure:"max_prefilter"` // bound on the keyword prefilter (literal lists grow it)
 }
 
 // CustomPattern is a named regular expression masked like a built-in detector.

@@ -52,6 +52,8 @@ func defaults() map[string]any {
 		"masking.literals":            []string{},
 		"masking.max_hold":            "64KiB",
 		"masking.on_overflow":         "flush",
+		"masking.budget":              3 * time.Second,
+		"masking.max_prefilter":       "64MiB",
 		"approvals.timeout":           2 * time.Minute,
 		"audit.path":                  "",
 		"audit.max_age":               90 * 24 * time.Hour,

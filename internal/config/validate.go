@@ -124,6 +124,12 @@ func (m Masking) validate(ps *problems) {
 	if m.MaxHold <= 0 {
 		ps.add("masking.max_hold", "must be positive, e.g. 64KiB")
 	}
+	if m.Budget <= 0 {
+		ps.add("masking.budget", "must be positive, e.g. 3s (a request whose masking would take longer is refused)")
+	}
+	if m.MaxPrefilter <= 0 {
+		ps.add("masking.max_prefilter", "must be positive, e.g. 64MiB")
+	}
 	for i, cp := range m.Custom {
 		key := fmt.Sprintf("masking.custom[%d]", i)
 		if cp.Name == "" {

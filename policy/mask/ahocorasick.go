@@ -5,15 +5,30 @@ package mask
 // the streaming masker needs two things libraries do not expose: a state
 // that survives across chunks, and the depth of that state (how many
 // trailing bytes may still be the start of a keyword).
+//
+// The DFA is compact: bytes that no keyword contains share one class, so
+// a state's row has one entry per distinct keyword byte (about 45 for the
+// full rule set) instead of 256, and the whole table stays in cache.
 type acMatcher struct {
-	next  [][256]int32 // goto function completed with failure links (a DFA)
-	depth []int32      // length of the prefix each state stands for
-	out   [][]int32    // keyword indexes that end in each state
-	kwLen []int32      // length of each keyword
+	class [256]uint8 // byte → column (0: a byte no keyword holds)
+	cols  int        // columns per state
+	next  []int32    // state*cols + column → state (goto completed with failure links)
+	depth []int32    // length of the prefix each state stands for
+	out   [][]int32  // keyword indexes that end in each state
+	kwLen []int32    // length of each keyword
+	// owned counts, per keyword, the states its insertion created: what it
+	// adds to the automaton (a keyword sharing a prefix adds less).
+	owned []int32
 }
 
+// acStateBytes is what one state costs besides its row: depth and the
+// output slice header.
+const acStateBytes = 4 + 24
+
 func newACMatcher(keywords []string) *acMatcher {
-	m := &acMatcher{next: make([][256]int32, 1), depth: []int32{0}, out: make([][]int32, 1)}
+	m := &acMatcher{}
+	m.classify(keywords)
+	m.addState(0)
 	for k, kw := range keywords {
 		m.insert(k, kw)
 	}
@@ -21,30 +36,54 @@ func newACMatcher(keywords []string) *acMatcher {
 	return m
 }
 
-func (m *acMatcher) insert(k int, kw string) {
-	state := int32(0)
-	for i := 0; i < len(kw); i++ {
-		c := lower(kw[i])
-		if m.next[state][c] == 0 {
-			m.next = append(m.next, [256]int32{})
-			m.depth = append(m.depth, m.depth[state]+1)
-			m.out = append(m.out, nil)
-			m.next[state][c] = int32(len(m.next) - 1)
+// classify gives every (lower-cased) byte some keyword holds a column.
+func (m *acMatcher) classify(keywords []string) {
+	n := 1
+	for _, kw := range keywords {
+		for i := 0; i < len(kw); i++ {
+			if c := lower(kw[i]); m.class[c] == 0 {
+				m.class[c] = uint8(n)
+				n++
+			}
 		}
-		state = m.next[state][c]
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		m.class[c] = m.class[c+'a'-'A']
+	}
+	m.cols = n
+}
+
+func (m *acMatcher) addState(depth int32) int32 {
+	m.next = append(m.next, make([]int32, m.cols)...)
+	m.depth = append(m.depth, depth)
+	m.out = append(m.out, nil)
+	return int32(len(m.depth) - 1)
+}
+
+func (m *acMatcher) insert(k int, kw string) {
+	state, created := int32(0), int32(0)
+	for i := 0; i < len(kw); i++ {
+		e := int(state)*m.cols + int(m.class[kw[i]])
+		if m.next[e] == 0 {
+			t := m.addState(m.depth[state] + 1)
+			m.next[e] = t
+			created++
+		}
+		state = m.next[e]
 	}
 	m.out[state] = append(m.out[state], int32(k))
 	m.kwLen = append(m.kwLen, int32(len(kw)))
+	m.owned = append(m.owned, created)
 }
 
 // link turns the trie into a DFA breadth first: each missing edge points
 // where the failure link's edge points, and outputs inherit the failure
 // state's outputs.
 func (m *acMatcher) link() {
-	fail := make([]int32, len(m.next))
+	fail := make([]int32, len(m.depth))
 	queue := []int32{}
-	for c := 0; c < 256; c++ {
-		if s := m.next[0][c]; s != 0 {
+	for c := 0; c < m.cols; c++ {
+		if s := m.next[c]; s != 0 {
 			queue = append(queue, s)
 		}
 	}
@@ -52,13 +91,14 @@ func (m *acMatcher) link() {
 		s := queue[0]
 		queue = queue[1:]
 		m.out[s] = append(m.out[s], m.out[fail[s]]...)
-		for c := 0; c < 256; c++ {
-			t := m.next[s][c]
+		row, failRow := int(s)*m.cols, int(fail[s])*m.cols
+		for c := 0; c < m.cols; c++ {
+			t := m.next[row+c]
 			if t == 0 {
-				m.next[s][c] = m.next[fail[s]][c]
+				m.next[row+c] = m.next[failRow+c]
 				continue
 			}
-			fail[t] = m.next[fail[s]][c]
+			fail[t] = m.next[failRow+c]
 			queue = append(queue, t)
 		}
 	}
@@ -67,13 +107,31 @@ func (m *acMatcher) link() {
 // feed runs the automaton over p, which starts at absolute position base,
 // from state, calling found(start, keyword) for every keyword occurrence.
 func (m *acMatcher) feed(state int32, p []byte, base int, found func(start int, kw int32)) int32 {
+	next, class, cols := m.next, &m.class, m.cols
 	for i := 0; i < len(p); i++ {
-		state = m.next[state][lower(p[i])]
+		state = next[int(state)*cols+int(class[p[i]])]
 		for _, k := range m.out[state] {
 			found(base+i+1-int(m.kwLen[k]), k)
 		}
 	}
 	return state
+}
+
+// states is the number of states of the automaton.
+func (m *acMatcher) states() int { return len(m.depth) }
+
+// bytes is the automaton's size: rows, per-state data and outputs.
+func (m *acMatcher) bytes() int {
+	n := len(m.next)*4 + len(m.depth)*acStateBytes
+	for _, o := range m.out {
+		n += 4 * len(o)
+	}
+	return n
+}
+
+// keywordBytes is what keyword k's own states cost.
+func (m *acMatcher) keywordBytes(k int) int {
+	return int(m.owned[k]) * (m.cols*4 + acStateBytes)
 }
 
 func lower(c byte) byte {

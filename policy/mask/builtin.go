@@ -147,7 +147,13 @@ func plausiblePassword(v string) bool {
 	return strings.ContainsFunc(v, func(r rune) bool { return r < 'A' || r > 'z' || r > 'Z' && r < 'a' })
 }
 
-var assignmentName = byteSet("AZaz09", "_.-")
+// The byte sets notAnAssignment skips (built once: it runs per keyword).
+var (
+	assignmentName = byteSet("AZaz09", "_.-")
+	nameQuoteByte  = byteSet("", "\\\"' \t")
+	typeWordByte   = byteSet("AZaz09", "_.[]")
+	blankByte      = byteSet("", " \t")
+)
 
 // notAnAssignment is the quick reject of the assignment patterns: they all
 // read [name bytes]{keyword + up to 20}, quotes and spaces, an optional type
@@ -159,15 +165,15 @@ func notAnAssignment(b []byte) bool {
 	if i > 48 {
 		return true
 	}
-	i = skipRun(b, i, byteSet("", "\\\"' \t"), 8)
+	i = skipRun(b, i, nameQuoteByte, 8)
 	if i >= len(b) || strings.IndexByte(":=?,", b[i]) >= 0 {
 		return false
 	}
 	if !isWordByte(b[i]) {
 		return true
 	}
-	i = skipRun(b, i, byteSet("AZaz09", "_.[]"), 21)
-	i = skipRun(b, i, byteSet("", " \t"), 8)
+	i = skipRun(b, i, typeWordByte, 21)
+	i = skipRun(b, i, blankByte, 8)
 	return i < len(b) && strings.IndexByte(":=?", b[i]) < 0
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"regexp"
@@ -28,7 +29,14 @@ type engine struct {
 	all         []bool // the nil selection, shared (active sets are read-only)
 	winBack     int    // the longest back reach of a windowed rule
 	preSets     []preSet
+	// prefilterBytes is what each detector's keywords add to the
+	// prefilter (states they created, at the row size of the automaton).
+	prefilterBytes []int
 }
+
+// defaultMaxPrefilter bounds the prefilter: the full rule set takes about
+// 0.1 MiB; a literal list of ~100,000 values of 40 bytes would pass it.
+const defaultMaxPrefilter = 64 << 20
 
 func newEngine(cfg Config, managed []string) (*engine, error) {
 	dets, err := ruleDetectors(cfg)
@@ -59,10 +67,42 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 	}
 	e.preSets = collectPreSets(dets)
 	e.ac = newACMatcher(e.kwValue)
+	if err := e.accountPrefilter(cfg.MaxPrefilterBytes); err != nil {
+		return nil, err
+	}
 	e.fast = newFastPathInfo(e)
 	e.all = e.resolve(nil)
 	return e, nil
 }
+
+// accountPrefilter attributes the prefilter's size to detectors and
+// refuses a configuration whose prefilter exceeds the bound (0: default),
+// naming the detector that takes the most.
+func (e *engine) accountPrefilter(limit int) error {
+	if limit <= 0 {
+		limit = defaultMaxPrefilter
+	}
+	e.prefilterBytes = make([]int, len(e.detectors))
+	for k, owner := range e.kwOwner {
+		e.prefilterBytes[owner] += e.ac.keywordBytes(k)
+	}
+	if total := e.ac.bytes(); total > limit {
+		big := 0
+		for i, n := range e.prefilterBytes {
+			if n > e.prefilterBytes[big] {
+				big = i
+			}
+		}
+		return fmt.Errorf("%w: %d KiB, above the bound of %d KiB; detector %q alone takes %d KiB "+
+			"(shorten its list of values, or raise masking.max_prefilter)",
+			ErrPrefilterTooLarge, total>>10, limit>>10, e.detectors[big].info.Name, e.prefilterBytes[big]>>10)
+	}
+	return nil
+}
+
+// ErrPrefilterTooLarge: the detectors' keywords and literal values would
+// make the keyword prefilter larger than Config.MaxPrefilterBytes.
+var ErrPrefilterTooLarge = errors.New("masking prefilter too large")
 
 // placeholderDetector recognises placeholders this package wrote, so that
 // masking already-masked text (a client resending the conversation) leaves
@@ -80,6 +120,8 @@ func placeholderDetector() *detector {
 // most certain match.
 func configDetectors(cfg Config, managed []string) ([]*detector, error) {
 	out := []*detector{exactDetector(ManagedCredential, "high", KindCredential, managed)}
+	out[0].info.Tags, out[0].info.Source = []string{"builtin", "managed"}, "builtin"
+
 	for _, l := range cfg.Literals {
 		if l.Name == "" {
 			return nil, fmt.Errorf("literal list without a name")
@@ -97,7 +139,7 @@ func configDetectors(cfg Config, managed []string) ([]*detector, error) {
 }
 
 func exactDetector(name, confidence, kind string, values []string) *detector {
-	d := &detector{info: DetectorInfo{Name: name, Confidence: confidence, Kind: kind}, exact: true}
+	d := &detector{info: DetectorInfo{Name: name, Confidence: confidence, Kind: kind, Source: "config"}, exact: true}
 	for _, v := range values {
 		if v != "" {
 			d.keywords = append(d.keywords, v)
@@ -118,7 +160,7 @@ func customDetector(c Custom) (*detector, error) {
 	if conf == "" {
 		conf = "medium"
 	}
-	d, err := newRegexDetector(DetectorInfo{Name: c.Name, Confidence: conf, Kind: KindCustom}, c.Pattern, customMaxLen, c.Keywords...)
+	d, err := newRegexDetector(DetectorInfo{Name: c.Name, Confidence: conf, Kind: KindCustom, Source: "config"}, c.Pattern, customMaxLen, c.Keywords...)
 	if err != nil {
 		return nil, fmt.Errorf("compiling custom detector %s: %w", c.Name, err)
 	}

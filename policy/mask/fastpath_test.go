@@ -86,7 +86,7 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 		body := randomEscapedBody(r)
 		sel := sels[i%len(sels)]
 		for _, top := range []func(*walker, []member) error{(*walker).request, (*walker).response} {
-			got, gotRes, gotErr := m.walk(body, sel, top)
+			got, gotRes, gotErr := m.walk(body, sel, top, nil)
 			want, wantRes, wantErr := fullWalk(m, body, sel, top)
 			if !bytes.Equal(got, want) || (gotErr == nil) != (wantErr == nil) || countSum(gotRes.Counts) != countSum(wantRes.Counts) {
 				t.Fatalf("fast path differs on %s (sel %v):\n got %s\nwant %s", body, sel, got, want)
@@ -156,7 +156,7 @@ func FuzzFastPathAgreesWithFullPath(f *testing.F) {
 	m := newTestMasker(f, Config{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, top := range []func(*walker, []member) error{(*walker).request, (*walker).response} {
-			got, gotRes, gotErr := m.walk(body, nil, top)
+			got, gotRes, gotErr := m.walk(body, nil, top, nil)
 			want, wantRes, wantErr := fullWalk(m, body, nil, top)
 			if !bytes.Equal(got, want) || (gotErr == nil) != (wantErr == nil) || countSum(gotRes.Counts) != countSum(wantRes.Counts) {
 				t.Fatalf("fast path differs on %q:\n got %q\nwant %q", body, got, want)
@@ -176,7 +176,7 @@ func TestTextFastPathAgrees(t *testing.T) {
 		s := randomText(r, r.IntN(200))
 		sel := sels[i%len(sels)]
 		got, gotRes := m.Text(s, sel)
-		want, wantRes := ec.e.text(s, ec.e.selection(sel))
+		want, wantRes := ec.e.text(s, ec.e.selection(sel), nil)
 		if got != want || countSum(gotRes.Counts) != countSum(wantRes.Counts) {
 			t.Fatalf("Text(%q, %v) = %q, scanner says %q", s, sel, got, want)
 		}

@@ -3,7 +3,11 @@
 // non-streamed responses and, exactly at any chunk boundary, in SSE streams.
 package mask
 
-import "go.uber.org/zap"
+import (
+	"time"
+
+	"go.uber.org/zap"
+)
 
 // Result says what a masking pass did.
 type Result struct {
@@ -47,6 +51,13 @@ type Config struct {
 	MaxHold       int  // bytes a stream may hold back per content block (0 = 64 KiB)
 	CutOnOverflow bool // on hold overflow: false = flush unmasked + Incomplete; true = end the stream with an error event
 	CacheEntries  int  // digest cache entries for resent content (0 = default, -1 = off)
+	// MaxPrefilterBytes bounds the keyword prefilter (0 = 64 MiB): New
+	// fails, naming the largest detector, when keywords and literal values
+	// would make it larger.
+	MaxPrefilterBytes int
+	// Budget bounds the time masking one request body may take (0 = 3 s,
+	// negative = none); beyond it Request fails with ErrBudgetExceeded.
+	Budget time.Duration
 }
 
 // DetectorInfo describes one detector.

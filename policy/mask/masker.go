@@ -86,19 +86,24 @@ func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
 	if ec.e.fastPathAllowed(active) && ec.e.plainClean(s, active) {
 		return s, Result{} // no keyword of a selected detector: nothing can match
 	}
-	return ec.textActive(s, sel, active)
+	return ec.textActive(s, sel, active, nil)
 }
 
-// textActive is text with the selection already resolved to active.
-func (ec *engineAndCache) textActive(s string, sel Selection, active []bool) (string, Result) {
+// textActive is text with the selection already resolved to active; b
+// (nil: none) bounds the work, and a result cut short by it is not cached
+// (the caller checks b and discards it).
+func (ec *engineAndCache) textActive(s string, sel Selection, active []bool, b *budget) (string, Result) {
 	if ec.cache == nil || len(s) < minCachedLen {
-		return ec.e.text(s, active)
+		return ec.e.text(s, active, b)
 	}
 	key := digest(s, sel)
 	if c, ok := ec.cache.Get(key); ok {
 		return c.text, Result{Counts: cloneCounts(c.counts)}
 	}
-	out, res := ec.e.text(s, active)
+	out, res := ec.e.text(s, active, b)
+	if b.exceeded() {
+		return out, res
+	}
 	ec.cache.Add(key, cached{out, cloneCounts(res.Counts)})
 	if res.Counts != nil {
 		// The client resends what it was given: the masked text. Masking
@@ -109,8 +114,9 @@ func (ec *engineAndCache) textActive(s string, sel Selection, active []bool) (st
 	return out, res
 }
 
-func (e *engine) text(s string, active []bool) (string, Result) {
+func (e *engine) text(s string, active []bool, b *budget) (string, Result) {
 	sc := newScanner(e, active)
+	sc.bud = b
 	sc.buf = make([]byte, 0, len(s))
 	sc.out = make([]byte, 0, len(s)+len(s)/8)
 	sc.feedString(s)

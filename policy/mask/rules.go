@@ -85,20 +85,30 @@ func renamed(d *detector, name string) *detector {
 type CatalogEntry struct {
 	DetectorInfo
 	Enabled bool `json:"enabled"`
+	// PrefilterBytes is what the detector's keywords (or literal values)
+	// add to the keyword prefilter.
+	PrefilterBytes int `json:"prefilter_bytes"`
 }
 
 // Catalog lists every detector the configuration could run, in priority
-// order (built-in, gitleaks, rules file; the managed credential first),
-// each with whether it is enabled.
+// order (the managed credential, literal lists and custom patterns from
+// the configuration, built-in, gitleaks, rules file), each with whether it
+// is enabled and its share of the prefilter.
 func Catalog(cfg Config) ([]CatalogEntry, error) {
-	all, err := ruleDetectors(Config{RulesFile: cfg.RulesFile, PII: true})
+	all := cfg
+	all.PII, all.Disable, all.Enable = true, nil, nil
+	e, err := newEngine(all, nil)
 	if err != nil {
 		return nil, err
 	}
-	out := []CatalogEntry{{DetectorInfo: DetectorInfo{Name: ManagedCredential, Confidence: "high", Kind: KindCredential,
-		Tags: []string{"builtin", "managed"}, Source: "builtin"}, Enabled: true}}
-	for _, d := range all {
-		out = append(out, CatalogEntry{DetectorInfo: d.info, Enabled: enabled(cfg, d.info)})
+	var out []CatalogEntry
+	for i, d := range e.detectors {
+		info := d.info
+		if info.Name == placeholderName {
+			continue
+		}
+		on := info.Source == "config" || info.Name == ManagedCredential || enabled(cfg, info)
+		out = append(out, CatalogEntry{DetectorInfo: info, Enabled: on, PrefilterBytes: e.prefilterBytes[i]})
 	}
 	return out, nil
 }

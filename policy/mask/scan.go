@@ -31,6 +31,7 @@ type scanner struct {
 	lastWins    [4]windowMemo // the last windows run (window.go)
 	nextWin     int
 	mac         hash.Hash // placeholder HMAC, keyed once per scanner
+	bud         *budget   // the request's masking budget (nil: none)
 	out         []byte
 	res         Result
 }
@@ -60,6 +61,7 @@ func newScanner(e *engine, active []bool) *scanner {
 }
 
 func (s *scanner) feed(p []byte) {
+	s.bud.spend(len(p))
 	s.buf = append(s.buf, p...)
 	s.state = s.e.ac.feed(s.state, p, s.end, s.addHit)
 	s.end += len(p)
@@ -82,6 +84,7 @@ func (s *scanner) addHit(start int, kw int32) {
 
 // feedString is feed for a string, without converting it first.
 func (s *scanner) feedString(p string) {
+	s.bud.spend(len(p))
 	start := len(s.buf)
 	s.buf = append(s.buf, p...)
 	s.state = s.e.ac.feed(s.state, s.buf[start:], s.end, s.addHit)
@@ -97,7 +100,7 @@ func (s *scanner) advance(final bool) {
 	if waiting := s.runPending(final); waiting >= 0 {
 		safe = min(safe, waiting-s.e.winBack)
 	}
-	for s.cur < safe {
+	for s.cur < safe && !s.bud.exceeded() {
 		s.dropHits()
 		s.dropSpans()
 		if next := s.nextCandidate(safe); next > s.cur {

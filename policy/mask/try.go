@@ -72,6 +72,7 @@ func (s *scanner) tryExact(c candidate, i int) match {
 // runRegex matches the anchored pattern on window, which starts at i.
 func (s *scanner) runRegex(det, i int, window []byte) match {
 	d := s.e.detectors[det]
+	s.bud.spend(len(window))
 	none := match{decided: true}
 	if d.needByte != 0 && bytes.IndexByte(window, d.needByte) < 0 {
 		return none

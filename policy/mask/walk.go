@@ -18,7 +18,8 @@ type walker struct {
 	b      []byte
 	edits  []edit
 	res    Result
-	depth  int // blocks and tool-input containers entered: see maxWalkDepth
+	depth  int     // blocks and tool-input containers entered: see maxWalkDepth
+	bud    *budget // Request's masking budget (nil for responses)
 }
 
 // maxWalkDepth bounds the walk's recursion (tool_result blocks nest, tool
@@ -36,24 +37,27 @@ type edit struct {
 // Request masks a Messages request body: system, and messages[].content
 // (text, tool_use input strings, tool_result content). Thinking blocks,
 // signatures, images and documents are left alone. A body that is not JSON
-// is scanned as text. If nothing changes the same slice is returned.
+// is scanned as text. If nothing changes the same slice is returned. A body
+// whose masking would exceed Config.Budget is an error wrapping
+// ErrBudgetExceeded (never a partly masked body).
 func (m *Masker) Request(body []byte, sel Selection) ([]byte, Result, error) {
-	return m.walk(body, sel, (*walker).request)
+	return m.walk(body, sel, (*walker).request, newBudget(m.cfg.Budget))
 }
 
 // Response masks a non-streamed Messages response: content[] as in Request.
+// Responses have no budget: their size is bounded by the model's output.
 func (m *Masker) Response(body []byte, sel Selection) ([]byte, Result, error) {
-	return m.walk(body, sel, (*walker).response)
+	return m.walk(body, sel, (*walker).response, nil)
 }
 
-func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) error) ([]byte, Result, error) {
+func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) error, b *budget) ([]byte, Result, error) {
 	ec := m.engine.Load()
 	active := ec.e.selection(sel)
 	fast := ec.e.fastPathAllowed(active)
 	if fast && rawNeedsNoMasking(ec.e, body, active) {
 		return body, Result{}, nil
 	}
-	return ec.walkBody(body, &walker{ec: ec, sel: sel, active: active, fast: fast, b: body}, top)
+	return ec.walkBody(body, &walker{ec: ec, sel: sel, active: active, fast: fast, b: body, bud: b}, top)
 }
 
 // walkBody is the full path: decode and mask each content string.
@@ -61,7 +65,10 @@ func (ec *engineAndCache) walkBody(body []byte, w *walker, top func(*walker, []m
 	sel := w.sel
 	start := skipSpace(body, 0)
 	if !json.Valid(body) {
-		out, res := ec.text(string(body), sel)
+		out, res := ec.textActive(string(body), sel, w.active, w.bud)
+		if w.bud.exceeded() {
+			return nil, Result{}, w.bud.err(len(body))
+		}
 		if res.Counts == nil {
 			return body, res, nil
 		}
@@ -73,6 +80,9 @@ func (ec *engineAndCache) walkBody(body []byte, w *walker, top func(*walker, []m
 	ms, err := members(body, start)
 	if err == nil {
 		err = top(w, ms)
+	}
+	if errors.Is(err, ErrBudgetExceeded) {
+		return nil, Result{}, err // nothing partly masked leaves
 	}
 	if err != nil {
 		return body, Result{}, err
@@ -241,7 +251,10 @@ func (w *walker) maskString(i int) error {
 	if err != nil {
 		return err
 	}
-	out, res := w.ec.textActive(s, w.sel, w.active)
+	out, res := w.ec.textActive(s, w.sel, w.active, w.bud)
+	if w.bud.exceeded() {
+		return w.bud.err(len(w.b))
+	}
 	w.res.Add(res)
 	if res.Counts != nil {
 		w.edits = append(w.edits, edit{i, end, encodeString(out)})

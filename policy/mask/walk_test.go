@@ -190,7 +190,7 @@ func TestCacheHitsResentMaskedTurn(t *testing.T) {
 		t.Fatal("the masked turn is not in the cache")
 	}
 	again, res2 := m.Text(masked, Selection{"aws_access_key_id"})
-	uncached, res3 := ec.e.text(masked, ec.e.selection(Selection{"aws_access_key_id"}))
+	uncached, res3 := ec.e.text(masked, ec.e.selection(Selection{"aws_access_key_id"}), nil)
 	if again != masked || res2.Counts != nil || uncached != again || res3.Counts != nil {
 		t.Fatalf("resent turn changed: %q %v / %q %v", again, res2.Counts, uncached, res3.Counts)
 	}

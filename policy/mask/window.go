@@ -92,6 +92,9 @@ const maxWinFwd = 1024
 func (s *scanner) runPending(final bool) int {
 	waiting, n := -1, 0
 	for _, h := range s.pend {
+		if s.bud.exceeded() {
+			break // the request fails; what is left does not matter
+		}
 		d := s.e.detectors[s.e.kwOwner[h.kw]]
 		kwEnd := h.start + int(s.e.ac.kwLen[h.kw])
 		if d.win.quickReject != nil && kwEnd <= s.end && d.win.quickReject(s.buf[kwEnd-s.base:]) {
@@ -161,6 +164,7 @@ func (s *scanner) windowMatches(det, lo, hi, ks, ke int) [][]int {
 		}
 	}
 	w, win := s.e.detectors[det].win, s.buf[lo-s.base:hi-s.base]
+	s.bud.spend(len(win))
 	m := windowMemo{det: det, lo: lo, hi: hi, ok: true, locs: w.find(win, 1)}
 	if !m.settles(ke) {
 		m.locs, m.all = w.find(win, -1), true

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,7 +24,9 @@ func (a *app) maskingListCommand() *cobra.Command {
 rules (from the gitleaks module airlock was built with) and those of
 masking.rules_file, in priority order. ENABLED reflects masking.disable,
 masking.enable (ids or tags) and masking.pii from the configuration; without a
-loadable configuration the defaults apply.`,
+loadable configuration the defaults apply. PREFILTER is what each detector's
+keywords (or a literal list's values) add to the keyword prefilter, in bytes;
+the total is bounded by masking.max_prefilter.`,
 		Example: `  airlock masking list
   airlock masking list --json | jq -r '.[] | select(.enabled) | .id'`,
 		Args: exactArgs(),
@@ -47,9 +50,15 @@ func (a *app) maskingList() error {
 	if a.jsonOut {
 		return writeJSON(a.io.Out, entries)
 	}
-	t := newTable(a.io.Out, "ID", "KIND", "CONFIDENCE", "ENABLED", "TAGS", "SOURCE")
+	t := newTable(a.io.Out, "ID", "KIND", "CONFIDENCE", "ENABLED", "PREFILTER", "TAGS", "SOURCE")
+	total := 0
 	for _, e := range entries {
-		t.row(e.Name, e.Kind, e.Confidence, e.Enabled, strings.Join(e.Tags, ","), e.Source)
+		t.row(e.Name, e.Kind, e.Confidence, e.Enabled, e.PrefilterBytes, strings.Join(e.Tags, ","), e.Source)
+		total += e.PrefilterBytes
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.io.Out, "\nprefilter: %d bytes for %d detectors (PREFILTER: bytes each one's keywords or values add; bounded by masking.max_prefilter)\n", total, len(entries))
+	return err
 }

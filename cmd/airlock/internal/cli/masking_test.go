@@ -19,11 +19,15 @@ func TestMaskingList(t *testing.T) {
 	var entries []struct {
 		ID, Kind, Confidence string
 		Enabled              bool
+		PrefilterBytes       int `json:"prefilter_bytes"`
 	}
 	run(t, "", "masking", "list", "--json", "--config", conf).decodeJSON(t, &entries)
 	got := map[string]string{}
 	for _, e := range entries {
 		got[e.ID] = e.Kind + "/" + e.Confidence + "/" + map[bool]string{true: "on", false: "off"}[e.Enabled]
+		if e.ID == "acme-token" && e.PrefilterBytes <= 0 {
+			t.Errorf("acme-token: prefilter %d bytes, want its keyword's share", e.PrefilterBytes)
+		}
 	}
 	for id, want := range map[string]string{
 		"managed_credential": "credential/high/on", "github_token": "credential/high/on",
@@ -38,7 +42,8 @@ func TestMaskingList(t *testing.T) {
 		t.Errorf("%d detectors listed, want gitleaks' ~220 and Airlock's own", len(entries))
 	}
 	table := run(t, "", "masking", "list", "--config", conf)
-	if table.code != 0 || !strings.HasPrefix(table.out, "ID") || !strings.Contains(table.out, "aws-access-token") {
+	if table.code != 0 || !strings.HasPrefix(table.out, "ID") || !strings.Contains(table.out, "aws-access-token") ||
+		!strings.Contains(table.out, "PREFILTER") || !strings.Contains(table.out, "\nprefilter: ") {
 		t.Errorf("table: code %d\n%s", table.code, table.out[:min(len(table.out), 400)])
 	}
 }
