@@ -19,6 +19,7 @@ type Process struct {
 	Comm      string   `json:"comm,omitempty"`
 	Exe       string   `json:"exe,omitempty"`
 	Cmdline   []string `json:"cmdline,omitempty"`
+	Cwd       string   `json:"cwd,omitempty"` // working directory at accept (/proc); action rules compare tool paths with it
 	CgroupID  uint64   `json:"cgroup_id,omitempty"`
 	Cgroup    string   `json:"cgroup,omitempty"`
 	Unit      string   `json:"unit,omitempty"`

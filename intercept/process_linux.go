@@ -46,9 +46,11 @@ func ProcessOf(r Record) caller.Process {
 	return p
 }
 
-// readProc fills in what only /proc knows: path, command line, cgroup path.
+// readProc fills in what only /proc knows: path, command line, working
+// directory, cgroup path.
 func readProc(dir string, p *caller.Process) {
 	p.Exe, _ = os.Readlink(dir + "/exe")
+	p.Cwd, _ = os.Readlink(dir + "/cwd")
 	if b, err := os.ReadFile(dir + "/cmdline"); err == nil && len(b) > 0 {
 		p.Cmdline = strings.Split(string(bytes.TrimRight(b, "\x00")), "\x00")
 	}

@@ -29,6 +29,7 @@ type celCaller struct {
 	// when exe_changed is false.
 	ExeName    string `cel:"exe_name"`
 	ExeChanged bool   `cel:"exe_changed"`
+	Cwd        string `cel:"cwd"` // working directory at accept ("" when unknown)
 }
 
 // celContainer is the caller's container: id from the cgroup path, name and
@@ -99,6 +100,9 @@ func compileWhen(env *cel.Env, n *yaml.Node, lines []string) (*compiled, []Probl
 	if ast.OutputType() != cel.BoolType {
 		return nil, []Problem{{n.Line, n.Column, fmt.Sprintf("when: must be a bool expression, not %s", ast.OutputType())}}
 	}
+	if f := unknownActionField(ast); f != "" {
+		return nil, []Problem{{n.Line, n.Column, fmt.Sprintf("when: action has no field %q (it has tool, input, id and type)", f)}}
+	}
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		return nil, []Problem{{n.Line, n.Column, "when: " + err.Error()}}
@@ -139,13 +143,14 @@ func bodyFieldRead(a *cel.Ast) string {
 	return found
 }
 
-// activation resolves the five variables without allocating a map per request.
+// activation resolves the variables without allocating a map per request.
 type activation struct {
 	caller   *celCaller
 	request  *celRequest
 	embedded *celEmbedded
 	time     any
 	findings map[string]int
+	action   map[string]any // action rules only
 }
 
 func (a *activation) ResolveName(name string) (any, bool) {
@@ -160,6 +165,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.time, true
 	case "findings":
 		return a.findings, true
+	case "action":
+		return a.action, a.action != nil
 	}
 	return nil, false
 }

@@ -41,7 +41,9 @@ func Check(src []byte) []Problem {
 //	 "embedded": "api_key", "time": "2026-11-29T10:00:00Z", "findings": {"aws": 1}}
 //
 // When body is given, the request's model, max_tokens, stream and tools come
-// from it, as the gateway would parse them; otherwise from request.
+// from it, as the gateway would parse them; otherwise from request. With
+// "action": {"tool": "Bash", "input": {"command": "rm -rf build"}} the sample
+// is a tool call of the answer to that request, decided by the action rules.
 type Sample struct {
 	Caller   caller.Process  `json:"caller"`
 	Request  Request         `json:"request"`
@@ -49,6 +51,7 @@ type Sample struct {
 	Embedded string          `json:"embedded"`
 	Time     time.Time       `json:"time"`
 	Findings map[string]int  `json:"findings"`
+	Action   *Act            `json:"action,omitempty"` // a tool call of the answer: decided by the on: action rules
 }
 
 // ParseSample turns a Sample's JSON into an Input.
@@ -84,6 +87,10 @@ func Evaluate(policySrc, sample []byte) (Decision, error) {
 	in, err := ParseSample(sample)
 	if err != nil {
 		return Decision{}, err
+	}
+	var s Sample
+	if json.Unmarshal(sample, &s) == nil && s.Action != nil {
+		return e.DecideAction(in, s.Action), nil
 	}
 	return e.Decide(in), nil
 }

@@ -60,7 +60,7 @@ func newActivation(in *Input, now time.Time, f map[string]int) *activation {
 	q := &in.Request
 	return &activation{
 		caller: &celCaller{PID: int64(p.PID), UID: int64(p.UID), User: p.User, Exe: p.Exe, Comm: p.Comm,
-			Cgroup: p.Cgroup, Unit: p.Unit, ExeName: p.ExeName, ExeChanged: p.ExeChanged,
+			Cgroup: p.Cgroup, Unit: p.Unit, ExeName: p.ExeName, ExeChanged: p.ExeChanged, Cwd: p.Cwd,
 			Container: celContainer{ID: p.Container, Name: p.ContainerName, Image: p.ContainerImage},
 			Pod:       celPod{Namespace: p.PodNamespace, Name: p.PodName, UID: p.PodUID}},
 		request: &celRequest{Method: q.Method, Path: q.Path, Model: q.Model, MaxTokens: q.MaxTokens,

@@ -28,11 +28,12 @@ type Options struct {
 // Engine is a compiled policy. It is immutable and safe for concurrent use;
 // reloading builds a new Engine and swaps it in.
 type Engine struct {
-	rules []*rule
-	def   *rule
-	state *State
-	now   func() time.Time
-	zero  map[string]int // every known detector at 0: the findings of a clean request
+	rules       []*rule // on: request
+	actionRules []*rule // on: action
+	def         *rule
+	state       *State
+	now         func() time.Time
+	zero        map[string]int // every known detector at 0: the findings of a clean request
 }
 
 type rule struct {
@@ -75,17 +76,29 @@ func (e *Engine) build(src []byte) Problems {
 	if err != nil {
 		return Problems{yamlProblem(err)}
 	}
-	env, err := newEnv()
+	envs, err := newEnvs()
 	if err != nil {
 		return Problems{{1, 1, "building the CEL environment: " + err.Error()}}
 	}
 	lines := strings.Split(string(src), "\n")
-	ps := append(e.buildRules(env, root, lines), e.buildDefault(root)...)
+	ps := append(e.buildRules(envs, root, lines), e.buildDefault(root)...)
 	slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Or(a.Line-b.Line, a.Column-b.Column) })
 	return ps
 }
 
-func (e *Engine) buildRules(env *cel.Env, root *yaml.Node, lines []string) []Problem {
+// envs are the CEL environments of request rules and of action rules.
+type envs struct{ request, action *cel.Env }
+
+func newEnvs() (envs, error) {
+	req, err := newEnv()
+	if err != nil {
+		return envs{}, err
+	}
+	act, err := newActionEnv()
+	return envs{req, act}, err
+}
+
+func (e *Engine) buildRules(envs envs, root *yaml.Node, lines []string) []Problem {
 	rn := lookup(root, "rules")
 	if rn == nil {
 		return nil
@@ -96,20 +109,28 @@ func (e *Engine) buildRules(env *cel.Env, root *yaml.Node, lines []string) []Pro
 	var ps []Problem
 	seen := map[string]bool{}
 	for i, n := range rn.Content {
-		r, rps := e.buildRule(env, n, lines, i)
+		r, rps := e.buildRule(envs, n, lines, i)
 		ps = append(ps, rps...)
 		if r != nil && seen[r.spec.ID] {
 			ps = append(ps, Problem{n.Line, n.Column, fmt.Sprintf("rule %q: duplicate id", r.spec.ID)})
 		}
 		if r != nil {
 			seen[r.spec.ID] = true
-			e.rules = append(e.rules, r)
+			e.add(r)
 		}
 	}
 	return ps
 }
 
-func (e *Engine) buildRule(env *cel.Env, n *yaml.Node, lines []string, i int) (*rule, []Problem) {
+func (e *Engine) add(r *rule) {
+	if r.spec.On == OnAction {
+		e.actionRules = append(e.actionRules, r)
+	} else {
+		e.rules = append(e.rules, r)
+	}
+}
+
+func (e *Engine) buildRule(envs envs, n *yaml.Node, lines []string, i int) (*rule, []Problem) {
 	r := &rule{}
 	if err := n.Decode(&r.spec); err != nil {
 		return nil, []Problem{decodeProblem(n, err)}
@@ -118,6 +139,10 @@ func (e *Engine) buildRule(env *cel.Env, n *yaml.Node, lines []string, i int) (*
 		r.spec.ID = fmt.Sprintf("rule-%d", i+1)
 	}
 	ps := validateSpec(&r.spec, n)
+	env := envs.request
+	if r.spec.On == OnAction {
+		env = envs.action
+	}
 	wn := lookup(n, "when")
 	if wn == nil || strings.TrimSpace(wn.Value) == "" {
 		ps = append(ps, Problem{n.Line, n.Column, fmt.Sprintf("rule %q: when is missing (use `when: \"true\"` to match everything)", r.spec.ID)})
@@ -144,6 +169,9 @@ func (e *Engine) buildDefault(root *yaml.Node) []Problem {
 	}
 	if w := lookup(dn, "when"); w != nil {
 		return []Problem{{w.Line, w.Column, "default: takes no when (it answers every request no rule matched)"}}
+	}
+	if o := lookup(dn, "on"); o != nil {
+		return []Problem{{o.Line, o.Column, "default: takes no on (it answers requests; a tool call no action rule matched is allowed)"}}
 	}
 	e.def.limits = e.limitsFor(&e.def.spec)
 	return validateSpec(&e.def.spec, dn)

@@ -33,6 +33,7 @@ func (ps Problems) Error() string {
 // ruleSpec is a rule as written in YAML.
 type ruleSpec struct {
 	ID          string      `yaml:"id"`
+	On          string      `yaml:"on"` // request (default) | action
 	Description string      `yaml:"description"`
 	When        string      `yaml:"when"`
 	Action      Action      `yaml:"action"`
@@ -58,7 +59,7 @@ type budgetSpec struct {
 	Per         string `yaml:"per"`
 }
 
-var ruleKeys = map[string]bool{"id": true, "description": true, "when": true, "action": true, "credential": true,
+var ruleKeys = map[string]bool{"id": true, "on": true, "description": true, "when": true, "action": true, "credential": true,
 	"reason": true, "max_tokens": true, "models": true, "rate_limit": true, "budget": true, "mask": true, "record": true}
 
 // document finds the policy mapping: the file itself, or its `policy:` key
@@ -117,6 +118,13 @@ func validateSpec(r *ruleSpec, n *yaml.Node) []Problem {
 	case Allow, Deny, RequireApproval:
 	default:
 		add("action", "action %q: want allow, deny or require_approval", r.Action)
+	}
+	switch r.On {
+	case "", OnRequest:
+	case OnAction:
+		validateActionRule(n, add)
+	default:
+		add("on", "on %q: want request or action", r.On)
 	}
 	switch r.Record {
 	case "", RecordFull, RecordMetadata:

@@ -117,3 +117,24 @@ func TestPolicyFileFromConfig(t *testing.T) {
 	empty, _ := testConfig(t, "")
 	run(t, "", "--config", empty, "policy", "test").wantOneLineError(t, ExitUsage, "sets no policy file")
 }
+
+// The example policy's action rules, exercised offline as an operator would.
+func TestPolicyTestActions(t *testing.T) {
+	pol := repoFile("deploy", "policy.yaml")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--action-tool", "Bash", "--action-input", `{"command":"rm -rf build"}`}, "require_approval"},
+		{[]string{"--action-tool", "Bash", "--action-input", `{"command":"echo hi"}`}, "allow"},
+		{[]string{"--cwd", "/home/a/app", "--action-tool", "Write", "--action-input", `{"file_path":"/etc/cron.d/x"}`}, "deny"},
+		{[]string{"--cwd", "/home/a/app", "--action-tool", "Write", "--action-input", `{"file_path":"/home/a/app/x"}`}, "allow"},
+	} {
+		r := run(t, "", append([]string{"--json", "policy", "test", "--policy", pol, "--uid", "1000", "--expect", c.want}, c.args...)...)
+		if r.code != 0 {
+			t.Errorf("%v: code %d out %q err %q", c.args, r.code, r.out, r.err)
+		}
+	}
+	r := run(t, "", "policy", "test", "--policy", pol, "--action-tool", "Bash", "--action-input", "[1]")
+	r.wantOneLineError(t, ExitUsage, "--action-input")
+}

@@ -15,6 +15,7 @@ import (
 
 type sampleFlags struct {
 	policyFile, sampleFile, bodyFile, expect, at string
+	actionTool, actionInput                      string
 	sample                                       policy.Sample
 }
 
@@ -32,6 +33,12 @@ win). A sample looks like:
    "body": {"model": "claude-sonnet-4-5", "max_tokens": 1024},
    "embedded": "api_key", "findings": {"aws": 1}}
 
+With --action-tool (or "action" in the sample) the decision is that of the
+rules with on: action for a tool call the answer tells the caller to make:
+
+  airlock policy test --cwd /home/alice/app --action-tool Bash \
+    --action-input '{"command": "rm -rf build"}'
+
 Rate limits and budgets start empty. With --expect, the exit status is 1 when
 the decision differs (policy tests in CI).`,
 		Example: `  airlock policy test --uid 1000 --exe /usr/bin/python3 --model claude-opus-4-1
@@ -46,6 +53,8 @@ the decision differs (policy tests in CI).`,
 	fl.StringVar(&f.bodyFile, "body", "", "a request body (JSON) to parse as the gateway would")
 	fl.StringVar(&f.expect, "expect", "", "exit 1 unless the action is this (allow | deny | require_approval)")
 	fl.StringVar(&f.at, "time", "", "when the request happens, RFC 3339 (default: now)")
+	fl.StringVar(&f.actionTool, "action-tool", "", "decide a tool call of the answer (on: action rules): the tool's name")
+	fl.StringVar(&f.actionInput, "action-input", "{}", "the tool call's input, a JSON object")
 	addSampleFlags(fl, &f.sample)
 	return c
 }
@@ -58,6 +67,7 @@ func addSampleFlags(fl *pflag.FlagSet, s *policy.Sample) {
 	fl.StringVar(&s.Caller.Comm, "comm", "", "caller command name")
 	fl.StringVar(&s.Caller.Cgroup, "cgroup", "", "caller cgroup path")
 	fl.StringVar(&s.Caller.Unit, "unit", "", "caller systemd unit")
+	fl.StringVar(&s.Caller.Cwd, "cwd", "", "caller working directory")
 	fl.StringVar(&s.Caller.Container, "container", "", "caller container id")
 	fl.StringVar(&s.Caller.ContainerName, "container-name", "", "caller container name")
 	fl.StringVar(&s.Caller.ContainerImage, "container-image", "", "caller container image")
@@ -137,6 +147,9 @@ func (a *app) buildSample(fl *pflag.FlagSet, f *sampleFlags) ([]byte, error) {
 	if err := setTime(&s, f.at); err != nil {
 		return nil, err
 	}
+	if err := setAction(&s, f); err != nil {
+		return nil, err
+	}
 	return json.Marshal(s)
 }
 
@@ -155,6 +168,7 @@ func overlayFlags(fl *pflag.FlagSet, s, from *policy.Sample) error {
 	set("comm", func() { c.Comm = from.Caller.Comm })
 	set("cgroup", func() { c.Cgroup = from.Caller.Cgroup })
 	set("unit", func() { c.Unit = from.Caller.Unit })
+	set("cwd", func() { c.Cwd = from.Caller.Cwd })
 	set("container", func() { c.Container = from.Caller.Container })
 	set("container-name", func() { c.ContainerName = from.Caller.ContainerName })
 	set("container-image", func() { c.ContainerImage = from.Caller.ContainerImage })
@@ -251,4 +265,16 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// setAction makes the sample a tool call when --action-tool is given.
+func setAction(s *policy.Sample, f *sampleFlags) error {
+	if f.actionTool == "" {
+		return nil
+	}
+	s.Action = &policy.Act{Tool: f.actionTool, Type: "tool_use"}
+	if err := json.Unmarshal([]byte(f.actionInput), &s.Action.Input); err != nil {
+		return usage(`give the tool's input as a JSON object, e.g. '{"command": "ls"}'`, "--action-input: %v", err)
+	}
+	return nil
 }
