@@ -12,7 +12,14 @@ type Action struct {
 	Tool      string          `json:"tool"`
 	Input     json.RawMessage `json:"input,omitempty"`     // the complete input object, masked
 	Truncated bool            `json:"truncated,omitempty"` // the input exceeded the recorded bound
-	Decision  string          `json:"decision"`            // allow (policy on actions decides deny and holds in a later version)
+	// allow | deny | approved | approval_denied | approval_timeout: what the
+	// policy's action rules (and a reviewer) decided; the client received
+	// the call only when allow or approved.
+	Decision   string `json:"decision"`
+	Rule       string `json:"rule,omitempty"`   // the action rule that decided ("" when none matched)
+	Reason     string `json:"reason,omitempty"` // the rule's reason, or the bound that refused the call
+	ApprovalID string `json:"approval_id,omitempty"`
+	Approver   string `json:"approver,omitempty"`
 }
 
 // ToolResult is a client's report, in a later request, of running an action.

@@ -30,9 +30,10 @@ func isToolBlock(typ string) bool {
 // tool block, its input_json_delta fragments concatenate to the input, and
 // content_block_stop completes it, whatever the chunking upstream.
 type actionTracker struct {
-	open  map[int64]*openAction
-	rec   *audit.Record
-	input int // input bytes kept so far, across the response's actions
+	open     map[int64]*openAction
+	rec      *audit.Record
+	input    int                // input bytes kept so far, across the response's actions
+	verdicts map[string]verdict // the action gate's decisions, by block id (nil: no action rules)
 }
 
 type openAction struct {
@@ -98,7 +99,15 @@ func (t *actionTracker) complete(a *openAction) {
 		in = a.start
 	}
 	a.a.Input = validJSON(in)
-	addAction(t.rec, a.a)
+	addAction(t.rec, withVerdict(a.a, t.verdicts))
+}
+
+// withVerdict applies the gate's decision on a, if it made one.
+func withVerdict(a audit.Action, verdicts map[string]verdict) audit.Action {
+	if v, ok := verdicts[a.ID]; ok && a.Type == "tool_use" {
+		return v.apply(a)
+	}
+	return a
 }
 
 // end records tool blocks the stream never closed (a cut or broken stream):
@@ -115,7 +124,9 @@ func addAction(rec *audit.Record, a audit.Action) {
 	if len(rec.Actions) >= maxActions {
 		return
 	}
-	a.Decision = "allow"
+	if a.Decision == "" {
+		a.Decision = "allow"
+	}
 	rec.Actions = append(rec.Actions, a)
 }
 
@@ -142,7 +153,7 @@ func validJSON(b []byte) json.RawMessage {
 }
 
 // actionsOf records the tool calls of a whole (non-streamed) Messages answer.
-func actionsOf(rec *audit.Record, body []byte) {
+func actionsOf(rec *audit.Record, body []byte, verdicts map[string]verdict) {
 	budget := maxActionInput // for all the answer's tool calls, as in a stream
 	gjson.GetBytes(body, "content").ForEach(func(_, block gjson.Result) bool {
 		if isToolBlock(block.Get("type").String()) {
@@ -153,7 +164,7 @@ func actionsOf(rec *audit.Record, body []byte) {
 			}
 			budget -= len(in)
 			a.Input = validJSON(in)
-			addAction(rec, a)
+			addAction(rec, withVerdict(a, verdicts))
 		}
 		return true
 	})

@@ -65,6 +65,8 @@ type Config struct {
 	MaxInFlight   int64                 // all request bodies held at once; 0 = DefaultMaxInFlight
 	BodyTimeout   time.Duration         // time to send a body; 0 = DefaultBodyTimeout
 	MaxEvent      int                   // largest upstream SSE event; 0 = DefaultMaxEvent
+	ActionHold    int                   // largest tool-use block held for a decision; 0 = DefaultActionHold
+	ActionPing    time.Duration         // ping interval while a tool call awaits approval; 0 = DefaultActionPing
 	Log           *zap.Logger
 }
 

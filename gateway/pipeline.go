@@ -29,6 +29,14 @@ type transformer interface {
 	auditFailed() ([]byte, error)
 }
 
+// waiter is a transformer that may wait on something other than the
+// upstream (an approval of a tool call), sending what it has meanwhile;
+// the upstream is not read while it waits.
+type waiter interface {
+	waiting() bool
+	wait(out []byte) []byte
+}
+
 // errCut ends a response whose upstream exceeded a bound.
 var errCut = errors.New("response cut: bound exceeded")
 
@@ -92,6 +100,10 @@ func (b *respBody) brokeOff() {
 // ended or the transformer cut it, and what came before went out, the next
 // step ends the response.
 func (b *respBody) step() error {
+	if w, ok := b.t.(waiter); ok && w.waiting() {
+		b.out = w.wait(b.out)
+		return nil
+	}
 	if b.srcDone {
 		return b.end()
 	}
@@ -184,7 +196,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	case inspectable && strings.HasPrefix(ct, "text/event-stream"):
 		resp.Header.Del("Content-Length")
 		resp.ContentLength = -1
-		resp.Body = g.newRespBody(ex, resp.Body, g.newSSETransform(ex))
+		resp.Body = g.newRespBody(ex, resp.Body, g.newSSETransform(resp.Request.Context(), ex))
 	case inspectable && strings.HasPrefix(ct, "application/json") && resp.ContentLength <= g.cfg.MaxBody &&
 		(isMessages(resp.Request.URL.Path) || resp.StatusCode >= 400):
 		// Messages answers and API errors are small: mask and audit them whole.

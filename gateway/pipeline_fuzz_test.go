@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -16,7 +17,10 @@ func FuzzSSEPipelineSplit(f *testing.F) {
 	f.Add([]byte("data: {\"type\":\"ping\"}\rdata: x\r\r: c\n\nevent: message_stop\ndata: {}\n\nevent: ping\n\n"), uint16(5), uint16(40))
 	f.Add([]byte("data: "+managedKey[:9]), uint16(3), uint16(7))
 	e := newEnv(f, allowAll, nil, withMasker(f), withConfig(func(c *Config) { c.MaxEvent = 512 }))
-	sseT := func(ex *exchange) transformer { ex.maskResp = true; return e.gw.newSSETransform(ex) }
+	sseT := func(ex *exchange) transformer {
+		ex.maskResp = true
+		return e.gw.newSSETransform(context.Background(), ex)
+	}
 	f.Fuzz(func(t *testing.T, data []byte, a, b uint16) {
 		i, j := min(int(a), len(data)), min(int(b), len(data))
 		i, j = min(i, j), max(i, j)

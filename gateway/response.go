@@ -61,7 +61,9 @@ func (t *jsonTransform) end(out []byte) []byte {
 		if ex.maskResp {
 			body = t.g.maskResponse(ex, body)
 		}
-		actionsOf(&ex.rec, body)
+		var verdicts map[string]verdict
+		body, verdicts = t.g.gateJSON(t.resp.Request.Context(), ex, body)
+		actionsOf(&ex.rec, body, verdicts)
 	}
 	takeUsage(&ex.rec, gjson.GetBytes(body, "usage"))
 	ex.rec.BytesOut = int64(len(body))

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strconv"
 
@@ -61,15 +62,22 @@ type sseTransform struct {
 	out      []byte // the caller's buffer while write or end runs
 	held     []byte // terminal events and what follows
 	actions  *actionTracker
+	gate     *actionGate // nil unless the policy has action rules
 	recorded int
 	cut      bool
 }
 
-func (g *Gateway) newSSETransform(ex *exchange) *sseTransform {
+// newSSETransform chains the stages: scanner → masker → action gate → emit,
+// so that rules decide the tool call the client would receive (masked).
+func (g *Gateway) newSSETransform(ctx context.Context, ex *exchange) *sseTransform {
 	t := &sseTransform{ex: ex, sc: sse.NewScanner(g.maxEvent()), secret: ex.secret(), actions: newActionTracker(&ex.rec)}
 	t.first = emitStage(t.emit)
+	if ex.engine.HasActionRules() && isMessages(ex.rec.Path) {
+		t.gate = newActionGate(ctx, ex, t.first)
+		t.first, t.actions.verdicts = t.gate, t.gate.verdict
+	}
 	if m := g.cfg.Masker; m != nil && ex.maskResp {
-		t.stream = m.NewEventStream(t.emit, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{Log: g.log})
+		t.stream = m.NewEventStream(t.first.Event, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{Log: g.log})
 		t.first = t.stream
 	}
 	return t
@@ -118,6 +126,9 @@ func (t *sseTransform) end(out []byte) []byte {
 	}
 	if !t.cut {
 		t.stageErr(t.first.Finish(t.sc.Tail())) // the masker masks a tail as text
+	}
+	if !t.cut && t.gate != nil && t.stream != nil {
+		t.stageErr(t.gate.Finish(nil)) // the masker hands events on, not its end
 	}
 	if t.stream != nil {
 		addCounts(t.ex, t.stream.Result())
@@ -174,6 +185,23 @@ func (t *sseTransform) cutWith(msg string) {
 	t.cut, t.held = true, nil
 	t.ex.rec.Reason = msg
 	t.send(errorEvent(apierror.Marshal(apierror.API, msg, t.ex.rec.RequestID)), &t.held)
+}
+
+// waiting reports a tool call awaiting approval: the pipeline waits on it
+// rather than reading the upstream.
+func (t *sseTransform) waiting() bool { return t.gate != nil && !t.cut && t.gate.waiting() }
+
+// wait sends the client a ping each interval until the approval is
+// decided, then releases what the decision lets through.
+func (t *sseTransform) wait(out []byte) []byte {
+	t.out = out
+	if t.gate.wait(t.ex.g.actionPing()) {
+		t.stageErr(t.gate.resume())
+	} else {
+		t.send(pingEvent, &t.out)
+	}
+	out, t.out = t.out, nil
+	return out
 }
 
 // auditFailed replaces the held events with an error event.

@@ -24,8 +24,12 @@ func deployPolicy(t *testing.T) *Engine {
 func TestDeployActionRules(t *testing.T) {
 	e := deployPolicy(t)
 	in := &Input{Caller: caller.Process{UID: 1000, Cwd: "/home/alice/src/app"}, Request: Request{BodyParsed: true}}
-	bash := func(cmd string) *Act { return &Act{Tool: "Bash", Type: "tool_use", Input: map[string]any{"command": cmd}} }
-	write := func(tool, p string) *Act { return &Act{Tool: tool, Input: map[string]any{"file_path": p, "content": "x"}} }
+	bash := func(cmd string) *Act {
+		return &Act{Tool: "Bash", Type: "tool_use", Input: map[string]any{"command": cmd}}
+	}
+	write := func(tool, p string) *Act {
+		return &Act{Tool: tool, Input: map[string]any{"file_path": p, "content": "x"}}
+	}
 	for _, tc := range []struct {
 		name string
 		act  *Act
