@@ -85,6 +85,9 @@ type Gateway struct {
 	// MaxEvent bounds one upstream SSE event; a larger one ends the stream
 	// with an error event.
 	MaxEvent ByteSize `mapstructure:"max_event"`
+	// ActionHold bounds one tool-use block held for the action rules; a
+	// larger one is refused.
+	ActionHold ByteSize `mapstructure:"action_hold"`
 	// MaxInFlightBody bounds the request bodies held at once; past it a
 	// request is answered 503 overloaded_error with Retry-After.
 	MaxInFlightBody ByteSize `mapstructure:"max_inflight_body"`

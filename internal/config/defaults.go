@@ -42,6 +42,7 @@ func defaults() map[string]any {
 		"upstream.protocol":           "h2",
 		"gateway.max_body":            "32MiB",
 		"gateway.max_event":           "4MiB",
+		"gateway.action_hold":         "1MiB",
 		"gateway.max_inflight_body":   "256MiB",
 		"gateway.body_timeout":        time.Minute,
 		"policy.file":                 "",

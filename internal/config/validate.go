@@ -75,6 +75,9 @@ func (c *Config) validateHTTP(ps *problems) {
 	if c.Gateway.MaxEvent <= 0 || c.Gateway.MaxEvent > 1<<30 {
 		ps.add("gateway.max_event", "must be positive and at most 1GiB, e.g. 4MiB")
 	}
+	if c.Gateway.ActionHold <= 0 || c.Gateway.ActionHold > 1<<30 {
+		ps.add("gateway.action_hold", "must be positive and at most 1GiB, e.g. 1MiB")
+	}
 	if c.Gateway.MaxInFlightBody < c.Gateway.MaxBody {
 		ps.add("gateway.max_inflight_body", "must be at least gateway.max_body, e.g. 256MiB")
 	}

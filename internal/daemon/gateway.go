@@ -32,6 +32,7 @@ func (d *Daemon) startGateway(context.Context) error {
 		AuditFailOpen: d.cfg.Audit.FailOpen,
 		MaxBody:       int64(d.cfg.Gateway.MaxBody),
 		MaxEvent:      int(d.cfg.Gateway.MaxEvent),
+		ActionHold:    int(d.cfg.Gateway.ActionHold),
 		MaxInFlight:   int64(d.cfg.Gateway.MaxInFlightBody),
 		BodyTimeout:   d.cfg.Gateway.BodyTimeout,
 		Log:           d.log,
