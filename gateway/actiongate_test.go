@@ -295,7 +295,10 @@ func TestGateCannotBeSidestepped(t *testing.T) {
 	second := `event: content_block_start` + "\n" + `data: {"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_02","name":"Bash","input":{"command":"rm -rf /"}}}` + "\n\n"
 	interleaved := strings.Replace(bashStream(`{"command":"ls"}`), "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}", strings.TrimSuffix(second, "\n\n")+"\n\nevent: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}", 1)
 	for name, body := range map[string]string{"escaped": escaped, "interleaved": interleaved} {
-		up := func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Type", "text/event-stream"); io.WriteString(w, body) }
+		up := func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, body)
+		}
 		e := newEnv(t, actionPolicy, up)
 		got := e.do(newRequest("POST", "/v1/messages", streamReq)).Body.String()
 		if strings.Contains(got, "rm -rf") || strings.Contains(got, "toolu_02") {

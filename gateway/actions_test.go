@@ -19,21 +19,11 @@ const actionSecret = "AKIAIOSFODNN7EXAMPLE"
 // input arrives in 5-byte input_json_delta fragments, as Claude Code sees it.
 func toolUseStream() string {
 	input := `{"command":"aws s3 ls --key ` + actionSecret + `","description":"list buckets"}`
-	var b strings.Builder
-	ev := func(name, data string) { fmt.Fprintf(&b, "event: %s\ndata: %s\n\n", name, data) }
-	ev("message_start", `{"type":"message_start","message":{"id":"msg_t","type":"message","role":"assistant","content":[],"model":"m","usage":{"input_tokens":5,"output_tokens":1}}}`)
-	ev("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`)
-	ev("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Listing."}}`)
-	ev("content_block_stop", `{"type":"content_block_stop","index":0}`)
-	ev("content_block_start", `{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01","name":"Bash","input":{}}}`)
+	var frags []string
 	for i := 0; i < len(input); i += 5 {
-		frag, _ := json.Marshal(input[i:min(i+5, len(input))])
-		ev("content_block_delta", `{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":`+string(frag)+`}}`)
+		frags = append(frags, input[i:min(i+5, len(input))])
 	}
-	ev("content_block_stop", `{"type":"content_block_stop","index":1}`)
-	ev("message_delta", `{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":30}}`)
-	ev("message_stop", `{"type":"message_stop"}`)
-	return b.String()
+	return bashStream(frags...)
 }
 
 // splitUpstream writes body in two flushed writes, split at *at.

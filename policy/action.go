@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/google/cel-go/cel"
-	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/ext"
@@ -72,17 +71,7 @@ func within(p, dir string) bool {
 
 // unknownActionField finds an `action.<field>` selection that no tool call has.
 func unknownActionField(a *cel.Ast) string {
-	found := ""
-	celast.PostOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
-		if found != "" || e.Kind() != celast.SelectKind {
-			return
-		}
-		sel := e.AsSelect()
-		if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "action" && !actionFields[sel.FieldName()] {
-			found = sel.FieldName()
-		}
-	}))
-	return found
+	return selected(a, "action", func(f string) bool { return !actionFields[f] })
 }
 
 // HasActionRules reports whether any rule decides tool calls: without one,

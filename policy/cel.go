@@ -130,14 +130,23 @@ func exprPosition(n *yaml.Node, lines []string, line, col int) (int, int) {
 
 // bodyFieldRead finds a `request.<body field>` selection in the condition.
 func bodyFieldRead(a *cel.Ast) string {
+	if f := selected(a, "request", func(f string) bool { return bodyFields[f] }); f != "" {
+		return "request." + f
+	}
+	return ""
+}
+
+// selected finds the first `<ident>.<field>` selection whose field is of
+// interest, "" if none.
+func selected(a *cel.Ast, ident string, of func(field string) bool) string {
 	found := ""
 	celast.PostOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
 		if found != "" || e.Kind() != celast.SelectKind {
 			return
 		}
 		sel := e.AsSelect()
-		if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "request" && bodyFields[sel.FieldName()] {
-			found = "request." + sel.FieldName()
+		if op := sel.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == ident && of(sel.FieldName()) {
+			found = sel.FieldName()
 		}
 	}))
 	return found
