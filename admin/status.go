@@ -41,6 +41,8 @@ type NamespaceStatus struct {
 	Released     uint64 `json:"released"`
 	FirstContact uint64 `json:"first_contact"`
 	Refused      uint64 `json:"refused"`
+	Held         uint64 `json:"held"`        // connections held at first contact
+	HeldPassed   uint64 `json:"held_passed"` // held connections let through to a new listener
 	Failures     uint64 `json:"failures"`
 }
 

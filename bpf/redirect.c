@@ -14,9 +14,9 @@
 char __license[] SEC("license") = "Dual BSD/GPL";
 
 /* listener_for finds the daemon's listener in the caller's network
- * namespace. Without one the connection must be refused (the caller's own
- * loopback has nothing of ours), and the daemon is told at once so that it
- * opens one there and a retry succeeds. */
+ * namespace. Without one the connection is held (hold.h) or refused (the
+ * caller's own loopback has nothing of ours), and the daemon is told at
+ * once so that it opens one there. */
 static __always_inline struct netns_listener *listener_for(struct bpf_sock_addr *ctx)
 {
 	__u64 ns = bpf_get_netns_cookie(ctx);
@@ -25,7 +25,6 @@ static __always_inline struct netns_listener *listener_for(struct bpf_sock_addr 
 
 	if (l)
 		return l;
-	count_netns(NETNS_REFUSED);
 	e = bpf_ringbuf_reserve(&netns_events, sizeof(*e), 0);
 	if (!e) {
 		count_netns(NETNS_REPORT_LOST);
@@ -88,6 +87,8 @@ static __always_inline int is_v4_mapped(__u32 ip[4])
 	return ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0x0000ffff);
 }
 
+#include "hold.h"
+
 SEC("cgroup/connect4")
 int airlock_connect4(struct bpf_sock_addr *ctx)
 {
@@ -110,8 +111,10 @@ int airlock_connect4(struct bpf_sock_addr *ctx)
 		return 0; /* UDP or another port of an API address */
 	}
 	ln = listener_for(ctx);
-	if (!ln || !ln->port_v4 || !remember(ctx, AF_INET, orig))
-		return 0; /* no listener in this namespace or no room: refuse */
+	if (!ln)
+		return hold4(ctx, cfg, orig); /* first contact */
+	if (!ln->port_v4 || !remember(ctx, AF_INET, orig, 0))
+		return 0; /* no v4 listener or no room: refuse */
 	ctx->user_ip4 = ln->listen_v4;
 	ctx->user_port = ln->port_v4;
 	return 1;
@@ -148,10 +151,10 @@ int airlock_connect6(struct bpf_sock_addr *ctx)
 	}
 	ln = listener_for(ctx);
 	if (!ln)
-		return 0;
+		return hold6(ctx, cfg, ip, mapped); /* first contact */
 	if (mapped) {
 		__u32 v4[4] = { ip[3], 0, 0, 0 };
-		if (!ln->port_v4 || !remember(ctx, AF_INET, v4))
+		if (!ln->port_v4 || !remember(ctx, AF_INET, v4, 0))
 			return 0;
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
@@ -160,7 +163,7 @@ int airlock_connect6(struct bpf_sock_addr *ctx)
 		ctx->user_port = ln->port_v4;
 		return 1;
 	}
-	if (!ln->port_v6 || !remember(ctx, AF_INET6, ip))
+	if (!ln->port_v6 || !remember(ctx, AF_INET6, ip, 0))
 		return 0;
 	ctx->user_ip6[0] = ln->listen_v6[0];
 	ctx->user_ip6[1] = ln->listen_v6[1];
@@ -242,6 +245,10 @@ int airlock_sockops(struct bpf_sock_ops *skops)
 
 	if (skops->op == BPF_SOCK_OPS_STATE_CB) {
 		forget_closed(skops);
+		return 1;
+	}
+	if (skops->op == BPF_SOCK_OPS_TIMEOUT_INIT) {
+		hold_timeout(skops);
 		return 1;
 	}
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)

@@ -26,10 +26,15 @@ var (
 	// DefaultListenV4 and DefaultListenV6 are where redirected connections land.
 	DefaultListenV4 = netip.MustParseAddrPort("127.0.0.1:15443")
 	DefaultListenV6 = netip.MustParseAddrPort("[::1]:15443")
-	// Inside other network namespaces the listeners take ephemeral ports, so
-	// nothing a container already runs can be in the way.
-	netnsListenV4 = netip.MustParseAddrPort("127.0.0.1:0")
-	netnsListenV6 = netip.MustParseAddrPort("[::1]:0")
+	// Inside other network namespaces the listeners take the hold address
+	// (bpf/include/hold.h): a connection made there before the listener
+	// existed was sent to it, and is let through once it listens. Port 1 is
+	// privileged (an unprivileged process in the namespace cannot take it
+	// first) and unused in practice; if something holds it all the same,
+	// the listener takes an ephemeral port and first contacts there time
+	// out instead (never leak).
+	netnsListenV4 = netip.MustParseAddrPort("127.65.82.76:1")
+	netnsListenV6 = netip.MustParseAddrPort("[::1]:1")
 	// DefaultTargets are Anthropic's published inbound ranges.
 	DefaultTargets = []netip.Prefix{
 		netip.MustParsePrefix("160.79.104.0/23"),
@@ -71,6 +76,10 @@ type Config struct {
 	PeekTimeout    time.Duration
 	MaxClientHello int
 	MaxNamespaces  int // network namespaces served at once; default 4096
+
+	// holdFallback: a listener inside a container's namespace binds an
+	// ephemeral port when its hold address is taken.
+	holdFallback bool
 }
 
 // WithDefaults returns c with every unset field filled in.
@@ -191,7 +200,17 @@ type NamespaceStats struct {
 	Released     uint64 `json:"released"`      // listeners released (namespace emptied)
 	FirstContact uint64 `json:"first_contact"` // namespaces the kernel reported
 	Refused      uint64 `json:"refused"`       // connections refused for want of a listener
+	Held         uint64 `json:"held"`          // connections held at first contact
+	HeldPassed   uint64 `json:"held_passed"`   // held connections let through to a new listener
 	Failures     uint64 `json:"failures"`      // listeners that could not be opened
+}
+
+// NetnsCounters are the kernel's first-contact counters.
+type NetnsCounters struct {
+	Refused    uint64 // refused: no listener in the caller's namespace and no hold
+	ReportLost uint64 // first-contact reports lost (the event ring was full)
+	Held       uint64 // held at first contact
+	HeldPassed uint64 // held SYNs let through once the listener was registered
 }
 
 // ErrNoRecord is returned by RecordLookup when the peer is unknown to the kernel.

@@ -94,6 +94,11 @@ func rawDial(dst netip.AddrPort) (net.Conn, netip.AddrPort, error) {
 	if err := setHelperMark(fd); err != nil {
 		return nil, netip.AddrPort{}, err
 	}
+	if n, err := strconv.Atoi(os.Getenv("HELPER_SYNCNT")); err == nil { // give up a held connect sooner
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_SYNCNT, n); err != nil {
+			return nil, netip.AddrPort{}, err
+		}
+	}
 	if err := unix.Connect(fd, sa); err != nil {
 		return nil, netip.AddrPort{}, fmt.Errorf("connect: %w", err)
 	}

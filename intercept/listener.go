@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -45,7 +46,7 @@ func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Rep
 		report = nopReporter{}
 	}
 	l := &Listener{cfg: cfg, lookup: lookup, handler: handler, report: report, log: log.Named("intercept")}
-	ln4, err := net.Listen("tcp4", cfg.ListenV4.String())
+	ln4, err := l.listen("tcp4", cfg.ListenV4)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.ListenV4, err)
 	}
@@ -54,7 +55,7 @@ func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Rep
 		ln4.Close()
 		return nil, err
 	}
-	ln6, err := net.Listen("tcp6", cfg.ListenV6.String())
+	ln6, err := l.listen("tcp6", cfg.ListenV6)
 	if err != nil {
 		// Hosts without IPv6: serve IPv4 only; Addrs reports no v6 address,
 		// so the kernel refuses IPv6 targets instead of redirecting them.
@@ -63,6 +64,20 @@ func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Rep
 	}
 	l.lns = append(l.lns, ln6)
 	return l, nil
+}
+
+// listen binds addr; in a container's namespace whose hold address is
+// taken it binds an ephemeral port instead: connections held there at
+// first contact then time out (the kernel never lets them reach whoever
+// holds the address), later ones are redirected here.
+func (l *Listener) listen(network string, addr netip.AddrPort) (net.Listener, error) {
+	ln, err := net.Listen(network, addr.String())
+	if err == nil || !l.cfg.holdFallback || !errors.Is(err, syscall.EADDRINUSE) {
+		return ln, err
+	}
+	l.log.Warn("the hold address is taken in this namespace: listening on an ephemeral port, first contacts here will time out",
+		zap.Stringer("addr", addr))
+	return net.Listen(network, netip.AddrPortFrom(addr.Addr(), 0).String())
 }
 
 // Netns is the cookie of the network namespace the listener serves.

@@ -27,6 +27,7 @@ var hooks = []hook{
 	{"link_sockops", ebpf.AttachCGroupSockOps, func(o *redirectObjects) *ebpf.Program { return o.AirlockSockops }},
 	{"link_sendmsg4", ebpf.AttachCGroupUDP4Sendmsg, func(o *redirectObjects) *ebpf.Program { return o.AirlockSendmsg4 }},
 	{"link_sendmsg6", ebpf.AttachCGroupUDP6Sendmsg, func(o *redirectObjects) *ebpf.Program { return o.AirlockSendmsg6 }},
+	{"link_hold", ebpf.AttachCGroupInetEgress, func(o *redirectObjects) *ebpf.Program { return o.AirlockHold }},
 }
 
 // Loader owns the loaded programs, their cgroup links and the maps. All

@@ -38,4 +38,4 @@ func (*Loader) Close() error { return nil }
 func (*Loader) Detach() error { return ErrUnsupported }
 
 // NetnsCounters returns ErrUnsupported.
-func (*Loader) NetnsCounters() (refused, lost uint64, err error) { return 0, 0, ErrUnsupported }
+func (*Loader) NetnsCounters() (NetnsCounters, error) { return NetnsCounters{}, ErrUnsupported }

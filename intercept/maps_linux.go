@@ -196,14 +196,33 @@ func (l *Loader) Counters() (Counters, error) {
 	return Counters{Redirected: s[0], Skipped: s[1], Excluded: s[2], MapFull: s[3], Refused: s[4]}, nil
 }
 
-// NetnsCounters reads the kernel's first-contact counters: connections
-// refused because their namespace had no listener, and reports lost.
-func (l *Loader) NetnsCounters() (refused, lost uint64, err error) {
-	s, err := sumPerCPU(l.objs.NetnsCounters, 2)
+// NetnsCounters reads the kernel's first-contact counters.
+func (l *Loader) NetnsCounters() (NetnsCounters, error) {
+	s, err := sumPerCPU(l.objs.NetnsCounters, 4)
 	if err != nil {
-		return 0, 0, err
+		return NetnsCounters{}, err
 	}
-	return s[0], s[1], nil
+	return NetnsCounters{Refused: s[0], ReportLost: s[1], Held: s[2], HeldPassed: s[3]}, nil
+}
+
+// holdRTO is a held SYN's first retransmission in jiffies: 25 ms at
+// HZ=1000, 100 ms at Debian's 250. Doubling from there, a hold the daemon
+// never releases ends in ETIMEDOUT after 127 of them (3 s to 13 s).
+const holdRTO = 25
+
+// SetHold makes connections from namespaces without a listener wait at
+// the hold address (bpf/include/hold.h) instead of being refused; the
+// daemon must then open listeners there (Namespaces.Run). Zero addresses
+// turn the hold off: such connections are refused at once.
+func (l *Loader) SetHold(v4, v6 netip.AddrPort) error {
+	return l.updateConfig(func(c *redirectConfig) {
+		c.HoldV4, c.HoldV6, c.HoldPort, c.HoldRto = 0, [4]uint32{}, 0, 0
+		if !v4.IsValid() || v4.Port() != v6.Port() {
+			return
+		}
+		c.HoldV4, c.HoldV6 = ip4Word(v4.Addr()), ip6Words(v6.Addr())
+		c.HoldPort, c.HoldRto = htons(v4.Port()), holdRTO
+	})
 }
 
 func sumPerCPU(m *ebpf.Map, n int) ([]uint64, error) {

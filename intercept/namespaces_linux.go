@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -81,7 +82,9 @@ func (n *Namespaces) Stats() NamespaceStats {
 	n.mu.Unlock()
 	s.Opened, s.Released = n.opened.Load(), n.released.Load()
 	s.FirstContact, s.Failures = n.firstContact.Load(), n.failures.Load()
-	s.Refused, _, _ = n.loader.NetnsCounters()
+	if c, err := n.loader.NetnsCounters(); err == nil {
+		s.Refused, s.Held, s.HeldPassed = c.Refused, c.Held, c.HeldPassed
+	}
 	return s
 }
 
@@ -237,12 +240,15 @@ func (n *Namespaces) Close() error {
 	for _, s := range n.byIno {
 		all = append(all, s)
 	}
+	// Refuse first contacts at once rather than hold them for a listener
+	// nobody will open.
+	herr := n.loader.SetHold(netip.AddrPort{}, netip.AddrPort{})
 	n.mu.Unlock()
 	for _, s := range all {
 		n.release(s, "daemon stopping")
 	}
 	n.wg.Wait()
-	return nil
+	return herr
 }
 
 // ErrTooManyNamespaces bounds what a process that creates namespaces in a

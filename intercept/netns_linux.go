@@ -102,7 +102,7 @@ func listenInNetns(pid int, pidfd *os.File, cfg Config, lookup RecordLookup, h A
 	if exited(pidfd) {
 		return nil, fmt.Errorf("pid %d exited: %w", pid, os.ErrProcessDone)
 	}
-	cfg.ListenV4, cfg.ListenV6 = netnsListenV4, netnsListenV6
+	cfg.ListenV4, cfg.ListenV6, cfg.holdFallback = netnsListenV4, netnsListenV6, true
 	var ln *Listener
 	err = inNetns(ns, func() (err error) {
 		ln, err = NewListener(cfg, lookup, h, report, log)

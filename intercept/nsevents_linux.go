@@ -41,6 +41,11 @@ func (n *Namespaces) Run(ctx context.Context) error {
 		rd.Close()
 		return err
 	}
+	if err := n.hold(); err != nil {
+		w.w.Close()
+		rd.Close()
+		return err
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -48,6 +53,20 @@ func (n *Namespaces) Run(ctx context.Context) error {
 	}()
 	n.scanTree(ctx)
 	return n.readEvents(ctx, rd)
+}
+
+// hold turns the first-contact hold on, unless Close already ran (it
+// turns it off).
+func (n *Namespaces) hold() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil
+	}
+	if err := n.loader.SetHold(netnsListenV4, netnsListenV6); err != nil {
+		return fmt.Errorf("holding first contacts: %w", err)
+	}
+	return nil
 }
 
 // readEvents serves the namespace of each process the kernel refused.

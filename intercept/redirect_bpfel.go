@@ -18,6 +18,10 @@ type redirectConfig struct {
 	Mark           uint32
 	ExcludedTgid   uint32
 	ExcludedCgroup uint64
+	HoldV6         [4]uint32
+	HoldV4         uint32
+	HoldPort       uint16
+	HoldRto        uint16
 }
 
 type redirectNetnsListener struct {
@@ -64,7 +68,7 @@ type redirectRecord struct {
 	ExeIno        uint64
 	StartBoottime uint64
 	ExeDev        uint32
-	Pad           uint32
+	Flags         uint32
 	ExeName       [32]int8
 }
 
@@ -103,6 +107,7 @@ const (
 	redirectProgAirlockConnect6     = "airlock_connect6"
 	redirectProgAirlockGetpeername4 = "airlock_getpeername4"
 	redirectProgAirlockGetpeername6 = "airlock_getpeername6"
+	redirectProgAirlockHold         = "airlock_hold"
 	redirectProgAirlockSendmsg4     = "airlock_sendmsg4"
 	redirectProgAirlockSendmsg6     = "airlock_sendmsg6"
 	redirectProgAirlockSockops      = "airlock_sockops"
@@ -154,6 +159,7 @@ type redirectProgramSpecs struct {
 	AirlockConnect6     *ebpf.ProgramSpec `ebpf:"airlock_connect6"`
 	AirlockGetpeername4 *ebpf.ProgramSpec `ebpf:"airlock_getpeername4"`
 	AirlockGetpeername6 *ebpf.ProgramSpec `ebpf:"airlock_getpeername6"`
+	AirlockHold         *ebpf.ProgramSpec `ebpf:"airlock_hold"`
 	AirlockSendmsg4     *ebpf.ProgramSpec `ebpf:"airlock_sendmsg4"`
 	AirlockSendmsg6     *ebpf.ProgramSpec `ebpf:"airlock_sendmsg6"`
 	AirlockSockops      *ebpf.ProgramSpec `ebpf:"airlock_sockops"`
@@ -245,6 +251,7 @@ type redirectPrograms struct {
 	AirlockConnect6     *ebpf.Program `ebpf:"airlock_connect6"`
 	AirlockGetpeername4 *ebpf.Program `ebpf:"airlock_getpeername4"`
 	AirlockGetpeername6 *ebpf.Program `ebpf:"airlock_getpeername6"`
+	AirlockHold         *ebpf.Program `ebpf:"airlock_hold"`
 	AirlockSendmsg4     *ebpf.Program `ebpf:"airlock_sendmsg4"`
 	AirlockSendmsg6     *ebpf.Program `ebpf:"airlock_sendmsg6"`
 	AirlockSockops      *ebpf.Program `ebpf:"airlock_sockops"`
@@ -256,6 +263,7 @@ func (p *redirectPrograms) Close() error {
 		p.AirlockConnect6,
 		p.AirlockGetpeername4,
 		p.AirlockGetpeername6,
+		p.AirlockHold,
 		p.AirlockSendmsg4,
 		p.AirlockSendmsg6,
 		p.AirlockSockops,

@@ -32,7 +32,7 @@ static __always_inline void forget(struct bpf_sock_addr *ctx)
 
 /* Store the record by socket cookie; a full map refuses the connection
  * rather than letting it escape unattributed. */
-static __always_inline int remember(struct bpf_sock_addr *ctx, __u16 family, __u32 ip[4])
+static __always_inline int remember(struct bpf_sock_addr *ctx, __u16 family, __u32 ip[4], __u32 flags)
 {
 	struct record r = {};
 	__u64 uidgid = bpf_get_current_uid_gid();
@@ -47,6 +47,7 @@ static __always_inline int remember(struct bpf_sock_addr *ctx, __u16 family, __u
 	r.cgroup_id = bpf_get_current_cgroup_id();
 	r.netns_cookie = bpf_get_netns_cookie(ctx);
 	r.ktime_ns = bpf_ktime_get_ns();
+	r.flags = flags;
 	bpf_get_current_comm(r.comm, sizeof(r.comm));
 	remember_identity(&r);
 	if (bpf_map_update_elem(&records_by_cookie, &cookie, &r, BPF_ANY)) {

@@ -44,6 +44,13 @@ struct config {
 	__u32 mark;          /* SO_MARK of the daemon's own sockets; 0 = off */
 	__u32 excluded_tgid; /* with the mark: the daemon's process; 0 = off */
 	__u64 excluded_cgroup; /* with the mark: the daemon's cgroup; 0 = off */
+	/* First-contact hold (bpf/include/hold.h): where a connection from a
+	 * namespace without a listener yet is sent, the address the daemon's
+	 * listener there will take; hold_port 0 = refuse instead. */
+	__u32 hold_v6[4];    /* network order */
+	__u32 hold_v4;       /* network order */
+	__u16 hold_port;     /* network order */
+	__u16 hold_rto;      /* jiffies: the held SYN's first retransmission */
 };
 
 struct record {
@@ -63,12 +70,15 @@ struct record {
 	__u64 exe_ino;
 	__u64 start_boottime;
 	__u32 exe_dev; /* kernel encoding: major << 20 | minor */
-	__u32 _pad;
+	__u32 flags;   /* RECORD_HELD */
 	char exe_name[32];
 };
 
 /* Client side of a redirected connection, as the listener sees its peer.
  * Every namespace has its own 127.0.0.1, so the namespace is part of it. */
+/* record.flags */
+#define RECORD_HELD 1 /* sent to the hold address: no listener yet */
+
 struct peer_key {
 	__u64 netns;  /* netns cookie of the client (and of the listener) */
 	__u32 ip[4];  /* v4 in ip[0] when family is AF_INET (mapped normalised) */
@@ -88,7 +98,7 @@ struct netns_listener {
 };
 
 /* First contact: a target connection from a namespace without a listener
- * was refused; the daemon opens a listener there so a retry succeeds. */
+ * was held (or refused); the daemon opens a listener there. */
 struct netns_event {
 	__u64 netns;
 	__u64 cgroup_id;
@@ -99,6 +109,8 @@ struct netns_event {
 enum netns_counter {
 	NETNS_REFUSED = 0,  /* refused: no listener in the caller's namespace */
 	NETNS_REPORT_LOST,  /* the event ring was full */
+	NETNS_HELD,         /* held at first contact (sent to the hold address) */
+	NETNS_HELD_PASSED,  /* a held SYN let through: its listener is open */
 	NETNS_COUNTER_MAX,
 };
 

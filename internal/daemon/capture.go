@@ -83,8 +83,9 @@ func (d *Daemon) bpfCounters() map[string]uint64 {
 	}
 	out := map[string]uint64{"redirected": c.Redirected, "skipped": c.Skipped, "excluded": c.Excluded,
 		"map_full": c.MapFull, "refused": c.Refused}
-	if refused, lost, err := d.parts.capture.Loader.NetnsCounters(); err == nil {
-		out["netns_refused"], out["netns_report_lost"] = refused, lost
+	if nc, err := d.parts.capture.Loader.NetnsCounters(); err == nil {
+		out["netns_refused"], out["netns_report_lost"] = nc.Refused, nc.ReportLost
+		out["netns_held"], out["netns_held_passed"] = nc.Held, nc.HeldPassed
 	}
 	return out
 }

@@ -49,7 +49,7 @@ func (d *Daemon) captureStatus() admin.CaptureStatus {
 	}
 	ns := ic.Namespaces.Stats()
 	st.Namespaces = admin.NamespaceStatus{Served: ns.Served, Opened: ns.Opened, Released: ns.Released,
-		FirstContact: ns.FirstContact, Refused: ns.Refused, Failures: ns.Failures}
+		FirstContact: ns.FirstContact, Refused: ns.Refused, Held: ns.Held, HeldPassed: ns.HeldPassed, Failures: ns.Failures}
 	return st
 }
 
