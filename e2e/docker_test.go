@@ -215,7 +215,7 @@ func runContainer(t *testing.T, h *Harness, d *privateDocker, image, name string
 // TestDockerTrustInject: with capture.containers.trust: inject, the daemon
 // adds the CA to a container's own bundle when it first serves its
 // namespace, so curl's default trust verifies without any step by hand, and
-// the change is recorded for trust uninstall --container.
+// the change is recorded for trust uninstall --container and audited.
 func TestDockerTrustInject(t *testing.T) {
 	hostBundle, _ := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
 	t.Cleanup(func() { // the runtime's init process shows the host's root for a moment
@@ -243,4 +243,23 @@ func TestDockerTrustInject(t *testing.T) {
 	if !h.LogContains("injected trust into a container") {
 		t.Errorf("the daemon did not log the injection")
 	}
+	assertInjectionAudited(t, h, id, image)
+}
+
+// assertInjectionAudited: the injection is an audit record naming the
+// container (id, name, image) and the bundle it changed inside it.
+func assertInjectionAudited(t *testing.T, h *Harness, id, image string) {
+	t.Helper()
+	for _, rec := range h.Audit(t) {
+		if rec.Decision != "trust_injected" {
+			continue
+		}
+		c := rec.Caller
+		if c.Container != id || c.ContainerName == "" || c.ContainerImage != image || c.Netns == 0 ||
+			!strings.Contains(rec.Reason, "/etc/ssl/certs/ca-certificates.crt") {
+			t.Errorf("injection audit %+v (reason %q): want container %s, its name, image %s, netns and the bundle changed", c, rec.Reason, id, image)
+		}
+		return
+	}
+	t.Errorf("no trust_injected audit record for container %s", id)
 }

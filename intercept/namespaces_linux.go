@@ -31,9 +31,9 @@ type Namespaces struct {
 
 	mu       sync.Mutex
 	byIno    map[uint64]*served
-	failedAt map[uint64]time.Time // netns inode -> last failed open (backoff)
-	stopRun  context.CancelFunc   // ends Run (set by Run)
-	onOpen   func(pid int)        // called (in its own goroutine) for each namespace opened
+	failedAt map[uint64]time.Time        // netns inode -> last failed open (backoff)
+	stopRun  context.CancelFunc          // ends Run (set by Run)
+	onOpen   func(pid int, netns uint64) // called (in its own goroutine) for each namespace opened
 	closed   bool
 	wg       sync.WaitGroup
 
@@ -67,9 +67,10 @@ func NewNamespaces(cfg Config, loader *Loader, handler APIHandler, report Report
 		hostIno: ino, byIno: map[uint64]*served{}, failedAt: map[uint64]time.Time{}}, nil
 }
 
-// OnOpen registers f, called with a process of each namespace opened from
-// now on (the daemon provisions a container's trust there). Call before Run.
-func (n *Namespaces) OnOpen(f func(pid int)) {
+// OnOpen registers f, called with a process and the netns cookie of each
+// namespace opened from now on (the daemon provisions a container's trust
+// there). Call before Run.
+func (n *Namespaces) OnOpen(f func(pid int, netns uint64)) {
 	n.mu.Lock()
 	n.onOpen = f
 	n.mu.Unlock()
@@ -117,7 +118,7 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 	n.byIno[ino] = s
 	n.start(ctx, s)
 	if f := n.onOpen; f != nil {
-		go f(pid)
+		go f(pid, s.cookie)
 	}
 	return nil
 }

@@ -22,7 +22,8 @@ func (d *Daemon) startCapture(context.Context) error {
 	}
 	cfg := captureConfig(d.cfg.Capture)
 	report := captureAuditor{audit: &admin.ObservingAuditor{Auditor: d.parts.audit, Metrics: d.parts.metrics}}
-	handler := namingHandler{next: d.parts.tls, runtimes: containers.NewRuntimes(d.cfg.Capture.Containers.Sockets, d.log)}
+	runtimes := containers.NewRuntimes(d.cfg.Capture.Containers.Sockets, d.log)
+	handler := namingHandler{next: d.parts.tls, runtimes: runtimes}
 	ic, err := intercept.New(cfg, handler, report, d.log)
 	if err != nil {
 		return captureError(cfg, err)
@@ -30,7 +31,7 @@ func (d *Daemon) startCapture(context.Context) error {
 	d.parts.capture = ic
 	d.parts.metrics.SetBPFFunc(d.bpfCounters)
 	d.namespaceMetrics(ic)
-	d.injectContainerTrust(ic)
+	d.injectContainerTrust(ic, report.audit, runtimes)
 	ctx, cancel := context.WithCancel(d.ctx)
 	done := make(chan struct{})
 	go func() {

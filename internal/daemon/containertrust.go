@@ -1,14 +1,18 @@
 package daemon
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/containers"
 	"github.com/airlock-dev/airlock/intercept"
 )
@@ -16,45 +20,92 @@ import (
 // trustInjector adds the CA to each container's own system bundles when its
 // network namespace is first served (capture.containers.trust: inject), as
 // `airlock trust install --container` does, recording what it changed in the
-// same place so `airlock trust uninstall --container` undoes it.
+// same place so `airlock trust uninstall --container` undoes it. Each
+// injection, and each failed one, is an audit record naming the container
+// and the files changed: the daemon wrote into a container's image.
 type trustInjector struct {
-	caPEM []byte
-	dir   string
-	log   *zap.Logger
-	done  sync.Map // container id -> struct{}
+	caPEM    []byte
+	dir      string
+	audit    audit.Auditor
+	runtimes *containers.Runtimes
+	ctx      context.Context // the daemon's: ends audit writes at shutdown
+	log      *zap.Logger
+	done     sync.Map // container id -> struct{}
 }
 
-func (d *Daemon) injectContainerTrust(ic *intercept.Interceptor) {
+func (d *Daemon) injectContainerTrust(ic *intercept.Interceptor, a audit.Auditor, runtimes *containers.Runtimes) {
 	if d.cfg.Capture.Containers.Trust != "inject" {
 		return
 	}
 	t := &trustInjector{caPEM: d.parts.ca.CertPEM(), dir: filepath.Join(d.cfg.StateDir, "containers", "trust"),
-		log: d.log.Named("containers")}
+		audit: a, runtimes: runtimes, ctx: d.ctx, log: d.log.Named("containers")}
 	ic.Namespaces.OnOpen(t.inject)
 }
 
-func (t *trustInjector) inject(pid int) {
-	id := containers.FromPID(pid).ID
-	if id == "" {
+func (t *trustInjector) inject(pid int, netns uint64) {
+	id := containers.FromPID(pid)
+	if id.ID == "" {
 		return // a namespace, not a container: its trust is the host's
 	}
-	if _, seen := t.done.LoadOrStore(id, struct{}{}); seen {
+	if _, seen := t.done.LoadOrStore(id.ID, struct{}{}); seen {
 		return
 	}
-	pid = pivoted(pid, id)
-	rec, err := containers.InstallTrust(containers.RootOf(pid), id, t.caPEM)
-	if err == nil {
-		err = containers.SaveTrustRecord(t.dir, rec)
-	}
+	pid = pivoted(pid, id.ID)
+	rec, err := t.install(pid, id.ID)
+	t.record(caller.Process{PID: pid, Container: id.ID, PodUID: id.PodUID, Netns: netns}, rec, err)
 	if err != nil {
-		t.done.Delete(id) // the next namespace event for it tries again
+		t.done.Delete(id.ID) // the next namespace event for it tries again
 		t.log.Warn("injecting trust into a container failed: its clients will reject the certificate",
-			zap.String("container", id), zap.Int("pid", pid), zap.Error(err),
-			zap.String("fix", "mount the CA and set SSL_CERT_FILE, or run airlock trust install --container "+id))
+			zap.String("container", id.ID), zap.Int("pid", pid), zap.Error(err),
+			zap.String("fix", "mount the CA and set SSL_CERT_FILE, or run airlock trust install --container "+id.ID))
 		return
 	}
-	t.log.Info("injected trust into a container", zap.String("container", id), zap.Strings("bundles", rec.Appended),
+	t.log.Info("injected trust into a container", zap.String("container", id.ID), zap.Strings("bundles", rec.Appended),
 		zap.Strings("anchors", rec.Anchors))
+}
+
+func (t *trustInjector) install(pid int, id string) (containers.TrustRecord, error) {
+	rec, err := containers.InstallTrust(containers.RootOf(pid), id, t.caPEM)
+	if err != nil {
+		return rec, err
+	}
+	return rec, containers.SaveTrustRecord(t.dir, rec)
+}
+
+// record writes the audit record of one injection: decision trust_injected
+// (or trust_inject_failed), the container as the runtime names it, and in
+// the reason the files changed inside it.
+func (t *trustInjector) record(p caller.Process, rec containers.TrustRecord, err error) {
+	t.runtimes.Name(t.ctx, &p)
+	r := &audit.Record{Time: time.Now(), RequestID: "trust-" + p.Container[:12] + "-" + strconv.FormatInt(time.Now().UnixNano(), 36),
+		Caller: p, Decision: "trust_injected", Rule: "capture.containers.trust", Reason: changedFiles(rec), EmbeddedClass: "none"}
+	if err != nil {
+		r.Decision, r.Reason = "trust_inject_failed", err.Error()
+	}
+	if werr := t.audit.Write(t.ctx, r, nil); werr != nil {
+		t.log.Warn("auditing a trust injection", zap.String("container", p.Container), zap.Error(werr))
+	}
+}
+
+// changedFiles says what InstallTrust changed, as absolute paths inside
+// the container (the record keeps them relative to its root).
+func changedFiles(rec containers.TrustRecord) string {
+	parts := []string{}
+	if len(rec.Appended) > 0 {
+		parts = append(parts, "appended the CA to "+absolute(rec.Appended))
+	}
+	if len(rec.Anchors) > 0 {
+		parts = append(parts, "wrote "+absolute(rec.Anchors))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func absolute(rel []string) string {
+	abs := make([]string, len(rel))
+	for i, p := range rel {
+		abs[i] = filepath.Join("/", p)
+	}
+	return strings.Join(abs, ", ")
 }
 
 // pivoted returns a process of container id whose root is the container's
