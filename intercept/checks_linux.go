@@ -94,8 +94,11 @@ func queryCgroup(path string) error {
 // checkHook loads a trivial program with the hook's expected attach type.
 func checkHook(h hook) Check {
 	typ := ebpf.CGroupSockAddr
-	if h.attach == ebpf.AttachCGroupSockOps {
+	switch h.attach {
+	case ebpf.AttachCGroupSockOps:
 		typ = ebpf.SockOps
+	case ebpf.AttachCGroupInetEgress:
+		typ = ebpf.CGroupSKB
 	}
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: typ, AttachType: h.attach, License: "GPL",
 		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 1), asm.Return()}})
