@@ -28,13 +28,14 @@ var (
 	DefaultListenV6 = netip.MustParseAddrPort("[::1]:15443")
 	// Inside other network namespaces the listeners take the hold address
 	// (bpf/include/hold.h): a connection made there before the listener
-	// existed was sent to it, and is let through once it listens. Port 1 is
-	// privileged (an unprivileged process in the namespace cannot take it
-	// first) and unused in practice; if something holds it all the same,
-	// the listener takes an ephemeral port and first contacts there time
-	// out instead (never leak).
-	netnsListenV4 = netip.MustParseAddrPort("127.65.82.76:1")
-	netnsListenV6 = netip.MustParseAddrPort("[::1]:1")
+	// existed was sent to it, and is let through once it listens. Not a
+	// privileged port: the unit's capabilities do not include
+	// CAP_NET_BIND_SERVICE, and Docker lets any container process bind
+	// every port (ip_unprivileged_port_start=0). If something holds it, the
+	// listener takes an ephemeral port and first contacts there time out
+	// instead (never leak).
+	netnsListenV4 = netip.MustParseAddrPort("127.65.82.76:15443")
+	netnsListenV6 = netip.MustParseAddrPort("[::1]:15443")
 	// DefaultTargets are Anthropic's published inbound ranges.
 	DefaultTargets = []netip.Prefix{
 		netip.MustParsePrefix("160.79.104.0/23"),

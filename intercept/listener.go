@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -66,17 +65,17 @@ func NewListener(cfg Config, lookup RecordLookup, handler APIHandler, report Rep
 	return l, nil
 }
 
-// listen binds addr; in a container's namespace whose hold address is
-// taken it binds an ephemeral port instead: connections held there at
-// first contact then time out (the kernel never lets them reach whoever
-// holds the address), later ones are redirected here.
+// listen binds addr; in a container's namespace where the hold address
+// cannot be bound (taken) it binds an ephemeral port instead: connections
+// held there at first contact then time out (the kernel never lets them
+// reach whoever holds the address), later ones are redirected here.
 func (l *Listener) listen(network string, addr netip.AddrPort) (net.Listener, error) {
 	ln, err := net.Listen(network, addr.String())
-	if err == nil || !l.cfg.holdFallback || !errors.Is(err, syscall.EADDRINUSE) {
+	if err == nil || !l.cfg.holdFallback {
 		return ln, err
 	}
-	l.log.Warn("the hold address is taken in this namespace: listening on an ephemeral port, first contacts here will time out",
-		zap.Stringer("addr", addr))
+	l.log.Warn("cannot bind the hold address in this namespace: listening on an ephemeral port, first contacts here will time out",
+		zap.Stringer("addr", addr), zap.Error(err))
 	return net.Listen(network, netip.AddrPortFrom(addr.Addr(), 0).String())
 }
 

@@ -3,12 +3,14 @@
 package intercept
 
 import (
+	"context"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netns"
+	"go.uber.org/zap/zaptest"
 )
 
 // listenIn opens a plain TCP listener at addr inside the named namespace,
@@ -60,25 +62,45 @@ func TestNetnsHoldSquatter(t *testing.T) {
 	if accepted(squat, 200*time.Millisecond) {
 		t.Fatal("the squatter at the hold address accepted a held connection")
 	}
-	cookie, err := netnsOf(squat)
+	// The daemon's listener there falls back to an ephemeral port, and
+	// connections go to it.
+	ln := fallbackListener(t, h, name)
+	if v4, _ := ln.Addrs(); v4 == netnsListenV4 {
+		t.Fatalf("the daemon's listener has the squatted address %s", v4)
+	}
+	res = h.startHelperIn(h.cgroup, wrap, netnsClientEnv()...).wait(t)
+	assertIntercepted(t, h, res)
+	if accepted(squat, 200*time.Millisecond) {
+		t.Error("the squatter accepted a connection after the daemon's listener was registered")
+	}
+}
+
+// fallbackListener opens and registers the daemon's listener in the named
+// namespace as Namespaces does, and serves it until t ends.
+func fallbackListener(t *testing.T, h *harness, name string) *Listener {
+	t.Helper()
+	ns, err := netns.GetFromName(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The daemon's fallback: its listener on an ephemeral port.
-	ours := listenIn(t, name, "127.65.82.76:0")
-	go func() {
-		if c, err := ours.Accept(); err == nil {
-			_, _ = c.Write([]byte("ours"))
-			c.Close()
-		}
-	}()
-	if err := h.loader.SetNetnsListener(cookie, ours.Addr().(*net.TCPAddr).AddrPort(), netnsListenV6); err != nil {
+	defer ns.Close()
+	cfg := h.cfg
+	cfg.ListenV4, cfg.ListenV6, cfg.holdFallback = netnsListenV4, netnsListenV6, true
+	var ln *Listener
+	if err := inNetns(ns, func() (err error) {
+		ln, err = NewListener(cfg, h.loader, APIHandlerFunc(h.serveAPI), h.reporter(), zaptest.NewLogger(t))
+		return err
+	}); err != nil {
+		t.Fatalf("listening in %s: %v", name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { _ = ln.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); ln.Close() })
+	v4, v6 := ln.Addrs()
+	if err := h.loader.SetNetnsListener(ln.Netns(), v4, v6); err != nil {
 		t.Fatal(err)
 	}
-	res = h.startHelperIn(h.cgroup, wrap, "HELPER_DIAL="+netnsTarget.String()).wait(t)
-	if res.Response != "ours" || accepted(squat, 200*time.Millisecond) {
-		t.Errorf("after the fallback listener registered: %q (error %q), want it, and nothing at the squatter", res.Response, res.Error)
-	}
+	return ln
 }
 
 // TestNetnsHoldOffRefuses: without a daemon serving namespaces (Close turns
