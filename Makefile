@@ -5,7 +5,7 @@ PKGS     := ./...
 CLANG    ?= clang
 export CGO_ENABLED ?= 0
 
-.PHONY: all build generate generate-check test fuzz test-unit lint demo deps-demo deps-test e2e-node bench bench-smoke clean
+.PHONY: all build generate generate-check test fuzz test-unit lint demo deps-demo deps-test e2e-node bench bench-smoke screenshots clean
 
 all: build
 
@@ -66,6 +66,11 @@ bench-smoke:
 FUZZTIME ?= 30s
 fuzz:
 	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
+
+# The README's console pictures: the browser test saves each page it visits
+# (headless chromium) to docs/console/*.png.
+screenshots:
+	AIRLOCK_SCREENSHOTS=1 $(GO) test -count=1 -run TestConsoleInBrowser ./console
 
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

@@ -231,3 +231,9 @@ func (c *Client) stream(ctx context.Context, path string, w io.Writer) error {
 }
 
 func asAPIError(err error, target **APIError) bool { return errors.As(err, target) }
+
+// ConsoleLink asks the daemon for a one-time web console sign-in link (root only).
+func (c *Client) ConsoleLink(ctx context.Context) (ConsoleLink, error) {
+	var out ConsoleLink
+	return out, c.getJSON(ctx, http.MethodPost, "/v1/console/link", nil, &out)
+}

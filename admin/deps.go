@@ -42,6 +42,17 @@ type Deps struct {
 	Approvals Approvals
 	Audit     AuditReader
 	Metrics   *Metrics // nil: a fresh, empty registry
+	Console   ConsoleLinks
+}
+
+// ConsoleLinks mints the web console's one-time sign-in links.
+type ConsoleLinks interface {
+	MintLink(who string) string
+}
+
+// ConsoleLink answers POST /v1/console/link.
+type ConsoleLink struct {
+	URL string `json:"url"`
 }
 
 // Decision is the body of POST /v1/approvals/{id}/approve|deny.

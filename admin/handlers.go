@@ -28,6 +28,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/sessions", s.listSessions)
 	mux.HandleFunc("GET /v1/sessions/{id}", s.getSession)
 	mux.HandleFunc("GET /v1/sessions/{id}/replay", s.replay)
+	mux.HandleFunc("POST /v1/console/link", s.consoleLink)
 	mux.Handle("GET /metrics", s.deps.Metrics.Handler())
 	return s.authorize(mux)
 }
@@ -106,4 +107,19 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, v)
+}
+
+// consoleLink mints a one-time console sign-in link for root on the socket
+// only: a TCP token holder or the admin group cannot sign in as a reviewer.
+func (s *Server) consoleLink(w http.ResponseWriter, r *http.Request) {
+	p, _ := PeerFromContext(r.Context())
+	if p == nil || p.Via != "unix" || p.UID != 0 {
+		writeError(w, http.StatusForbidden, "only root on the host may open the console with a one-time link")
+		return
+	}
+	if s.deps.Console == nil {
+		writeError(w, http.StatusServiceUnavailable, "the console is not enabled in this daemon (console.enabled)")
+		return
+	}
+	writeJSON(w, http.StatusOK, ConsoleLink{URL: s.deps.Console.MintLink(p.Identity())})
 }

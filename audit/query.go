@@ -21,7 +21,9 @@ type Filter struct {
 	Decision string
 	Session  string
 	Host     string // a fleet's central store only: one host's records
-	Limit    int    // newest Limit records; 0 means all
+	Rule     string
+	Status   int // the HTTP status answered; 0 matches every status
+	Limit    int // newest Limit records; 0 means all
 }
 
 func (f Filter) where() (string, []any) {
@@ -41,7 +43,10 @@ func (f Filter) where() (string, []any) {
 		}
 		add("(caller_uid = ? OR caller_user = ? OR caller_exe = ? OR caller_exe LIKE ?)", uid, f.Caller, f.Caller, "%/"+f.Caller)
 	}
-	for col, v := range map[string]string{"model": f.Model, "decision": f.Decision, "session_id": f.Session} {
+	if f.Status != 0 {
+		add("status = ?", f.Status)
+	}
+	for col, v := range map[string]string{"model": f.Model, "decision": f.Decision, "session_id": f.Session, "rule": f.Rule} {
 		if v != "" {
 			add(col+" = ?", v)
 		}

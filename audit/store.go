@@ -161,6 +161,9 @@ func (s *Store) init(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("creating audit schema in %s: %w", s.cfg.Path, err)
 	}
+	if err := addSearchColumns(ctx, s.db); err != nil {
+		return fmt.Errorf("%s: %w", s.cfg.Path, err)
+	}
 	head, err := loadHead(ctx, s.db)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ test=("${demo[@]}"
 	docker.io:dockerd               # the container tests start a private dockerd of their own
 	postgresql                      # the fleet tests start a private PostgreSQL
 	prometheus:promtool             # deploy/prometheus's alert rules are checked and unit-tested
+	chromium                        # the web console's browser tests drive it headless (chromedp)
 )
 
 case $target in

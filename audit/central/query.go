@@ -68,6 +68,12 @@ func centralWhere(f audit.Filter) (string, []any) {
 		}
 		add("(caller_uid = ? OR caller_user = ? OR caller_exe = ? OR caller_exe LIKE ?)", uid, f.Caller, f.Caller, "%/"+f.Caller)
 	}
+	if f.Rule != "" {
+		add("convert_from(body, 'UTF8')::jsonb->>'rule' = ?", f.Rule)
+	}
+	if f.Status != 0 {
+		add("(convert_from(body, 'UTF8')::jsonb->>'status')::int = ?", f.Status)
+	}
 	for col, v := range map[string]string{"host": f.Host, "model": f.Model, "decision": f.Decision, "session_id": f.Session} {
 		if v != "" {
 			add(col+" = ?", v)

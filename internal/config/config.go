@@ -23,6 +23,7 @@ type Config struct {
 	Approvals    Approvals     `mapstructure:"approvals"`
 	Audit        Audit         `mapstructure:"audit"`
 	Admin        Admin         `mapstructure:"admin"`
+	Console      Console       `mapstructure:"console"`
 }
 
 // Log selects the zap level and encoder.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"path/filepath"
 	"time"
 
@@ -16,7 +17,7 @@ const (
 // defaults holds a value for every scalar key, so that AIRLOCK_* variables reach
 // every key and an empty file is a working configuration (apart from credentials).
 func defaults() map[string]any {
-	return map[string]any{
+	d := map[string]any{
 		"state_dir":                   "/var/lib/airlock",
 		"runtime_dir":                 "/run/airlock",
 		"drain_timeout":               30 * time.Second,
@@ -71,6 +72,8 @@ func defaults() map[string]any {
 		"admin.token_file":            "",
 		"admin.metrics_listen":        "",
 	}
+	maps.Copy(d, consoleDefaults())
+	return d
 }
 
 // Resolve fills the keys whose defaults derive from others (audit.path from

@@ -42,6 +42,7 @@ func (c *Config) Validate() error {
 		ps.add("approvals.central", "needs audit.central.url: approvals are published to the fleet's database")
 	}
 	c.Admin.validate(&ps)
+	c.Console.validate(&ps)
 	return errors.Join(ps...)
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/airlock-dev/airlock/admin"
+	"github.com/airlock-dev/airlock/console"
 )
 
 // startAdmin opens the operator API (Unix socket; optional TCP and metrics).
@@ -19,7 +20,8 @@ func (d *Daemon) startAdmin(ctx context.Context) error {
 	s := admin.NewServer(admin.ServerConfig{
 		SocketPath: c.Socket, Group: c.Group, TCPAddr: c.TCPListen, TCPToken: token,
 		MetricsAddr: c.MetricsListen, Log: d.log,
-	}, admin.Deps{Status: d.Status, Approvals: d.parts.broker, Audit: d.parts.audit, Metrics: d.parts.metrics})
+	}, admin.Deps{Status: d.Status, Approvals: d.parts.broker, Audit: d.parts.audit, Metrics: d.parts.metrics,
+		Console: consoleLinks(d.parts.console)})
 	if err := s.Start(ctx); err != nil {
 		return fail("admin API on "+c.Socket, "check admin.socket, admin.group and the listen addresses", err)
 	}
@@ -41,4 +43,12 @@ func readToken(path string) (string, error) {
 		return "", fmt.Errorf("%s is empty", path)
 	}
 	return token, nil
+}
+
+// consoleLinks keeps a nil *console.Server a nil interface: no console, 503.
+func consoleLinks(s *console.Server) admin.ConsoleLinks {
+	if s == nil {
+		return nil
+	}
+	return s
 }

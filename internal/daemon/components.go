@@ -8,6 +8,7 @@ import (
 	"github.com/airlock-dev/airlock/admin"
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/audit/central"
+	"github.com/airlock-dev/airlock/console"
 	"github.com/airlock-dev/airlock/gateway"
 	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/policy/approval"
@@ -32,6 +33,7 @@ type components struct {
 	gateway *gateway.Gateway
 	tls     *tlsmitm.Server
 	capture *intercept.Interceptor
+	console *console.Server
 	admin   *admin.Server
 }
 
@@ -54,6 +56,7 @@ func (d *Daemon) sequence() []startStep {
 		{"gateway", d.startGateway},
 		{"tls", d.startTLS},
 		{"capture", d.startCapture},
+		{"console", d.startConsole},
 		{"admin", d.startAdmin},
 	}
 }

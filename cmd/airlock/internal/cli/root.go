@@ -89,6 +89,7 @@ func (a *app) commands() []*cobra.Command {
 		a.installCommand(), a.uninstallCommand(), a.statusCommand(), a.doctorCommand(),
 		a.caCommand(), a.trustCommand(), a.policyCommand(),
 		a.approvalsCommand(), a.auditCommand(), a.sessionsCommand(), a.actionsCommand(), a.maskingCommand(),
+		a.consoleCommand(),
 	}
 }
 
