@@ -30,6 +30,7 @@ func (f Filter) where() (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
+	addArgs := func(cond string, a []any) { add(cond, a...) }
 	if !f.Since.IsZero() {
 		add("time_ns >= ?", nanos(f.Since))
 	}
@@ -37,11 +38,7 @@ func (f Filter) where() (string, []any) {
 		add("time_ns < ?", nanos(f.Until))
 	}
 	if f.Caller != "" {
-		uid, err := strconv.ParseInt(f.Caller, 10, 64)
-		if err != nil {
-			uid = -1
-		}
-		add("(caller_uid = ? OR caller_user = ? OR caller_exe = ? OR caller_exe LIKE ?)", uid, f.Caller, f.Caller, "%/"+f.Caller)
+		addArgs(callerCondition(f.Caller))
 	}
 	if f.Status != 0 {
 		add("status = ?", f.Status)
@@ -122,4 +119,20 @@ func (s *Store) Get(ctx context.Context, id int64) (Record, error) {
 		return r, fmt.Errorf("reading audit record %d: %w", id, err)
 	}
 	return r, nil
+}
+
+// callerCondition matches a uid, a user name, an executable's path or its
+// base name, with one indexed equality per case, so a search for one caller
+// reads that caller's rows rather than the whole table.
+func callerCondition(c string) (string, []any) {
+	if uid, err := strconv.ParseInt(c, 10, 64); err == nil {
+		return "(caller_uid = ? OR caller_user = ?)", []any{uid, c}
+	}
+	if strings.HasPrefix(c, "/") {
+		return "caller_exe = ?", []any{c}
+	}
+	if strings.Contains(c, "/") { // the end of a path ("bin/node"): rare, not indexed
+		return "caller_exe LIKE ?", []any{"%/" + c}
+	}
+	return "(caller_user = ? OR exe_name = ?)", []any{c, c}
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 )
 
 // Problem kinds reported by Verify.
@@ -72,9 +74,14 @@ func (s *Store) latestCheckpoint(ctx context.Context) (*Checkpoint, error) {
 }
 
 func (s *Store) walk(ctx context.Context, from int64, w *walker) error {
+	return s.eachRow(ctx, from, math.MaxInt64, w.step)
+}
+
+// eachRow calls fn with the stored rows from..to (inclusive), in order.
+func (s *Store) eachRow(ctx context.Context, from, to int64, fn func(storedRow)) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT r.seq, r.time_ns, r.session_id, r.caller_uid, r.caller_user, r.caller_exe,
 		r.model, r.decision, r.body, r.prev_hash, r.hash, g.data FROM records r LEFT JOIN recordings g ON g.seq = r.seq
-		WHERE r.seq >= ? ORDER BY r.seq`, from)
+		WHERE r.seq BETWEEN ? AND ? ORDER BY r.seq`, from, to)
 	if err != nil {
 		return fmt.Errorf("verifying audit chain: %w", err)
 	}
@@ -84,9 +91,37 @@ func (s *Store) walk(ctx context.Context, from int64, w *walker) error {
 		if err := row.scan(rows); err != nil {
 			return fmt.Errorf("verifying audit chain: %w", err)
 		}
-		w.step(row)
+		fn(row)
 	}
 	return rows.Err()
+}
+
+// VerifyAround checks record seq where it stands: its content against its
+// hash, its recording, and its links to the records either side (the one
+// before is checked against its own predecessor, so a deletion just before
+// seq is named). A record's page needs this; Verify walks the whole chain.
+func (s *Store) VerifyAround(ctx context.Context, seq int64) (VerifyReport, error) {
+	var got []storedRow
+	if err := s.eachRow(ctx, seq-2, seq+1, func(r storedRow) { got = append(got, r) }); err != nil {
+		return VerifyReport{}, err
+	}
+	if !slices.ContainsFunc(got, func(r storedRow) bool { return r.seq == seq }) {
+		return VerifyReport{}, fmt.Errorf("audit record %d: %w", seq, ErrNotFound)
+	}
+	var rep VerifyReport
+	w := walker{rep: &rep, last: link{seq: got[0].seq - 1, hash: got[0].prev}}
+	for _, r := range got {
+		w.step(r)
+	}
+	head, err := loadHead(ctx, s.db)
+	if err != nil {
+		return rep, err
+	}
+	if last := got[len(got)-1]; last.seq == head.seq && last.hash != head.hash {
+		w.add(Edited, last.seq, 0, "record %d: its hash differs from the anchored head", last.seq)
+	}
+	rep.HeadSeq, rep.HeadHash, rep.OK = head.seq, head.hash, len(rep.Problems) == 0
+	return rep, nil
 }
 
 // storedRow is a record as stored, with the columns that filters use.

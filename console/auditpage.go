@@ -112,7 +112,7 @@ func (s *Server) auditRecord(w http.ResponseWriter, r *http.Request, sess *sessi
 		s.refuse(w, r, http.StatusNotFound, err.Error())
 		return
 	}
-	if d.Chain, err = s.src.Chain(r.Context(), host); err != nil {
+	if d.Chain, err = s.src.Chain(r.Context(), host, id); err != nil {
 		d.Error = err.Error()
 	}
 	for _, p := range d.Chain.Problems {

@@ -44,7 +44,8 @@ type Source interface {
 	List(ctx context.Context, f audit.Filter) ([]audit.Record, error)
 	Export(ctx context.Context, f audit.Filter, w io.Writer) error
 	Entry(ctx context.Context, host string, id int64) (audit.Entry, error)
-	Chain(ctx context.Context, host string) (audit.VerifyReport, error)
+	// Chain checks record id's links in its host's chain (not the whole chain).
+	Chain(ctx context.Context, host string, id int64) (audit.VerifyReport, error)
 	Sessions(ctx context.Context, f audit.SessionFilter) ([]audit.Session, error)
 	Session(ctx context.Context, id string) (audit.SessionDetail, error)
 	Usage(ctx context.Context, since time.Time) ([]audit.Usage, error)

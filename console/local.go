@@ -78,6 +78,6 @@ func (s localSource) Entry(ctx context.Context, host string, id int64) (audit.En
 	return e, err
 }
 
-func (s localSource) Chain(ctx context.Context, _ string) (audit.VerifyReport, error) {
-	return s.Verify(ctx)
+func (s localSource) Chain(ctx context.Context, _ string, id int64) (audit.VerifyReport, error) {
+	return s.VerifyAround(ctx, id)
 }
