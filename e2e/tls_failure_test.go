@@ -1,18 +1,11 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -20,32 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlock-dev/airlock/internal/testutil"
 	"github.com/airlock-dev/airlock/tlsmitm"
 )
 
-// tlsSelfSigned is a fresh self-signed certificate for APIHost and
-// 127.0.0.1 (a CA when isCA), and its PEM.
-func tlsSelfSigned(t *testing.T, cn string, isCA bool) (tls.Certificate, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: []string{APIHost}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: isCA}
-	if isCA {
-		tmpl.KeyUsage |= x509.KeyUsageCertSign
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-}
+// loopbackIPs are the addresses the tests' own TLS endpoints are valid for.
+var loopbackIPs = []net.IP{net.IPv4(127, 0, 0, 1)}
 
 // waitLogLine waits (bounded: a hang guard, not a timing assertion) for a
 // JSON log line written after offset from with message msg for which match
@@ -159,7 +132,7 @@ func testBadClient(t *testing.T, h *Harness, c badClient) {
 // --capath too: Debian's curl also searches /etc/ssl/certs, which trusts us.
 func testPinningClient(t *testing.T, h *Harness, tlsArgs ...string) {
 	h.Upstream.Reset()
-	_, pinned := tlsSelfSigned(t, "Pinned Issuer CA", true)
+	_, pinned := testutil.SelfSignedCert(t, []string{APIHost}, loopbackIPs, testutil.CommonName("Pinned Issuer CA"))
 	from := len(h.Log())
 	args := append(curlMessages(tlsMessageBody("pinned"), "--cacert", writeTempFile(t, "pinned.pem", string(pinned)), "--capath", t.TempDir()), tlsArgs...)
 	res := h.Run(t, "curl", args...)
@@ -193,7 +166,7 @@ type untrustedUpstream struct {
 func startUntrustedUpstream(t *testing.T) *untrustedUpstream {
 	t.Helper()
 	u := &untrustedUpstream{}
-	cert, _ := tlsSelfSigned(t, APIHost, false)
+	cert, _ := testutil.SelfSignedCert(t, []string{APIHost}, loopbackIPs, testutil.NotCA())
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/airlock-dev/airlock/internal/fakeapi"
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 // hostTrust is what a trust install would change on the host, by content hash.
@@ -93,7 +94,7 @@ func testSandboxOnlyTrust(t *testing.T, h *Harness, host hostTrust) {
 // them trust it before was the drop-in, and neither skips verification.
 func testTrustControls(t *testing.T, h *Harness) {
 	h.Upstream.Reset()
-	_, otherCA := tlsSelfSigned(t, "Unrelated Test CA", true)
+	_, otherCA := testutil.SelfSignedCert(t, []string{APIHost}, loopbackIPs, testutil.CommonName("Unrelated Test CA"))
 	caFile := writeTempFile(t, "unrelated-ca.pem", string(otherCA))
 	res := h.RunEnv(t, []string{"NODE_EXTRA_CA_CERTS=" + caFile}, "node", "-e", nodeScript, tlsMessageBody("x"), leakedNodeKey)
 	if res.Code != 3 || !strings.Contains(strings.ToLower(res.Stderr), "certificate") {

@@ -1,7 +1,6 @@
 package tlsmitm
 
 import (
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"net"
@@ -10,7 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/airlock-dev/airlock/internal/testcert"
 )
 
 // mintWithCAKey signs a variant of an API-host leaf with the CA's own key, as
@@ -18,21 +18,12 @@ import (
 func mintWithCAKey(tb testing.TB, a *Authority, edit func(*x509.Certificate)) *x509.Certificate {
 	tb.Helper()
 	ca, _ := a.signer()
-	leaf, err := signLeaf(ca, testHost, time.Now())
+	leaf, err := testcert.New(testcert.Spec{DNSNames: []string{testHost}, ServerAuth: true, Edit: edit},
+		&testcert.Pair{Cert: ca.cert, Key: ca.key})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tmpl := *leaf.Leaf
-	edit(&tmpl)
-	der, err := x509.CreateCertificate(rand.Reader, &tmpl, ca.cert, leaf.Leaf.PublicKey, ca.key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return c
+	return leaf.Cert
 }
 
 // The CA may sign TLS server certificates for the API hosts and nothing

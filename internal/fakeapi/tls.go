@@ -1,15 +1,9 @@
 package fakeapi
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +13,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/internal/atomicfile"
+	"github.com/airlock-dev/airlock/internal/testcert"
 )
 
 // Running is a fake API served over TLS (h2 and HTTP/1.1) on loopback, with
@@ -119,47 +114,22 @@ func (r *Running) Close() error {
 // makeCerts creates a CA and a leaf it signs for the loopback names, and
 // writes the CA certificate to caFile.
 func (r *Running) makeCerts(caFile string) (tls.Certificate, error) {
-	caKey, caDER, err := newCert(&x509.Certificate{Subject: pkix.Name{CommonName: "Airlock fake API test CA"},
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}, nil, nil)
+	ca, err := testcert.New(testcert.Spec{CommonName: "Airlock fake API test CA", CA: true, Validity: 7 * 24 * time.Hour}, nil)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	ca, _ := x509.ParseCertificate(caDER)
-	leafKey, leafDER, err := newCert(&x509.Certificate{Subject: pkix.Name{CommonName: "localhost"},
-		DNSNames: leafNames, IPAddresses: leafIPs, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, ca, caKey)
+	leaf, err := testcert.New(testcert.Spec{CommonName: "localhost", DNSNames: leafNames, IPs: leafIPs,
+		ServerAuth: true, Validity: 7 * 24 * time.Hour}, ca)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	r.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	r.CAPEM = ca.PEM()
 	r.CAFile, r.Pool = caFile, x509.NewCertPool()
-	r.Pool.AddCert(ca)
+	r.Pool.AddCert(ca.Cert)
 	if err := writeAtomic(caFile, r.CAPEM); err != nil {
 		return tls.Certificate{}, fmt.Errorf("writing the fake CA: %w", err)
 	}
-	return tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}, nil
-}
-
-// newCert signs tmpl with parent's key (self-signed when parent is nil).
-func newCert(tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*ecdsa.PrivateKey, []byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generating a key: %w", err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, nil, fmt.Errorf("generating a serial: %w", err)
-	}
-	tmpl.SerialNumber = serial
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(7*24*time.Hour)
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		return nil, nil, fmt.Errorf("signing a certificate: %w", err)
-	}
-	return key, der, nil
+	return leaf.TLS(ca), nil
 }
 
 // writeAtomic writes data so that a reader polling for the file never sees it
