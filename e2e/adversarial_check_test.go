@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // Fake credentials the hostile client embeds; none may reach the upstream,
@@ -96,15 +98,13 @@ func (w *advWorld) checkNothingLeaked(t *testing.T, m advMark) {
 // exchange ends, a moment after the client saw the end (bounded wait).
 func (w *advWorld) awaitRecords(t *testing.T, m advMark, audited func(audit.Record) bool) []audit.Record {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		recs := w.newRecords(t, m)
+	var recs []audit.Record
+	_ = poll.Until(context.Background(), 10*time.Second, func() (bool, error) { // on timeout the caller judges what came
+		recs = w.newRecords(t, m)
 		done := audited == nil || slices.ContainsFunc(recs, audited)
-		if (done && len(recs) >= w.up.count()-m.up) || time.Now().After(deadline) {
-			return recs
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return done && len(recs) >= w.up.count()-m.up, nil
+	})
+	return recs
 }
 
 func (w *advWorld) newRecords(t *testing.T, m advMark) []audit.Record {

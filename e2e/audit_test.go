@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +18,8 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/poll"
+	"github.com/airlock-dev/airlock/internal/testutil"
 	"github.com/airlock-dev/airlock/policy/approval"
 )
 
@@ -189,21 +193,27 @@ func holdCurl(t *testing.T, h *Harness, model, marker string) *heldCall {
 func awaitPending(t *testing.T, h *Harness, c *heldCall) approval.Pending {
 	t.Helper()
 	want := `"content":"` + c.marker + `"`
-	deadline := time.Now().Add(45 * time.Second)
-	for time.Now().Before(deadline) {
+	var held approval.Pending
+	err := poll.Until(context.Background(), 45*time.Second, func() (bool, error) {
 		for _, p := range pendingList(t, h) {
 			if strings.Contains(p.Request.Summary, want) {
-				return p
+				held = p
+				return true, nil
 			}
 		}
 		select {
 		case res := <-c.done:
-			t.Fatalf("request %q was answered without a hold: exit %d\n%s\n%s", c.marker, res.Code, res.Stdout, res.Stderr)
-		case <-time.After(20 * time.Millisecond):
+			return false, fmt.Errorf("request %q was answered without a hold: exit %d\n%s\n%s", c.marker, res.Code, res.Stdout, res.Stderr)
+		default:
+			return false, nil
 		}
+	})
+	if errors.Is(err, poll.ErrGaveUp) {
+		t.Fatalf("request %q never showed up in airlock approvals list\ndaemon log:\n%s", c.marker, h.Log())
+	} else if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("request %q never showed up in airlock approvals list\ndaemon log:\n%s", c.marker, h.Log())
-	return approval.Pending{}
+	return held
 }
 
 // reply waits for the client (its own --max-time bounds the wait).
@@ -325,17 +335,17 @@ func startHookRecorder(t *testing.T) *hookRecorder {
 // await returns the first body naming id (delivery is asynchronous: a bounded poll).
 func (r *hookRecorder) await(t *testing.T, id string) []byte {
 	t.Helper()
-	for range 600 {
+	var body []byte
+	testutil.Eventually(t, 30*time.Second, "a webhook announcing approval "+id, func() bool {
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, b := range r.bodies {
 			if bytes.Contains(b, []byte(id)) {
-				r.mu.Unlock()
-				return b
+				body = b
+				return true
 			}
 		}
-		r.mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("no webhook announced approval %s", id)
-	return nil
+		return false
+	})
+	return body
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/admin"
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // process is a running airlockd.
@@ -159,12 +160,10 @@ func (h *Harness) Reload(t testing.TB) {
 	t.Helper()
 	n := strings.Count(h.Log(), "reload complete")
 	h.Signal(t, syscall.SIGHUP)
-	deadline := time.Now().Add(h.opts.Timeout)
-	for strings.Count(h.Log(), "reload complete") == n {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reload within %v\n%s", h.opts.Timeout, h.Log())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if poll.Until(context.Background(), h.opts.Timeout, func() (bool, error) {
+		return strings.Count(h.Log(), "reload complete") > n, nil
+	}) != nil {
+		t.Fatalf("no reload within %v\n%s", h.opts.Timeout, h.Log())
 	}
 }
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
@@ -45,12 +47,8 @@ func (d *privateDocker) start(t *testing.T) {
 		t.Fatalf("starting dockerd: %v", err)
 	}
 	t.Cleanup(func() { d.stop(t) })
-	deadline := time.Now().Add(60 * time.Second)
-	for d.docker(t, "version").Code != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("dockerd did not answer within 60s:\n%s", d.log.String())
-		}
-		time.Sleep(200 * time.Millisecond)
+	if poll.Until(context.Background(), 60*time.Second, func() (bool, error) { return d.docker(t, "version").Code == 0, nil }) != nil {
+		t.Fatalf("dockerd did not answer within 60s:\n%s", d.log.String())
 	}
 }
 

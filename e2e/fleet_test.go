@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
@@ -102,30 +104,33 @@ func mustCurlFails(t *testing.T, h *Harness) {
 // waitCentral waits until each host has exactly want records centrally.
 func waitCentral(t *testing.T, url string, want map[string]int) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got := map[string]int{}
-		seen := map[string]bool{}
-		res := centralCLI(t, url, "audit", "list", "--limit", "0")
-		var recs []audit.Record
-		if res.Code == 0 && json.Unmarshal([]byte(res.Stdout), &recs) == nil {
-			for _, r := range recs {
-				key := fmt.Sprintf("%s/%d", r.Host, r.ID)
-				if seen[key] {
-					t.Fatalf("record %s is stored centrally twice", key)
-				}
-				seen[key] = true
-				got[r.Host]++
-			}
-		}
-		if fmt.Sprint(got) == fmt.Sprint(want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("central records per host %v, want %v (last CLI exit %d: %s)", got, want, res.Code, res.Stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var got map[string]int
+	var res Result
+	if poll.Until(context.Background(), 60*time.Second, func() (bool, error) {
+		got, res = centralCounts(t, url)
+		return fmt.Sprint(got) == fmt.Sprint(want), nil
+	}) != nil {
+		t.Fatalf("central records per host %v, want %v (last CLI exit %d: %s)", got, want, res.Code, res.Stderr)
 	}
+}
+
+// centralCounts is the number of central records per host; a record stored
+// twice fails the test.
+func centralCounts(t *testing.T, url string) (map[string]int, Result) {
+	got, seen := map[string]int{}, map[string]bool{}
+	res := centralCLI(t, url, "audit", "list", "--limit", "0")
+	var recs []audit.Record
+	if res.Code == 0 && json.Unmarshal([]byte(res.Stdout), &recs) == nil {
+		for _, r := range recs {
+			key := fmt.Sprintf("%s/%d", r.Host, r.ID)
+			if seen[key] {
+				t.Fatalf("record %s is stored centrally twice", key)
+			}
+			seen[key] = true
+			got[r.Host]++
+		}
+	}
+	return got, res
 }
 
 // fleetEdit: someone with write access to the database rewrites a decision.
@@ -172,8 +177,8 @@ func fleetApprove(t *testing.T, url string, a *Harness) {
 
 func waitCentralHold(t *testing.T, url string, c *heldCall) string {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
-	for time.Now().Before(deadline) {
+	var id string
+	testutil.Eventually(t, 45*time.Second, fmt.Sprintf("the hold of %q in the central queue", c.marker), func() bool {
 		var open []struct {
 			ID      string `json:"id"`
 			Request struct {
@@ -184,12 +189,12 @@ func waitCentralHold(t *testing.T, url string, c *heldCall) string {
 		if json.Unmarshal([]byte(res.Stdout), &open) == nil {
 			for _, o := range open {
 				if strings.Contains(o.Request.Summary, c.marker) {
-					return o.ID
+					id = o.ID
+					return true
 				}
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("the hold of %q never appeared in the central queue", c.marker)
-	return ""
+		return false
+	})
+	return id
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 func randomSuffix() string {
@@ -49,14 +51,14 @@ func newCgroup(t testing.TB) string {
 // removeCgroup kills whatever is left in the cgroup and removes it.
 func removeCgroup(dir string) error {
 	var err error
-	for range 50 {
+	if poll.Until(context.Background(), 5*time.Second, func() (bool, error) {
 		killProcs(dir)
-		if err = os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
+		err = os.Remove(dir)
+		return err == nil || errors.Is(err, os.ErrNotExist), nil
+	}) != nil {
+		return fmt.Errorf("removing cgroup %s: %w", dir, err)
 	}
-	return fmt.Errorf("removing cgroup %s: %w", dir, err)
+	return nil
 }
 
 func killProcs(dir string) {

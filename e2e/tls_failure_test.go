@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/internal/testutil"
 	"github.com/airlock-dev/airlock/tlsmitm"
 )
@@ -25,17 +27,20 @@ var loopbackIPs = []net.IP{net.IPv4(127, 0, 0, 1)}
 // holds, and fails t with the log when none comes.
 func waitLogLine(t *testing.T, h *Harness, from int, msg string, match func(map[string]any) bool) map[string]any {
 	t.Helper()
-	for range 300 {
+	var found map[string]any
+	if poll.Until(context.Background(), 15*time.Second, func() (bool, error) {
 		for _, line := range strings.Split(h.Log()[from:], "\n") {
 			var fields map[string]any
 			if json.Unmarshal([]byte(line), &fields) == nil && fields["msg"] == msg && match(fields) {
-				return fields
+				found = fields
+				return true, nil
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		return false, nil
+	}) != nil {
+		t.Fatalf("no %q log line as expected within 15s; daemon log since the attempt:\n%s", msg, logTail(h.Log()[from:]))
 	}
-	t.Fatalf("no %q log line as expected within 15s; daemon log since the attempt:\n%s", msg, logTail(h.Log()[from:]))
-	return nil
+	return found
 }
 
 // assertHandshakeFailureLogged checks the daemon logged the failed handshake

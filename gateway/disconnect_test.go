@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 // A client that goes away mid-stream still leaves an audit record.
@@ -36,19 +37,12 @@ func TestClientDisconnectStillAudited(t *testing.T) {
 		t.Fatalf("first line %q", line)
 	}
 	resp.Body.Close()
-	deadline := time.Now().Add(30 * time.Second) // hang guard only
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, 30*time.Second, "an audit record after the client went away", func() bool { // a hang guard only
 		e.audit.mu.Lock()
-		n := len(e.audit.recs)
-		e.audit.mu.Unlock()
-		if n > 0 {
-			rec, _ := e.audit.last(t)
-			if rec.InputTokens != 12 || rec.Decision != "allow" {
-				t.Errorf("record %+v", rec)
-			}
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
+		defer e.audit.mu.Unlock()
+		return len(e.audit.recs) > 0
+	})
+	if rec, _ := e.audit.last(t); rec.InputTokens != 12 || rec.Decision != "allow" {
+		t.Errorf("record %+v", rec)
 	}
-	t.Fatal("no audit record after the client went away")
 }

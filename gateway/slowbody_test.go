@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 // startSlowBody opens a raw HTTP/1.1 request that announces length bytes
@@ -38,10 +40,9 @@ func TestAnnouncedLengthDoesNotAllocate(t *testing.T) {
 	for range 16 {
 		s.startSlowBody(t, 32<<20, "{")
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for s.gw.held.used.Load() < 16*firstBodyBuf && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // until all 16 are being read
-	}
+	testutil.Eventually(t, 30*time.Second, "all 16 bodies being read", func() bool {
+		return s.gw.held.used.Load() >= 16*firstBodyBuf
+	})
 	if grown := int64(heapInUse()) - int64(before); grown > 64<<20 {
 		t.Fatalf("16 one-byte bodies grew the heap by %d MiB", grown>>20)
 	}
@@ -53,10 +54,7 @@ func TestAnnouncedLengthDoesNotAllocate(t *testing.T) {
 func TestInFlightBodiesAreBounded(t *testing.T) {
 	s := newStack(t, allowAll, nil, "h2", func(c *Config, _ *credentialConfig) { c.MaxInFlight = 256 << 10 })
 	hog := s.startSlowBody(t, 1<<20, `{"a":"`+strings.Repeat("x", 200<<10))
-	deadline := time.Now().Add(30 * time.Second)
-	for s.gw.held.used.Load() < 200<<10 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 30*time.Second, "the hog's 200 KiB held", func() bool { return s.gw.held.used.Load() >= 200<<10 })
 	big := `{"model":"claude-sonnet-4-5","max_tokens":1,"pad":"` + strings.Repeat("y", 100<<10) + `"}`
 	r, _ := http.NewRequest("POST", "https://"+apiHost+"/v1/messages", strings.NewReader(big))
 	resp := s.send(t, "h2", r)
@@ -66,9 +64,7 @@ func TestInFlightBodiesAreBounded(t *testing.T) {
 		t.Fatalf("over the budget: status %d, retry-after %q: %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 	hog.Close()
-	for s.gw.held.used.Load() != 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.Eventually(t, 30*time.Second, "the hog's budget back", func() bool { return s.gw.held.used.Load() == 0 })
 	r, _ = http.NewRequest("POST", "https://"+apiHost+"/v1/messages", strings.NewReader(big))
 	if resp := s.send(t, "h2", r); resp.StatusCode != 200 {
 		t.Fatalf("after the hog left: status %d", resp.StatusCode)

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 type lookupFunc func(netip.AddrPort) (Record, error)
@@ -121,14 +122,15 @@ func sendAndWaitClose(t *testing.T, addr netip.AddrPort, data []byte) string {
 
 func assertLogged(t *testing.T, logs *observer.ObservedLogs, peer, reason string) {
 	t.Helper()
-	for range 200 { // the log line may land just after the close
+	if poll.Until(context.Background(), 2*time.Second, func() (bool, error) { // the log line may land just after the close
 		for _, e := range logs.All() {
 			f := e.ContextMap()
 			if f["peer"] == peer && strings.Contains(f["error"].(string), reason) {
-				return
+				return true, nil
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		return false, nil
+	}) != nil {
+		t.Errorf("no log line naming peer %s and reason %q; got %v", peer, reason, logs.All())
 	}
-	t.Errorf("no log line naming peer %s and reason %q; got %v", peer, reason, logs.All())
 }

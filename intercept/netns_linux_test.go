@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
@@ -92,14 +93,12 @@ func assertIntercepted(t *testing.T, h *harness, res helperResult) *caller.Origi
 // listener opened has been released.
 func waitServed(t *testing.T, nss *Namespaces, n int) NamespaceStats {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		s := nss.Stats()
-		if (s.Served == n && s.Opened-s.Released == uint64(n)) || time.Now().After(deadline) {
-			return s
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var s NamespaceStats
+	_ = poll.Until(context.Background(), 20*time.Second, func() (bool, error) { // on timeout the caller judges the stats
+		s = nss.Stats()
+		return s.Served == n && s.Opened-s.Released == uint64(n), nil
+	})
+	return s
 }
 
 func TestNetnsUnshare(t *testing.T) {

@@ -3,6 +3,7 @@
 package intercept
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
@@ -122,14 +124,12 @@ func TestNetnsNoLeak(t *testing.T) {
 // loaded machine stretches; a leak stays.
 func waitFDs(t *testing.T, want int) int {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := openFDs(t)
-		if n <= want || time.Now().After(deadline) {
-			return n
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var n int
+	_ = poll.Until(context.Background(), 10*time.Second, func() (bool, error) { // on timeout the caller judges the count
+		n = openFDs(t)
+		return n <= want, nil
+	})
+	return n
 }
 
 func openFDs(t *testing.T) int {
@@ -144,16 +144,12 @@ func openFDs(t *testing.T) int {
 // waitGoroutines waits (bounded) for the goroutine count to fall to want
 // (0: settle for a moment) and returns it.
 func waitGoroutines(want int) int {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		n := runtime.NumGoroutine()
-		if (want > 0 && n <= want) || time.Now().After(deadline) {
-			return n
-		}
-		if want == 0 {
-			time.Sleep(600 * time.Millisecond) // the rescans of rescanAfter
-			return runtime.NumGoroutine()
-		}
-		time.Sleep(20 * time.Millisecond)
+	if want == 0 {
+		time.Sleep(600 * time.Millisecond) // the rescans of rescanAfter
+		return runtime.NumGoroutine()
 	}
+	_ = poll.Until(context.Background(), 10*time.Second, func() (bool, error) { // on timeout the caller judges the count
+		return runtime.NumGoroutine() <= want, nil
+	})
+	return runtime.NumGoroutine()
 }

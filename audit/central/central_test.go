@@ -11,6 +11,7 @@ import (
 
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
@@ -77,16 +78,13 @@ func (f *fleet) ship(t *testing.T, host string, want int64) *Shipper {
 
 func (f *fleet) waitHead(t testing.TB, host string, want int64) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got, err := f.db.HeadSeq(context.Background(), host)
-		if err == nil && got >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: central head %d (err %v), want %d", host, got, err, want)
-		}
-		time.Sleep(25 * time.Millisecond)
+	var got int64
+	var err error
+	if poll.Until(context.Background(), 60*time.Second, func() (bool, error) {
+		got, err = f.db.HeadSeq(context.Background(), host)
+		return err == nil && got >= want, nil
+	}) != nil {
+		t.Fatalf("%s: central head %d (err %v), want %d", host, got, err, want)
 	}
 }
 

@@ -52,16 +52,13 @@ func (h *holdingHost) hold(rule string) <-chan held {
 
 func waitOpen(t *testing.T, db *DB, host string) Approval {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		open, err := db.Approvals(context.Background(), host, true)
-		if err == nil && len(open) > 0 {
-			return open[0]
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("no hold of %s appeared centrally", host)
-	return Approval{}
+	var open []Approval
+	testutil.Eventually(t, 20*time.Second, "a hold of "+host+" to appear centrally", func() bool {
+		var err error
+		open, err = db.Approvals(context.Background(), host, true)
+		return err == nil && len(open) > 0
+	})
+	return open[0]
 }
 
 // A request held on one host is approved by an operator who reaches only the
@@ -136,13 +133,9 @@ func TestCentralTimeoutIsSettled(t *testing.T) {
 	if r := <-res; r.out.Approved || !r.out.TimedOut {
 		t.Fatalf("undecided hold: %+v, want a timeout denial", r.out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for lookup(t, db, a.ID).Decision != DecisionTimeout {
-		if time.Now().After(deadline) {
-			t.Fatalf("central record of a timed-out hold: %+v", lookup(t, db, a.ID))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "the central record of the timed-out hold to say timeout", func() bool {
+		return lookup(t, db, a.ID).Decision == DecisionTimeout
+	})
 	if err := db.Decide(context.Background(), a.ID, DecisionApprove, "late", "", 0); !errors.Is(err, approval.ErrDecided) {
 		t.Errorf("approving an expired hold: %v, want ErrDecided", err)
 	}

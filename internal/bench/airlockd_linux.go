@@ -15,6 +15,7 @@ import (
 
 	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/internal/config"
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/tlsmitm"
 )
 
@@ -92,16 +93,17 @@ func (a *Airlockd) prepare(env PeerEnv) error {
 
 // waitCA waits for the daemon to have written its CA (it then starts capture).
 func (a *Airlockd) waitCA(ctx context.Context) error {
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; {
+	err := poll.Until(ctx, 60*time.Second, func() (bool, error) {
 		if a.Proc.Exited() {
-			return fmt.Errorf("airlockd exited: %s", a.Proc.Tail())
+			return false, fmt.Errorf("airlockd exited: %s", a.Proc.Tail())
 		}
-		if _, err := os.Stat(a.CAFile); err == nil {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
+		_, err := os.Stat(a.CAFile)
+		return err == nil, nil
+	})
+	if errors.Is(err, poll.ErrGaveUp) {
+		return fmt.Errorf("airlockd wrote no CA at %s: %s", a.CAFile, a.Proc.Tail())
 	}
-	return fmt.Errorf("airlockd wrote no CA at %s: %s", a.CAFile, a.Proc.Tail())
+	return err
 }
 
 // Enter moves this process into the captured cgroup; leave moves it back.

@@ -34,13 +34,10 @@ func TestCentralOverhead(t *testing.T) {
 	for _, target := range []string{Baseline, LocalTarget, CentralTarget} {
 		checkSane(t, m, target)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for n := 0; n == 0; time.Sleep(100 * time.Millisecond) {
-		n, _ = strconv.Atoi(pg.Psql(t, "SELECT count(*) FROM records WHERE host = 'bench'"))
-		if time.Now().After(deadline) {
-			t.Fatal("no record of the central configuration reached PostgreSQL")
-		}
-	}
+	testutil.Eventually(t, 60*time.Second, "a record of the central configuration in PostgreSQL", func() bool {
+		n, _ := strconv.Atoi(pg.Psql(t, "SELECT count(*) FROM records WHERE host = 'bench'"))
+		return n > 0
+	})
 	t.Log(rep.CentralSummary())
 	if out != "" {
 		if err := os.WriteFile(out, []byte(rep.CentralSummary()), 0o644); err != nil {

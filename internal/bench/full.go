@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // FullOptions configure `make bench`.
@@ -110,15 +113,19 @@ func (f *full) startFake(ctx context.Context) error {
 }
 
 func waitFile(ctx context.Context, p *Proc, name string) error {
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
+	err := poll.Until(ctx, 30*time.Second, func() (bool, error) {
 		if st, err := os.Stat(name); err == nil && st.Size() > 0 {
-			return nil
+			return true, nil
 		}
 		if p.Exited() {
-			return fmt.Errorf("%s exited: %s", p.Name, p.Tail())
+			return false, fmt.Errorf("%s exited: %s", p.Name, p.Tail())
 		}
+		return false, nil
+	})
+	if errors.Is(err, poll.ErrGaveUp) {
+		return fmt.Errorf("%s did not write %s: %s", p.Name, name, p.Tail())
 	}
-	return fmt.Errorf("%s did not write %s: %s", p.Name, name, p.Tail())
+	return err
 }
 
 // add checks that t answers, then adds it to the report's configurations;

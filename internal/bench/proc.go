@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // Proc is a child process of the benchmark (a peer, the fake API, airlockd).
@@ -86,22 +89,21 @@ func FreePort() (string, error) {
 
 // WaitReady sends small requests to t until one succeeds or limit passes.
 func WaitReady(ctx context.Context, t Target, p *Proc, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
 	tr := t.transport(false, 1)
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 	var last error
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	err := poll.Until(ctx, limit, func() (bool, error) {
 		if p != nil && p.Exited() {
-			return fmt.Errorf("%s exited: %s", p.Name, p.Tail())
+			return false, fmt.Errorf("%s exited: %s", p.Name, p.Tail())
 		}
 		_, last = Load{}.once(ctx, client, t, SmallBody)
-		if last == nil {
-			return nil
-		}
-		time.Sleep(200 * time.Millisecond)
+		return last == nil, nil
+	})
+	if errors.Is(err, poll.ErrGaveUp) {
+		return fmt.Errorf("%s not ready after %s: %v", t.Name, limit, last)
 	}
-	return fmt.Errorf("%s not ready after %s: %v", t.Name, limit, last)
+	return err
 }
 
 // version runs argv and returns the first line it prints (stdout or stderr).

@@ -15,6 +15,7 @@ import (
 	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/containers"
 	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // trustInjector adds the CA to each container's own system bundles when its
@@ -115,16 +116,18 @@ func absolute(rel []string) string {
 // the same container are looked at too. It returns pid when none appears
 // (InstallTrust then refuses the host's root).
 func pivoted(pid int, id string) int {
-	for range 100 {
+	found := pid
+	_ = poll.Until(context.Background(), 10*time.Second, func() (bool, error) {
 		if !containers.IsHostRoot(containers.RootOf(pid)) {
-			return pid
+			return true, nil
 		}
 		if other := pivotedProcessOf(id); other > 0 {
-			return other
+			found = other
+			return true, nil
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return pid
+		return false, nil
+	})
+	return found
 }
 
 // pivotedProcessOf finds a process of container id with a root of its own.

@@ -3,6 +3,7 @@
 package testutil
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // Cgroup2Mount returns the cgroup v2 mount point (/sys/fs/cgroup on unified
@@ -61,13 +64,12 @@ func RemoveCgroup(tb testing.TB, dir string) {
 	}
 	_ = os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
 	var err error
-	for range 100 {
-		if err = os.Remove(dir); err == nil || errors.Is(err, os.ErrNotExist) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if poll.Until(context.Background(), 2*time.Second, func() (bool, error) {
+		err = os.Remove(dir)
+		return err == nil || errors.Is(err, os.ErrNotExist), nil
+	}) != nil {
+		tb.Errorf("removing cgroup %s: %v", dir, err)
 	}
-	tb.Errorf("removing cgroup %s: %v", dir, err)
 }
 
 // StartInCgroup starts cmd directly inside the cgroup dir (clone3 with

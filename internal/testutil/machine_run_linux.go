@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // machineCommandTimeout bounds one command run in a machine.
@@ -162,13 +164,10 @@ func removeCgroupTree(top string) error {
 	slices.Reverse(dirs) // WalkDir is lexical: children after parents
 	for _, d := range dirs {
 		var err error
-		for range 100 {
-			if err = os.Remove(d); err == nil || errors.Is(err, fs.ErrNotExist) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if poll.Until(context.Background(), 2*time.Second, func() (bool, error) {
+			err = os.Remove(d)
+			return err == nil || errors.Is(err, fs.ErrNotExist), nil
+		}) != nil {
 			return fmt.Errorf("removing cgroup %s: %w", d, err)
 		}
 	}

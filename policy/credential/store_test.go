@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 func writeFile(t *testing.T, path, v string, mode os.FileMode) {
@@ -120,13 +122,9 @@ func TestWatchReloadsOnFileChange(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- s.Watch(ctx) }()
 	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(30 * time.Second) // hang guard only
-	for time.Now().Before(deadline) {
+	testutil.Eventually(t, 30*time.Second, "the file change picked up", func() bool { // a hang guard only
 		writeFile(t, path, "sk-ant-api03-FAKE-two", 0o600) // rewritten until the watcher (started asynchronously) sees it
-		time.Sleep(20 * time.Millisecond)
-		if c, _ := s.Get(ctx, "f"); c.Secret.Reveal() == "sk-ant-api03-FAKE-two" {
-			return
-		}
-	}
-	t.Fatal("file change was never picked up")
+		c, _ := s.Get(ctx, "f")
+		return c.Secret.Reveal() == "sk-ant-api03-FAKE-two"
+	})
 }
