@@ -6,9 +6,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 func testRequest(uid uint32, rule string) Request {
@@ -33,16 +35,17 @@ func holdAsync(t *testing.T, b *Broker, req Request) (string, <-chan result) {
 		out, err := b.Await(context.Background(), req)
 		ch <- result{out, err}
 	}()
-	for i := 0; i < 2000; i++ {
+	var id string
+	testutil.Eventually(t, 10*time.Second, "the request to become pending", func() bool {
 		for _, p := range b.List() {
 			if !before[p.ID] {
-				return p.ID, ch
+				id = p.ID
+				return true
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("request never became pending")
-	return "", nil
+		return false
+	})
+	return id, ch
 }
 
 func wait(t *testing.T, ch <-chan result) result {
@@ -91,32 +94,43 @@ func TestDenyRefuses(t *testing.T) {
 	}
 }
 
+// The default timeout, in simulated time (testing/synctest): the hold is
+// denied exactly when it expires, not a moment before.
 func TestTimeoutIsDenial(t *testing.T) {
-	b := NewBroker(Config{Timeout: 50 * time.Millisecond})
-	out, err := b.Await(context.Background(), testRequest(1000, "r1"))
-	if err != nil || out.Approved || !out.TimedOut || out.Approver != "timeout" {
-		t.Fatalf("outcome = %+v, %v", out, err)
-	}
-	if err := b.Approve(out.ID, "x", "", 0); !errors.Is(err, ErrDecided) || !strings.Contains(err.Error(), "timed out") {
-		t.Fatalf("approve after timeout = %v, want ErrDecided saying it timed out", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBroker(Config{})
+		start := time.Now()
+		out, err := b.Await(context.Background(), testRequest(1000, "r1"))
+		if err != nil || out.Approved || !out.TimedOut || out.Approver != "timeout" {
+			t.Fatalf("outcome = %+v, %v", out, err)
+		}
+		if held := time.Since(start); held != DefaultTimeout {
+			t.Fatalf("held for %v, want the default timeout %v", held, DefaultTimeout)
+		}
+		if err := b.Approve(out.ID, "x", "", 0); !errors.Is(err, ErrDecided) || !strings.Contains(err.Error(), "timed out") {
+			t.Fatalf("approve after timeout = %v, want ErrDecided saying it timed out", err)
+		}
+	})
 }
 
 func TestContextCancelWithdrawsHold(t *testing.T) {
-	b := NewBroker(Config{Timeout: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { _, err := b.Await(ctx, testRequest(1, "r")); done <- err }()
-	for i := 0; i < 2000 && len(b.List()) == 0; i++ {
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v, want context.Canceled", err)
-	}
-	if len(b.List()) != 0 {
-		t.Fatal("cancelled hold is still listed")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBroker(Config{Timeout: time.Hour})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := b.Await(ctx, testRequest(1, "r")); done <- err }()
+		synctest.Wait() // Await is holding
+		if len(b.List()) != 1 {
+			t.Fatalf("%d pending, want the one hold", len(b.List()))
+		}
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if len(b.List()) != 0 {
+			t.Fatal("cancelled hold is still listed")
+		}
+	})
 }
 
 func TestJITWindow(t *testing.T) {
@@ -148,27 +162,29 @@ func TestJITWindow(t *testing.T) {
 	}
 }
 
+// A one-minute window, in simulated time: still open at 59s, closed at 61s.
 func TestJITWindowExpires(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	b := NewBroker(Config{Timeout: time.Hour, Now: clock})
-	id, ch := holdAsync(t, b, testRequest(1, "r"))
-	if err := b.Approve(id, "root", "", time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	wait(t, ch)
-	mu.Lock()
-	now = now.Add(2 * time.Minute)
-	mu.Unlock()
-	id2, ch2 := holdAsync(t, b, testRequest(1, "r"))
-	if id2 == id {
-		t.Fatal("expired window reused")
-	}
-	_ = b.Deny(id2, "root", "")
-	if r := wait(t, ch2); r.out.Approved {
-		t.Fatal("request passed through an expired window")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		b := NewBroker(Config{Timeout: time.Hour})
+		id, ch := holdAsync(t, b, testRequest(1, "r"))
+		if err := b.Approve(id, "root", "", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		wait(t, ch)
+		time.Sleep(59 * time.Second)
+		if out, err := b.Await(context.Background(), testRequest(1, "r")); err != nil || out.Approver != "window:"+id {
+			t.Fatalf("inside the window: %+v, %v", out, err)
+		}
+		time.Sleep(2 * time.Second)
+		id2, ch2 := holdAsync(t, b, testRequest(1, "r"))
+		if id2 == id {
+			t.Fatal("expired window reused")
+		}
+		_ = b.Deny(id2, "root", "")
+		if r := wait(t, ch2); r.out.Approved {
+			t.Fatal("request passed through an expired window")
+		}
+	})
 }
 
 func TestDenyWinsOverApprovalAndRevokesWindow(t *testing.T) {
@@ -217,9 +233,7 @@ func TestConcurrentDecisions(t *testing.T) {
 			results <- result{out, err}
 		}(i)
 	}
-	for i := 0; i < 2000 && len(b.List()) < n; i++ {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.Eventually(t, 10*time.Second, "every request pending", func() bool { return len(b.List()) == n })
 	pending := b.List()
 	if len(pending) != n {
 		t.Fatalf("%d pending, want %d", len(pending), n)

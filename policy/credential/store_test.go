@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/airlock-dev/airlock/internal/testutil"
@@ -126,5 +127,48 @@ func TestWatchReloadsOnFileChange(t *testing.T) {
 		writeFile(t, path, "sk-ant-api03-FAKE-two", 0o600) // rewritten until the watcher (started asynchronously) sees it
 		c, _ := s.Get(ctx, "f")
 		return c.Secret.Reveal() == "sk-ant-api03-FAKE-two"
+	})
+}
+
+// A helper's value is cached for its TTL and the helper runs again once the
+// TTL has passed; a failing helper is retried after a short pause, not on
+// every request. Simulated time (testing/synctest): an hour passes at once.
+func TestHelperRefreshedAfterTTL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		counter, fail := filepath.Join(dir, "runs"), filepath.Join(dir, "fail")
+		script := "[ -e " + fail + " ] && exit 1; echo x >> " + counter + "; echo sk-ant-api03-FAKE-$(wc -l < " + counter + " | tr -d ' ')"
+		s, err := NewStore(Config{Credentials: []Spec{{Name: "h", Kind: KindAPIKey, Command: []string{"sh", "-c", script}, TTL: time.Hour}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		get := func() (string, error) {
+			c, err := s.Get(context.Background(), "h")
+			return c.Secret.Reveal(), err
+		}
+		if v, err := get(); err != nil || v != "sk-ant-api03-FAKE-1" {
+			t.Fatalf("first run: %q, %v", v, err)
+		}
+		time.Sleep(59 * time.Minute)
+		if v, err := get(); err != nil || v != "sk-ant-api03-FAKE-1" {
+			t.Fatalf("inside the TTL: %q, %v", v, err)
+		}
+		time.Sleep(2 * time.Minute)
+		if v, err := get(); err != nil || v != "sk-ant-api03-FAKE-2" {
+			t.Fatalf("after the TTL: %q, %v (want the helper run again)", v, err)
+		}
+		writeFile(t, fail, "", 0o600)
+		time.Sleep(time.Hour + time.Second)
+		if _, err := get(); err == nil {
+			t.Fatal("a failing helper's run was not reported")
+		}
+		os.Remove(fail)
+		if _, err := get(); err == nil {
+			t.Fatal("the failure was not cached: the helper ran again at once")
+		}
+		time.Sleep(5 * time.Second)
+		if v, err := get(); err != nil || v != "sk-ant-api03-FAKE-3" {
+			t.Fatalf("5s after a failure: %q, %v (want a new run)", v, err)
+		}
 	})
 }
