@@ -1,21 +1,16 @@
 package console
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/airlock-dev/airlock/internal/atomicfile"
+	"github.com/airlock-dev/airlock/internal/certgen"
 )
 
 const certValidity = 365 * 24 * time.Hour
@@ -45,26 +40,16 @@ func fresh(c tls.Certificate) bool {
 }
 
 func newSelfSigned(dir, certPath, keyPath string) (tls.Certificate, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("console: generating a key: %w", err)
-	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	now := time.Now()
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "Airlock console (self-signed)"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(certValidity), BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	p, err := certgen.New(certgen.Spec{CommonName: "Airlock console (self-signed)", DNSNames: []string{"localhost"},
+		IPs: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, ServerAuth: true, Validity: certValidity}, nil)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("console: self-signing: %w", err)
 	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM, err := p.KeyPEM()
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("console: encoding the key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("console: %w", err)
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+	certPEM := p.PEM()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return tls.Certificate{}, fmt.Errorf("console: %w", err)
 	}

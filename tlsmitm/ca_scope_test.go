@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/airlock-dev/airlock/internal/testcert"
+	"github.com/airlock-dev/airlock/internal/certgen"
 )
 
 // mintWithCAKey signs a variant of an API-host leaf with the CA's own key, as
@@ -18,8 +18,8 @@ import (
 func mintWithCAKey(tb testing.TB, a *Authority, edit func(*x509.Certificate)) *x509.Certificate {
 	tb.Helper()
 	ca, _ := a.signer()
-	leaf, err := testcert.New(testcert.Spec{DNSNames: []string{testHost}, ServerAuth: true, Edit: edit},
-		&testcert.Pair{Cert: ca.cert, Key: ca.key})
+	leaf, err := certgen.New(certgen.Spec{DNSNames: []string{testHost}, ServerAuth: true, Edit: edit},
+		&certgen.Pair{Cert: ca.cert, Key: ca.key})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -5,18 +5,18 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/airlock-dev/airlock/internal/testcert"
+	"github.com/airlock-dev/airlock/internal/certgen"
 )
 
 // PeerCerts writes a throwaway CA and a leaf for api.anthropic.com that it
 // signs, for peers that terminate TLS with a given certificate (nginx).
 // It returns the CA, leaf certificate and leaf key file names.
 func PeerCerts(dir string) (caFile, certFile, keyFile string, err error) {
-	ca, err := testcert.New(testcert.Spec{CommonName: "Airlock benchmark peer CA", CA: true}, nil)
+	ca, err := certgen.New(certgen.Spec{CommonName: "Airlock benchmark peer CA", CA: true}, nil)
 	if err != nil {
 		return "", "", "", err
 	}
-	leaf, err := testcert.New(testcert.Spec{DNSNames: []string{APIHost}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, ServerAuth: true}, ca)
+	leaf, err := certgen.New(certgen.Spec{DNSNames: []string{APIHost}, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, ServerAuth: true}, ca)
 	if err != nil {
 		return "", "", "", err
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/internal/atomicfile"
-	"github.com/airlock-dev/airlock/internal/testcert"
+	"github.com/airlock-dev/airlock/internal/certgen"
 )
 
 // Running is a fake API served over TLS (h2 and HTTP/1.1) on loopback, with
@@ -114,11 +114,11 @@ func (r *Running) Close() error {
 // makeCerts creates a CA and a leaf it signs for the loopback names, and
 // writes the CA certificate to caFile.
 func (r *Running) makeCerts(caFile string) (tls.Certificate, error) {
-	ca, err := testcert.New(testcert.Spec{CommonName: "Airlock fake API test CA", CA: true, Validity: 7 * 24 * time.Hour}, nil)
+	ca, err := certgen.New(certgen.Spec{CommonName: "Airlock fake API test CA", CA: true, Validity: 7 * 24 * time.Hour}, nil)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	leaf, err := testcert.New(testcert.Spec{CommonName: "localhost", DNSNames: leafNames, IPs: leafIPs,
+	leaf, err := certgen.New(certgen.Spec{CommonName: "localhost", DNSNames: leafNames, IPs: leafIPs,
 		ServerAuth: true, Validity: 7 * 24 * time.Hour}, ca)
 	if err != nil {
 		return tls.Certificate{}, err

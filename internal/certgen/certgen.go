@@ -1,9 +1,10 @@
-// Package testcert issues throwaway certificates for fake servers and peers:
-// the fake Claude API, the benchmark's nginx, tests' endpoints. It does not
-// import testing, so non-test code (internal/fakeapi, internal/bench) can use
-// it; tests reach it through testutil.SelfSignedCert. The CA under test is
-// tlsmitm's, never this.
-package testcert
+// Package certgen issues the certificates that are not Airlock's CA's:
+// throwaway ones for fake servers and the benchmark's peers, and the
+// console's self-signed serving certificate. It does not import testing, so
+// non-test code may use it; tests reach it through testutil.SelfSignedCert.
+// Leaves for the API hosts come from tlsmitm's name-constrained CA, never
+// from here.
+package certgen
 
 import (
 	"cmp"
@@ -93,13 +94,13 @@ func (p *Pair) PEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.Cert.Raw})
 }
 
-// KeyPEM is the private key in PEM (SEC 1, as nginx reads it).
+// KeyPEM is the private key in PEM (PKCS #8, as nginx and crypto/tls read it).
 func (p *Pair) KeyPEM() ([]byte, error) {
-	der, err := x509.MarshalECPrivateKey(p.Key)
+	der, err := x509.MarshalPKCS8PrivateKey(p.Key)
 	if err != nil {
 		return nil, fmt.Errorf("encoding a key: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
 // TLS is the pair for a tls.Config, followed by chain (its issuers).

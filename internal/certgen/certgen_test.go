@@ -1,4 +1,4 @@
-package testcert
+package certgen
 
 import (
 	"crypto/x509"
@@ -42,8 +42,8 @@ func TestChainVerifies(t *testing.T) {
 	}
 	if k, err := leaf.KeyPEM(); err != nil {
 		t.Error(err)
-	} else if b, _ := pem.Decode(k); b == nil || b.Type != "EC PRIVATE KEY" {
-		t.Error("KeyPEM is not an EC private key")
+	} else if b, _ := pem.Decode(k); b == nil || b.Type != "PRIVATE KEY" {
+		t.Error("KeyPEM is not a PKCS #8 private key")
 	}
 }
 
