@@ -56,6 +56,7 @@ func (f Filter) where() (string, []any) {
 
 // List returns matching records, oldest first.
 func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
+	s.settle(ctx)
 	var out []Record
 	err := s.each(ctx, f, func(r Record) error { out = append(out, r); return nil })
 	return out, err
@@ -63,6 +64,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 
 // Export writes matching records as JSON lines, oldest first.
 func (s *Store) Export(ctx context.Context, f Filter, w io.Writer) error {
+	s.settle(ctx)
 	enc := json.NewEncoder(w)
 	return s.each(ctx, f, func(r Record) error { return enc.Encode(&r) })
 }
@@ -110,6 +112,7 @@ func scanRecord(sc scanner) (Record, error) {
 
 // Get returns record id.
 func (s *Store) Get(ctx context.Context, id int64) (Record, error) {
+	s.settle(ctx)
 	row := s.db.QueryRowContext(ctx, `SELECT seq, body, prev_hash, hash FROM records WHERE seq = ?`, id)
 	r, err := scanRecord(row)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -82,6 +82,7 @@ func decompressRecording(blob []byte) (*Recording, error) {
 
 // Recording returns the recording linked to record recordID.
 func (s *Store) Recording(ctx context.Context, recordID int64) (*Recording, error) {
+	s.settle(ctx)
 	var blob []byte
 	err := s.db.QueryRowContext(ctx, `SELECT data FROM recordings WHERE seq = ?`, recordID).Scan(&blob)
 	if errors.Is(err, sql.ErrNoRows) {

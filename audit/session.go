@@ -46,6 +46,7 @@ const derivedPrefix = "derived-"
 
 // Sessions lists sessions, most recently active first.
 func (s *Store) Sessions(ctx context.Context, f SessionFilter) ([]Session, error) {
+	s.settle(ctx)
 	where, args := Filter{Caller: f.Caller}.where()
 	q := `SELECT session_id, MIN(time_ns), MAX(time_ns), COUNT(*), MIN(caller_uid), MIN(caller_user), MIN(caller_exe),
 		GROUP_CONCAT(DISTINCT model) FROM records` + where + ` GROUP BY session_id`
@@ -90,6 +91,7 @@ func splitModels(s string) []string {
 
 // Session returns session id with every record and recording, oldest first.
 func (s *Store) Session(ctx context.Context, id string) (SessionDetail, error) {
+	s.settle(ctx)
 	recs, err := s.List(ctx, Filter{Session: id})
 	if err != nil {
 		return SessionDetail{}, err

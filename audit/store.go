@@ -47,18 +47,22 @@ const (
 // Store is the hash-chained audit store. Writes are serialized through one
 // writer goroutine that commits them in groups (one fsync per group).
 type Store struct {
-	cfg      StoreConfig
-	log      *zap.Logger
-	db       *sql.DB
-	jobs     chan *writeJob
-	closing  chan struct{}
-	done     chan struct{}
-	closeMu  sync.Once
-	pruneMu  sync.Mutex            // one retention pass at a time (the writer's and Prune's)
-	writeErr atomic.Pointer[error] // last write failure, nil while writable
-	sessions *sessionTracker
-	head     chainHead // owned by the writer goroutine
-	stmts    writeStmts
+	cfg       StoreConfig
+	log       *zap.Logger
+	db        *sql.DB
+	jobs      chan *writeJob
+	closing   chan struct{}
+	done      chan struct{}
+	closeMu   sync.Once
+	pruneMu   sync.Mutex            // one retention pass at a time (the writer's and Prune's)
+	writeErr  atomic.Pointer[error] // last write failure, nil while writable
+	sessions  *sessionTracker
+	head      chainHead // owned by the writer goroutine
+	stmts     writeStmts
+	spool     *spool        // nil with Sync full: every write waits for its fsync'd commit
+	spoolLock *os.File      // held while this store owns the spool (nil: another process does)
+	appended  atomic.Uint64 // records spooled, and of those committed: reads settle on them
+	committed atomic.Uint64
 }
 
 // Open opens (creating if needed) the store at cfg.Path and starts its writer.
@@ -105,7 +109,7 @@ func newStore(cfg StoreConfig) (*Store, error) {
 	db.SetMaxIdleConns(4) // keep connections (and their pragmas) rather than reopening
 	return &Store{
 		cfg: cfg, log: cfg.Log.Named("audit"), db: db,
-		jobs: make(chan *writeJob), closing: make(chan struct{}), done: make(chan struct{}),
+		jobs: make(chan *writeJob, queueSize), closing: make(chan struct{}), done: make(chan struct{}),
 		sessions: newSessionTracker(cfg.SessionGap),
 	}, nil
 }
@@ -153,6 +157,7 @@ CREATE INDEX IF NOT EXISTS records_time ON records(time_ns);
 CREATE INDEX IF NOT EXISTS records_session ON records(session_id, seq);
 CREATE TABLE IF NOT EXISTS recordings (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY CHECK (id = 1), head_seq INTEGER NOT NULL, head_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS spooled (id INTEGER PRIMARY KEY CHECK (id = 1), seg INTEGER NOT NULL, off INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (id INTEGER PRIMARY KEY AUTOINCREMENT, time_ns INTEGER NOT NULL,
 	first_seq INTEGER NOT NULL, prev_hash TEXT NOT NULL, pruned INTEGER NOT NULL);
 `
@@ -171,6 +176,9 @@ func (s *Store) init(ctx context.Context) error {
 	s.head = head
 	if s.stmts, err = prepareWrites(ctx, s.db); err != nil {
 		return fmt.Errorf("preparing audit writes in %s: %w", s.cfg.Path, err)
+	}
+	if err := s.replay(ctx); err != nil {
+		return fmt.Errorf("replaying the audit spool of %s: %w", s.cfg.Path, err)
 	}
 	if err := s.prune(ctx); err != nil {
 		s.log.Error("pruning audit store", zap.Error(err))
@@ -193,8 +201,19 @@ func (s *Store) Ready() error {
 
 // Close stops the writer (waiting for an in-flight group) and closes the database.
 func (s *Store) Close() error {
-	s.closeMu.Do(func() { close(s.closing) })
+	s.closeMu.Do(func() {
+		if s.spool != nil { // no new records; the writer drains the queued ones
+			s.spool.mu.Lock()
+			s.spool.closed = true
+			s.spool.mu.Unlock()
+		}
+		close(s.closing)
+	})
 	<-s.done
 	s.stmts.close()
-	return s.db.Close()
+	err := s.db.Close()
+	if s.spoolLock != nil {
+		s.spoolLock.Close() // after the last commit: releases the flock
+	}
+	return err
 }

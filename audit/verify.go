@@ -46,6 +46,7 @@ type link struct {
 // genesis) to the anchored head and reports every edited, inserted or
 // deleted record, including deletions at the tail.
 func (s *Store) Verify(ctx context.Context) (VerifyReport, error) {
+	s.settle(ctx)
 	var rep VerifyReport
 	start, err := s.latestCheckpoint(ctx)
 	if err != nil {

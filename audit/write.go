@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,21 +15,30 @@ const (
 	pruneEvery   = 1024        // writes between retention passes
 	pruneTicker  = time.Minute // and at least this often
 	maxWriteWait = 30 * time.Second
+	maxSettle    = 5 * time.Second // a read waits at most this for the spooled records before it
 )
 
 type writeJob struct {
 	rec  *Record
 	body []byte // canonical encoding
 	blob []byte // compressed recording, nil if none
+	pos  spoolPos
 	err  chan error
 }
 
+// queueSize bounds the records spooled but not yet committed (and their memory).
+const queueSize = 512
+
 // Write appends rec (and its recording, if any) to the chain. It returns once
-// the record is committed to disk, having filled rec.ID, Hash and PrevHash.
+// the record is committed to the database, having filled rec.ID, Hash and
+// PrevHash; when it returns an error the record is not in the store.
 func (s *Store) Write(ctx context.Context, rec *Record, rc *Recording) error {
 	job, err := s.prepare(rec, rc)
 	if err != nil {
 		return err
+	}
+	if s.isClosing() {
+		return ErrClosed
 	}
 	select {
 	case s.jobs <- job:
@@ -39,7 +49,59 @@ func (s *Store) Write(ctx context.Context, rec *Record, rc *Recording) error {
 	}
 	// Once queued the record will be committed or fail; wait for that even if
 	// ctx ends, so a caller never mistakes a written record for a lost one.
-	return <-job.err
+	// (The queue is buffered: a job queued as the writer finished draining
+	// at Close was never taken.)
+	select {
+	case err := <-job.err:
+		return err
+	case <-s.done:
+		select {
+		case err := <-job.err:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// Append is Write without waiting for the group commit: it returns once the
+// record is in the spool, where a crash of the daemon cannot lose it (see
+// spool.go); the writer chains and commits it moments later (retrying until
+// it can), and Open replays it after a crash. rec's ID and chain fields are
+// filled at that commit, so the caller must not read them. With Sync full
+// there is no spool and Append is Write: it waits for the fsync'd commit.
+func (s *Store) Append(ctx context.Context, rec *Record, rc *Recording) error {
+	if s.spool == nil {
+		return s.Write(ctx, rec, rc)
+	}
+	job, err := s.prepare(rec, rc)
+	if err != nil {
+		return err
+	}
+	// Spool order is commit order, so both happen under the spool's lock.
+	s.spool.mu.Lock()
+	defer s.spool.mu.Unlock()
+	if s.spool.closed {
+		return ErrClosed
+	}
+	if err := s.spool.append(job); err != nil {
+		return err
+	}
+	s.jobs <- job // spooled: it must reach the writer, which drains until Close
+	s.appended.Add(1)
+	return nil
+}
+
+// settle waits, bounded, until every record appended before the call is
+// committed, so a read that follows an answered request sees its record.
+func (s *Store) settle(ctx context.Context) {
+	if s.spool == nil {
+		return
+	}
+	target, deadline := s.appended.Load(), time.Now().Add(maxSettle)
+	for s.committed.Load() < target && time.Now().Before(deadline) && ctx.Err() == nil && !s.isClosing() {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // prepare does the parallel part of a write (compression, encoding) in the caller.
@@ -76,6 +138,7 @@ func (s *Store) writer() {
 	for {
 		select {
 		case <-s.closing:
+			s.drain()
 			return
 		case <-tick.C:
 			s.pruneLogged()
@@ -86,6 +149,23 @@ func (s *Store) writer() {
 				sincePrune = 0
 				s.pruneLogged()
 			}
+		}
+	}
+}
+
+// drain commits what is still queued at Close (the spool is closed to new
+// records by then); the spool files go only if all of it is committed.
+func (s *Store) drain() {
+	ok := true
+	for {
+		select {
+		case job := <-s.jobs:
+			ok = s.commit(s.collect(job)) && ok
+		default:
+			if s.spool != nil {
+				s.spool.close(ok)
+			}
+			return
 		}
 	}
 }
@@ -104,7 +184,41 @@ func (s *Store) collect(first *writeJob) []*writeJob {
 	return group
 }
 
-func (s *Store) commit(group []*writeJob) {
+// commit inserts a group. When that fails, the records written with Write
+// fail (they are not in the store), and the spooled ones are retried, with the
+// store reported not ready (so the gateway refuses new requests), until they
+// commit or the store closes: they were acknowledged, and committing later
+// ones first would let a replay skip them.
+func (s *Store) commit(group []*writeJob) bool {
+	err := s.tryCommit(group)
+	for wait := 10 * time.Millisecond; err != nil; wait = min(2*wait, time.Second) {
+		if group = s.failUnspooled(group, err); len(group) == 0 {
+			return true
+		}
+		select {
+		case <-s.closing:
+			s.answer(group, err)
+			return false
+		case <-time.After(wait):
+		}
+		err = s.tryCommit(group)
+	}
+	s.answer(group, nil)
+	return true
+}
+
+// failUnspooled answers the group's Write callers with err and returns the rest.
+func (s *Store) failUnspooled(group []*writeJob, err error) []*writeJob {
+	return slices.DeleteFunc(group, func(j *writeJob) bool {
+		if j.pos.seg == 0 {
+			j.err <- err
+			return true
+		}
+		return false
+	})
+}
+
+func (s *Store) tryCommit(group []*writeJob) error {
 	ctx, cancel := context.WithTimeout(context.Background(), maxWriteWait)
 	defer cancel()
 	head, err := s.insertGroup(ctx, group)
@@ -115,10 +229,18 @@ func (s *Store) commit(group []*writeJob) {
 		for _, j := range group { // rolled back: the links were never real
 			j.rec.ID, j.rec.Hash, j.rec.PrevHash = 0, "", ""
 		}
-	} else {
-		s.head = head
-		s.writeErr.Store(nil)
+		return err
 	}
+	s.head = head
+	s.writeErr.Store(nil)
+	if last := lastSpooled(group); s.spool != nil && last.seg > 0 {
+		s.spool.release(last.seg)
+		s.committed.Add(countSpooled(group))
+	}
+	return nil
+}
+
+func (s *Store) answer(group []*writeJob, err error) {
 	for _, j := range group {
 		j.err <- err
 	}
@@ -126,7 +248,7 @@ func (s *Store) commit(group []*writeJob) {
 
 // writeStmts are the writer's statements, prepared once: parsing the SQL
 // anew for every record was an eighth of the daemon's CPU under load.
-type writeStmts struct{ record, recording, anchor *sql.Stmt }
+type writeStmts struct{ record, recording, anchor, spool *sql.Stmt }
 
 func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
 	var w writeStmts
@@ -140,6 +262,8 @@ func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
 		{&w.recording, `INSERT INTO recordings(seq, data) VALUES (?, ?)`},
 		{&w.anchor, `INSERT INTO anchor(id, head_seq, head_hash) VALUES (1, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash`},
+		{&w.spool, `INSERT INTO spooled(id, seg, off) VALUES (1, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET seg = excluded.seg, off = excluded.off`},
 	} {
 		if *p.dst, err = db.PrepareContext(ctx, p.sql); err != nil {
 			return w, err
@@ -149,7 +273,7 @@ func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
 }
 
 func (w writeStmts) close() {
-	for _, st := range []*sql.Stmt{w.record, w.recording, w.anchor} {
+	for _, st := range []*sql.Stmt{w.record, w.recording, w.anchor, w.spool} {
 		if st != nil {
 			st.Close()
 		}
@@ -158,7 +282,7 @@ func (w writeStmts) close() {
 
 // in returns the statements bound to tx.
 func (w writeStmts) in(ctx context.Context, tx *sql.Tx) writeStmts {
-	return writeStmts{tx.StmtContext(ctx, w.record), tx.StmtContext(ctx, w.recording), tx.StmtContext(ctx, w.anchor)}
+	return writeStmts{tx.StmtContext(ctx, w.record), tx.StmtContext(ctx, w.recording), tx.StmtContext(ctx, w.anchor), tx.StmtContext(ctx, w.spool)}
 }
 
 func (s *Store) insertGroup(ctx context.Context, group []*writeJob) (chainHead, error) {
@@ -176,6 +300,11 @@ func (s *Store) insertGroup(ctx context.Context, group []*writeJob) (chainHead, 
 	}
 	if _, err := st.anchor.ExecContext(ctx, head.seq, head.hash); err != nil {
 		return chainHead{}, err
+	}
+	if last := lastSpooled(group); last.seg > 0 { // a replay starts after it
+		if _, err := st.spool.ExecContext(ctx, int64(last.seg), last.off); err != nil {
+			return chainHead{}, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return chainHead{}, err
@@ -203,4 +332,32 @@ func insertOne(ctx context.Context, st writeStmts, head chainHead, j *writeJob) 
 	}
 	r.ID, r.PrevHash, r.Hash = seq, head.hash, hash
 	return chainHead{seq: seq, hash: hash}, nil
+}
+
+func countSpooled(group []*writeJob) (n uint64) {
+	for _, j := range group {
+		if j.pos.seg > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// lastSpooled is the spool position of the group's last spooled record.
+func lastSpooled(group []*writeJob) spoolPos {
+	for i := len(group) - 1; i >= 0; i-- {
+		if group[i].pos.seg > 0 {
+			return group[i].pos
+		}
+	}
+	return spoolPos{}
+}
+
+func (s *Store) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
 }

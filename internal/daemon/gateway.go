@@ -28,7 +28,7 @@ func (d *Daemon) startGateway(context.Context) error {
 		InstallKey:    d.parts.key,
 		Masker:        d.parts.masker,
 		Approver:      d.parts.broker,
-		Auditor:       &admin.ObservingAuditor{Auditor: d.parts.audit, Metrics: d.parts.metrics},
+		Auditor:       &admin.ObservingAuditor{Auditor: d.parts.audit.Spooled(), Metrics: d.parts.metrics},
 		AuditFailOpen: d.cfg.Audit.FailOpen,
 		MaxBody:       int64(d.cfg.Gateway.MaxBody),
 		MaxEvent:      int(d.cfg.Gateway.MaxEvent),
