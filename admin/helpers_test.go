@@ -9,6 +9,7 @@ import (
 
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/testutil"
 	"github.com/airlock-dev/airlock/policy/approval"
 )
 
@@ -80,14 +81,15 @@ func (f *fixture) hold(t *testing.T, req approval.Request) (string, <-chan await
 		out, err := f.broker.Await(context.Background(), req)
 		ch <- awaited{out, err}
 	}()
-	for i := 0; i < 2000; i++ {
-		if l := f.broker.List(); len(l) > before {
-			return l[len(l)-1].ID, ch
+	var id string
+	testutil.Eventually(t, 10*time.Second, "the request held", func() bool {
+		l := f.broker.List()
+		if len(l) > before {
+			id = l[len(l)-1].ID
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("request never held")
-	return "", nil
+		return id != ""
+	})
+	return id, ch
 }
 
 func recv(t *testing.T, ch <-chan awaited) awaited {

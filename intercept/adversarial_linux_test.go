@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
 // Hostile clients in the captured cgroup against the real hooks (issue 11):
@@ -254,12 +256,11 @@ func TestAbortedConnectionLeavesNoRecord(t *testing.T) {
 // waitForFile polls for a file the helper writes (a hang guard bounds it).
 func waitForFile(t *testing.T, path string) string {
 	t.Helper()
-	for range 1000 {
-		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
-			return string(b)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("the helper never wrote %s", path)
-	return ""
+	var b []byte
+	testutil.Eventually(t, 10*time.Second, "the helper to write "+path, func() bool {
+		var err error
+		b, err = os.ReadFile(path)
+		return err == nil && len(b) > 0
+	})
+	return string(b)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/airlock-dev/airlock/admin"
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/testutil"
 	"github.com/airlock-dev/airlock/policy/approval"
 )
 
@@ -154,14 +155,15 @@ func (d *daemon) hold(t *testing.T, rule string) (string, <-chan approval.Outcom
 			Model: "claude-opus-4-1", Summary: "deploy the thing"})
 		done <- out
 	}()
-	for i := 0; i < 500; i++ {
-		if list := d.broker.List(); len(list) > before {
-			return list[len(list)-1].ID, done
+	var id string
+	testutil.Eventually(t, 5*time.Second, "the request held", func() bool {
+		list := d.broker.List()
+		if len(list) > before {
+			id = list[len(list)-1].ID
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("the request was never held")
-	return "", nil
+		return id != ""
+	})
+	return id, done
 }
 
 func outcome(t *testing.T, ch <-chan approval.Outcome) approval.Outcome {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"github.com/cilium/ebpf/link"
 
 	"github.com/airlock-dev/airlock/intercept"
+	"github.com/airlock-dev/airlock/internal/poll"
 	"github.com/airlock-dev/airlock/internal/testutil"
 )
 
@@ -56,12 +58,11 @@ func TestUninstallAfterCrashDetachesAndUnpins(t *testing.T) {
 		t.Errorf("pins left at %s: %v", pins, err)
 	}
 	// The kernel may release the last link reference from a work queue: poll, bounded.
-	n := attachedConnect4(t, cg)
-	for i := 0; n != 0 && i < 200; i++ {
-		time.Sleep(10 * time.Millisecond)
+	var n int
+	if poll.Until(context.Background(), 2*time.Second, func() (bool, error) {
 		n = attachedConnect4(t, cg)
-	}
-	if n != 0 {
+		return n == 0, nil
+	}) != nil {
 		t.Errorf("%d program(s) still attached to connect4 after uninstall", n)
 	}
 }
