@@ -29,6 +29,7 @@ type engine struct {
 	all         []bool // the nil selection, shared (active sets are read-only)
 	winBack     int    // the longest back reach of a windowed rule
 	preSets     []preSet
+	holders     []*winRule // decoders, which say themselves what a stream holds
 	// prefilterBytes is what each detector's keywords add to the
 	// prefilter (states they created, at the row size of the automaton).
 	prefilterBytes []int
@@ -66,6 +67,11 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 		}
 	}
 	e.preSets = collectPreSets(dets)
+	for _, d := range dets {
+		if d.win != nil && d.win.hold != nil {
+			e.holders = append(e.holders, d.win)
+		}
+	}
 	e.ac = newACMatcher(e.kwValue)
 	if err := e.accountPrefilter(cfg.MaxPrefilterBytes); err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ func ruleDetectors(cfg Config) ([]*detector, error) {
 	if err != nil {
 		return nil, err
 	}
+	all = append(all, decoderDetectors()...)
 	gl, err := defaultRules()
 	if err != nil {
 		return nil, err

@@ -32,6 +32,9 @@ type scanner struct {
 	nextWin     int
 	mac         hash.Hash // placeholder HMAC, keyed once per scanner
 	bud         *budget   // the request's masking budget (nil: none)
+	inner       []bool    // active without the decoders (decode.go)
+	runScans    [2]runScan
+	lastDecoded decoded
 	out         []byte
 	res         Result
 }

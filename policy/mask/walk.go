@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"time"
 	"unicode/utf8"
 )
 
@@ -41,23 +42,25 @@ type edit struct {
 // whose masking would exceed Config.Budget is an error wrapping
 // ErrBudgetExceeded (never a partly masked body).
 func (m *Masker) Request(body []byte, sel Selection) ([]byte, Result, error) {
-	return m.walk(body, sel, (*walker).request, newBudget(m.cfg.Budget))
+	return m.walk(body, sel, (*walker).request, m.cfg.Budget)
 }
 
 // Response masks a non-streamed Messages response: content[] as in Request.
 // Responses have no budget: their size is bounded by the model's output.
 func (m *Masker) Response(body []byte, sel Selection) ([]byte, Result, error) {
-	return m.walk(body, sel, (*walker).response, nil)
+	return m.walk(body, sel, (*walker).response, -1)
 }
 
-func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) error, b *budget) ([]byte, Result, error) {
+// walk masks body from top; budget is Config.Budget's meaning (-1: none),
+// started once the fast path has not settled the body.
+func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) error, budget time.Duration) ([]byte, Result, error) {
 	ec := m.engine.Load()
 	active := ec.e.selection(sel)
 	fast := ec.e.fastPathAllowed(active)
 	if fast && rawNeedsNoMasking(ec.e, body, active) {
 		return body, Result{}, nil
 	}
-	return ec.walkBody(body, &walker{ec: ec, sel: sel, active: active, fast: fast, b: body, bud: b}, top)
+	return ec.walkBody(body, &walker{ec: ec, sel: sel, active: active, fast: fast, b: body, bud: newBudget(budget)}, top)
 }
 
 // walkBody is the full path: decode and mask each content string.

@@ -46,6 +46,13 @@ type winRule struct {
 	// after rejects an occurrence that cannot be a match's keyword
 	// (window_after.go); nil = run every window.
 	after *afterCheck
+	// decode, for a decoder (decode.go), replaces the regexp: it finds the
+	// encoded secret of an occurrence itself.
+	decode decodeFunc
+	// hold, for a decoder, is holdFrom for its spans: the first position
+	// before x that may still become the start of one (x if none).
+	hold func(s *scanner, x int) int
+	run  *[256]bool // a decoder's run bytes: its window ends after the run
 	// prefix, for a rule that starts with a lazy name run, finds matches
 	// without running that run (window_after.go); nil = the whole regexp.
 	prefix *namePrefix
@@ -54,6 +61,9 @@ type winRule struct {
 // windowEnd is where the window of the occurrence ending at ke ends, if
 // the bytes fed so far (or the end of the text) decide it.
 func (s *scanner) windowEnd(w *winRule, ke int, final bool) (int, bool) {
+	if w.run != nil {
+		return s.decoderWindowEnd(w, ke, final)
+	}
 	if w.end != nil {
 		after := s.buf[ke-s.base : min(s.end, ke+w.fwd)-s.base]
 		if n, ok := w.end(after); ok {
@@ -126,6 +136,12 @@ func (s *scanner) runWindow(det, ks, ke, hi int) {
 		runStart--
 	}
 	lo := max(runStart-1, s.base)
+	if w.decode != nil {
+		if vs, ve, ok := w.decode(s, det, runStart, ks, ke, hi); ok {
+			s.addSpan(span{det: det, vs: vs, ve: ve, sv: vs, sw: ve, ml: vs, mh: ve, wl: lo, wh: hi})
+		}
+		return
+	}
 	if w.quickReject != nil && w.quickReject(s.buf[ke-s.base:hi-s.base]) {
 		return
 	}
@@ -256,6 +272,9 @@ func (s *scanner) holdFrom(x int) int {
 		}
 		from = min(from, j)
 	}
+	for _, w := range s.e.holders {
+		from = min(from, w.hold(s, x))
+	}
 	return from
 }
 
@@ -269,7 +288,7 @@ type preSet struct {
 func collectPreSets(dets []*detector) []preSet {
 	var out []preSet
 	for _, d := range dets {
-		if d.win == nil || d.win.secretAfter {
+		if d.win == nil || d.win.secretAfter || d.win.hold != nil {
 			continue
 		}
 		k := slices.IndexFunc(out, func(p preSet) bool { return *p.set == *d.win.pre })
