@@ -25,7 +25,7 @@ var (
 
 func builtinSpecs() []builtinSpec {
 	bounded := func(set *[256]bool) func(*detector) {
-		return func(d *detector) { d.leftBound = true; d.notFollowed = set }
+		return func(d *detector) { d.leftBound, d.notFollowed, d.validate = true, set, notPlaceholder }
 	}
 	return []builtinSpec{
 		{"anthropic_api_key", "high", KindCredential, `sk-ant-api\d\d-[A-Za-z0-9_-]{8,200}`, []string{"sk-ant-api"}, 220, bounded(tokenTail)},
@@ -138,7 +138,7 @@ func BuiltinNames() []string {
 }
 
 func plausiblePassword(v string) bool {
-	if strings.HasPrefix(v, "[REDACTED:") || strings.Trim(v, v[:1]) == "" {
+	if strings.HasPrefix(v, "[REDACTED:") || strings.Trim(v, v[:1]) == "" || codeReference.MatchString(v) {
 		return false
 	}
 	if len(v) >= 12 {
@@ -213,3 +213,23 @@ func ownNames() []string {
 }
 
 var secretName = regexp.MustCompile(`(?i)pass|pwd|secret|pin`)
+
+// codeReference is a value that reads a field or calls into a package
+// (u.OutputTokens = in.Int64, token := cfg.Token): code, not a password.
+var codeReference = regexp.MustCompile(`^[a-z][a-z0-9]{0,7}\.[A-Z][A-Za-z0-9_]*$`)
+
+// placeholderMarkers are what templates write where a key goes
+// (sk-ant-api03-REPLACE-ME, ghp_YOUR_TOKEN_HERE).
+var placeholderMarkers = []string{"replace", "changeme", "change-me", "change_me", "your-", "your_", "placeholder", "xxxxxxxx"}
+
+// notPlaceholder rejects a token-shaped value that is a template's
+// placeholder rather than a key.
+func notPlaceholder(v string) bool {
+	low := strings.ToLower(v)
+	for _, m := range placeholderMarkers {
+		if strings.Contains(low, m) {
+			return false
+		}
+	}
+	return true
+}

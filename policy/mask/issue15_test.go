@@ -19,6 +19,10 @@ func TestIssue15NonSecretsStayClear(t *testing.T) {
 		"administrator_login_password = var.db_password",
 		"?access_token=ACCESS_TOKEN",
 		"https://indieweb.org/images/3/35/2018-250-xoxo-indieweb-1.jpg",
+		// Found in this repository by TestFalsePositivesOnEngineeringText:
+		"u.InputTokens, u.OutputTokens = in.Int64, outTok.Int64",
+		"ANTHROPIC_API_KEY: sk-ant-api03-REPLACE-ME",
+		"token: ghp_YOUR_TOKEN_HERE_0000000000000000000000",
 	} {
 		if out, res := m.Text(s, nil); out != s {
 			t.Errorf("%q masked: %q %v", s, out, res.Counts)
