@@ -31,17 +31,19 @@ test: deps-test e2e-node
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 40m $(PKGS)
 
-# The official TypeScript SDK that the end-to-end tests run (e2e/node), installed
-# from the npm registry exactly as the committed lock file says, into a cache
-# outside the tree; `npm ci` runs only when the lock file changed.
+# The official TypeScript SDK, the Claude Agent SDK and Claude Code that the
+# end-to-end tests run (e2e/node), installed from the npm registry exactly as the
+# committed lock file says, into a cache outside the tree; `npm ci` runs only
+# when the lock file changed.
 E2E_NODE_DIR ?= $(HOME)/.cache/airlock/e2e-node
 export AIRLOCK_E2E_NODE_DIR := $(E2E_NODE_DIR)
 
 e2e-node:
 	@mkdir -p $(E2E_NODE_DIR)
-	@cp e2e/node/client.mjs $(E2E_NODE_DIR)/
+	@cp e2e/node/client.mjs e2e/node/agent.mjs $(E2E_NODE_DIR)/
 	@if ! cmp -s e2e/node/package-lock.json $(E2E_NODE_DIR)/package-lock.json || \
-	    [ ! -f $(E2E_NODE_DIR)/node_modules/@anthropic-ai/sdk/package.json ]; then \
+	    [ ! -f $(E2E_NODE_DIR)/node_modules/@anthropic-ai/sdk/package.json ] || \
+	    [ ! -x $(E2E_NODE_DIR)/node_modules/.bin/claude ]; then \
 		cp e2e/node/package.json e2e/node/package-lock.json $(E2E_NODE_DIR)/ && \
 		{ cd $(E2E_NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error; } || \
 		echo "e2e-node: npm ci failed: the TypeScript SDK tests will say so (needs nodejs, npm and the npm registry)" >&2; \

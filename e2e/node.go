@@ -30,7 +30,7 @@ func nodeClients(root string) (dir, why string) {
 		return "", "node is not installed (scripts/install-deps.sh installs nodejs)"
 	}
 	dir = NodeCacheDir()
-	for _, f := range []string{"package-lock.json", "client.mjs"} {
+	for _, f := range []string{"package-lock.json", "client.mjs", "agent.mjs"} {
 		want, err := os.ReadFile(filepath.Join(root, "e2e", "node", f))
 		if err != nil {
 			return "", err.Error()
@@ -40,8 +40,10 @@ func nodeClients(root string) (dir, why string) {
 			return "", "the TypeScript SDK client is not installed or stale in " + dir + ": run `make e2e-node`"
 		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@anthropic-ai", "sdk", "package.json")); err != nil {
-		return "", "@anthropic-ai/sdk missing in " + dir + ": run `make e2e-node`"
+	for _, f := range []string{"@anthropic-ai/sdk/package.json", "@anthropic-ai/claude-agent-sdk/package.json", ".bin/claude"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", f)); err != nil {
+			return "", f + " missing in " + dir + ": run `make e2e-node`"
+		}
 	}
 	return dir, ""
 }

@@ -67,6 +67,8 @@ func (s *Server) answerFor(req *messagesRequest, p params) answer {
 		a.blocks = []block{textBlock(loremText(p.events * p.deltaSize)), toolBlock(s.nextID("toolu_fake"), toolName(req))}
 		a.stopReason = "tool_use"
 		p.chunk = p.deltaSize
+	case ScenarioBash:
+		a = s.bashTurn(req)
 	case ScenarioMidstreamErr:
 		a.blocks = []block{textBlock(defaultText(req))}
 		a.failAfter = 3

@@ -19,6 +19,7 @@ const (
 	ScenarioMidstreamErr = "midstream_error" // HTTP 200, a few deltas, then an error event (529 when not streamed)
 	ScenarioLong         = "long"            // x-fake-events text deltas of x-fake-delta-size bytes
 	ScenarioAgent        = "agent"           // long's text deltas, then a tool_use block; stop_reason tool_use
+	ScenarioBash         = "bash"            // a coding agent's turn: a Bash call running the prompt's "RUN: " line; after its tool_result, a text quoting it
 	ScenarioSlow         = "slow"            // the text answer with x-fake-interval-ms (default 25) between events
 	ScenarioError        = "error"           // an HTTP error of status x-fake-status (default 529)
 )
@@ -36,7 +37,7 @@ const (
 
 var scenarios = map[string]bool{ScenarioText: true, ScenarioEcho: true, ScenarioToolUse: true,
 	ScenarioThinking: true, ScenarioCitations: true, ScenarioMidstreamErr: true, ScenarioLong: true,
-	ScenarioSlow: true, ScenarioError: true, ScenarioAgent: true}
+	ScenarioSlow: true, ScenarioError: true, ScenarioAgent: true, ScenarioBash: true}
 
 // messagesRequest is the part of a Messages body the fake looks at.
 type messagesRequest struct {
