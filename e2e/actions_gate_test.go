@@ -119,11 +119,7 @@ func gateAllowed(t *testing.T, h *Harness, a agent) {
 }
 
 func gateDenied(t *testing.T, h *Harness, a agent) {
-	dir := t.TempDir()
-	victim := filepath.Join(dir, "precious")
-	if err := os.WriteFile(victim, []byte("keep me"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, victim := victimFile(t, "precious")
 	res := a.run(t, h, dir, fakeapi.RunMarker+"rm -rf "+victim)
 	if _, err := os.Stat(victim); err != nil {
 		t.Fatalf("%s ran the refused command: %v\n%s%s", a.name, err, res.Stdout, res.Stderr)
@@ -141,15 +137,22 @@ func gateDenied(t *testing.T, h *Harness, a agent) {
 // gateControl: the same agent does run an rm -rf the policy allows, so the
 // file surviving the denied one is Airlock's doing, not the agent's caution.
 func gateControl(t *testing.T, h *Harness, a agent) {
-	dir := t.TempDir()
-	victim := filepath.Join(dir, "expendable")
-	if err := os.WriteFile(victim, []byte("delete me"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, victim := victimFile(t, "expendable")
 	res := a.run(t, h, dir, fakeapi.RunMarker+"rm -rf "+victim)
 	if _, err := os.Stat(victim); !os.IsNotExist(err) || res.Code != 0 {
 		t.Fatalf("%s did not run an allowed rm -rf: exit %d, %v\n%s%s", a.name, res.Code, err, res.Stdout, res.Stderr)
 	}
+}
+
+// victimFile creates a file for an agent to be told to delete, in the
+// directory the agent runs in.
+func victimFile(t *testing.T, name string) (dir, path string) {
+	dir = t.TempDir()
+	path = filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("the agent was told to delete me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, path
 }
 
 // gateHeld: the call waits for `airlock approvals approve|deny`; the file it
