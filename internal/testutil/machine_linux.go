@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/airlock-dev/airlock/internal/poll"
 )
 
 // Machine is a Debian system booted with systemd as its PID 1 under
@@ -181,27 +183,30 @@ func (m *Machine) startNspawn(args []string) error {
 func (m *Machine) waitBooted() error {
 	ctx, cancel := context.WithTimeout(context.Background(), machineBootTimeout)
 	defer cancel()
-	for m.leader = 0; m.leader == 0; time.Sleep(50 * time.Millisecond) {
-		if ctx.Err() != nil {
-			return fmt.Errorf("no PID 1 in %s after %s", m.payloadCG(), machineBootTimeout)
-		}
+	err := poll.Until(ctx, machineBootTimeout, func() (bool, error) {
 		if m.exited() {
-			return fmt.Errorf("systemd-nspawn exited during boot")
+			return false, errors.New("systemd-nspawn exited during boot")
 		}
 		// systemd, once it runs as PID 1, moves itself to init.scope;
 		// before that the payload holds nspawn's own setup process.
 		m.leader = firstPID(filepath.Join(m.payloadCG(), "init.scope", "cgroup.procs"))
+		return m.leader != 0, nil
+	})
+	if errors.Is(err, poll.ErrGaveUp) {
+		return fmt.Errorf("no PID 1 in %s after %s", m.payloadCG(), machineBootTimeout)
+	} else if err != nil {
+		return err
 	}
-	for {
+	return poll.Until(ctx, machineBootTimeout, func() (bool, error) {
 		out, err := exec.CommandContext(ctx, "nsenter", m.nsenterArgs("systemctl", "is-system-running", "--wait")...).CombinedOutput()
 		switch state := strings.TrimSpace(string(out)); {
 		case state == "running" || state == "degraded":
-			return nil
+			return true, nil
 		case ctx.Err() != nil || !strings.Contains(state, "connect to bus"):
-			return fmt.Errorf("boot ended %q (%v)", state, err)
+			return false, fmt.Errorf("boot ended %q (%v)", state, err)
 		}
-		time.Sleep(50 * time.Millisecond) // systemd is not listening yet
-	}
+		return false, nil // systemd is not listening yet
+	})
 }
 
 // payloadCG is the host path of the machine's root cgroup: nspawn (with
