@@ -29,7 +29,12 @@ func (q *queue) Deny(_ context.Context, id, by, _ string) error {
 // of a reviewer signed in with a one-time link.
 func signedIn(t *testing.T, q console.Queue) (http.Handler, *http.Cookie, string) {
 	t.Helper()
-	s, err := console.New(console.Config{Host: "h1"}, q, nil)
+	return signedInTo(t, console.Config{Host: "h1"}, q, nil)
+}
+
+func signedInTo(t *testing.T, cfg console.Config, q console.Queue, src console.Source) (http.Handler, *http.Cookie, string) {
+	t.Helper()
+	s, err := console.New(cfg, q, src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,24 +60,44 @@ func newBed(t *testing.T) *bed {
 	t.Cleanup(func() { idp.Shutdown() })
 	b := &bed{idp: idp, fake: fakeapi.StartTLS(t, fakeapi.Config{APIKeys: []string{managedKey}})}
 	b.d = startDaemon(t, b.fake, idp)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.addr = ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go b.d.ServeListener(ctx, ln, caller.Process{PID: os.Getpid(), UID: 1000, User: "dev", Exe: "/usr/bin/agent", Comm: "agent"})
+	b.addr = serveDaemon(t, b.d)
 	b.url = b.d.Console().URL()
 	b.ctx = startBrowser(t, b.d.Console().Certificate())
 	return b
 }
 
+// serveDaemon hands the daemon a loopback listener, as capture would, with
+// every connection from one program; it returns the listener's address.
+func serveDaemon(t *testing.T, d *daemon.Daemon) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go d.ServeListener(ctx, ln, caller.Process{PID: os.Getpid(), UID: 1000, User: "dev", Exe: "/usr/bin/agent", Comm: "agent"})
+	return ln.Addr().String()
+}
+
 func startDaemon(t *testing.T, fake *fakeapi.Running, idp *mockoidc.MockOIDC) *daemon.Daemon {
 	t.Helper()
+	return startHolding(t, fake, func(cfg *config.Config, dir string) {
+		secret := filepath.Join(dir, "oidc.secret")
+		if err := os.WriteFile(secret, []byte(idp.ClientSecret), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Console = config.Console{Enabled: true, Listen: "127.0.0.1:0", Reviewers: []string{reviewerGroup},
+			OIDC: config.ConsoleOIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID, ClientSecretFile: secret, GroupsClaim: "groups"}}
+	})
+}
+
+// startHolding starts a daemon (no capture) whose policy holds every
+// request, with the fake upstream and the managed key; tune sets the rest.
+func startHolding(t *testing.T, fake *fakeapi.Running, tune func(cfg *config.Config, dir string)) *daemon.Daemon {
+	t.Helper()
 	dir := t.TempDir()
-	files := map[string]string{"managed.key": managedKey + "\n", "policy.yaml": holdAll, "oidc.secret": idp.ClientSecret}
-	for name, content := range files {
+	for name, content := range map[string]string{"managed.key": managedKey + "\n", "policy.yaml": holdAll} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -87,9 +107,7 @@ func startDaemon(t *testing.T, fake *fakeapi.Running, idp *mockoidc.MockOIDC) *d
 	cfg.Upstream.Override, cfg.Upstream.ExtraCAFile = fake.Addr, fake.CAFile
 	cfg.Credentials = []config.Credential{{Name: "default", File: filepath.Join(dir, "managed.key")}}
 	cfg.Policy.File = filepath.Join(dir, "policy.yaml")
-	cfg.Console = config.Console{Enabled: true, Listen: "127.0.0.1:0", Reviewers: []string{reviewerGroup},
-		OIDC: config.ConsoleOIDC{Issuer: idp.Issuer(), ClientID: idp.ClientID,
-			ClientSecretFile: filepath.Join(dir, "oidc.secret"), GroupsClaim: "groups"}}
+	tune(cfg, dir)
 	cfg.Resolve()
 	d := daemon.New(cfg, daemon.Options{NoCapture: true})
 	if err := d.Start(context.Background()); err != nil {

@@ -3,6 +3,8 @@ package central
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 
 	"github.com/airlock-dev/airlock/audit"
@@ -62,23 +64,59 @@ func (db *DB) heads(ctx context.Context, only string) ([]hostHead, error) {
 }
 
 func (db *DB) verifyHost(ctx context.Context, h hostHead) (audit.VerifyReport, error) {
+	v := audit.NewChainVerifier(h.firstSeq, h.firstPrev)
+	if err := db.eachRow(ctx, h.host, h.firstSeq, math.MaxInt64, v.Step); err != nil {
+		return audit.VerifyReport{}, err
+	}
+	return v.Finish(h.seq, h.hash), nil
+}
+
+// eachRow calls fn with host's rows from..to (inclusive), in order.
+func (db *DB) eachRow(ctx context.Context, host string, from, to int64, fn func(audit.Row)) error {
 	rows, err := db.pool.Query(ctx, `SELECT seq, time_ns, caller_uid, session_id, caller_user, caller_exe, model, decision,
-		body, recording, prev_hash, hash FROM records WHERE host = $1 AND seq >= $2 ORDER BY seq`, h.host, h.firstSeq)
+		body, recording, prev_hash, hash FROM records WHERE host = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq`, host, from, to)
 	if err != nil {
-		return audit.VerifyReport{}, fmt.Errorf("verifying %s centrally: %w", h.host, err)
+		return fmt.Errorf("verifying %s centrally: %w", host, err)
 	}
 	defer rows.Close()
-	v := audit.NewChainVerifier(h.firstSeq, h.firstPrev)
 	for rows.Next() {
 		var r audit.Row
 		if err := rows.Scan(&r.Seq, &r.TimeNS, &r.UID, &r.Session, &r.User, &r.Exe, &r.Model, &r.Decision,
 			&r.Body, &r.Recording, &r.PrevHash, &r.Hash); err != nil {
-			return audit.VerifyReport{}, fmt.Errorf("verifying %s centrally: %w", h.host, err)
+			return fmt.Errorf("verifying %s centrally: %w", host, err)
 		}
-		v.Step(r)
+		fn(r)
 	}
 	if err := rows.Err(); err != nil {
-		return audit.VerifyReport{}, fmt.Errorf("verifying %s centrally: %w", h.host, err)
+		return fmt.Errorf("verifying %s centrally: %w", host, err)
 	}
-	return v.Finish(h.seq, h.hash), nil
+	return nil
+}
+
+// VerifyAround checks host's record seq where it stands, as the local
+// store's VerifyAround does: its content, its recording, and its links to
+// the records either side. A record's page needs this, not the whole chain.
+func (db *DB) VerifyAround(ctx context.Context, host string, seq int64) (audit.VerifyReport, error) {
+	var got []audit.Row
+	if err := db.eachRow(ctx, host, seq-2, seq+1, func(r audit.Row) { got = append(got, r) }); err != nil {
+		return audit.VerifyReport{}, err
+	}
+	if !slices.ContainsFunc(got, func(r audit.Row) bool { return r.Seq == seq }) {
+		return audit.VerifyReport{}, fmt.Errorf("record %d of %s: %w", seq, host, audit.ErrNotFound)
+	}
+	heads, err := db.heads(ctx, host)
+	if err != nil {
+		return audit.VerifyReport{}, err
+	}
+	if len(heads) != 1 {
+		return audit.VerifyReport{}, fmt.Errorf("host %q: %w", host, audit.ErrNotFound)
+	}
+	v := audit.NewChainVerifier(got[0].Seq, got[0].PrevHash)
+	for _, r := range got {
+		v.Step(r)
+	}
+	if last := got[len(got)-1]; last.Seq >= heads[0].seq {
+		return v.Finish(heads[0].seq, heads[0].hash), nil
+	}
+	return v.Finish(0, ""), nil
 }
