@@ -65,6 +65,14 @@ type Containers struct {
 	// its namespace is first served (as `airlock trust install --container`);
 	// "off" leaves containers' trust stores alone.
 	Trust string `mapstructure:"trust"`
+	// CAConfigMaps ("namespace/name" each): under Kubernetes the daemon
+	// writes its CA certificate into each of these ConfigMaps, under the
+	// key <node>.crt, through the API as its service account, so workload
+	// pods in those namespaces mount it without a hostPath.
+	CAConfigMaps []string `mapstructure:"ca_configmaps"`
+	// CRISockets are CRI runtime sockets (containerd, CRI-O) asked for a
+	// container's pod namespace, pod name and container name.
+	CRISockets []string `mapstructure:"cri_sockets"`
 }
 
 // TLS configures the client-facing TLS server.

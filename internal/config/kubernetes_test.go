@@ -35,7 +35,10 @@ type podSpec struct {
 }
 
 type volume struct {
-	Name     string `yaml:"name"`
+	Name      string `yaml:"name"`
+	ConfigMap *struct {
+		Name string `yaml:"name"`
+	} `yaml:"configMap"`
 	HostPath *struct {
 		Path string `yaml:"path"`
 	} `yaml:"hostPath"`
@@ -126,52 +129,34 @@ func unitCapSet(t *testing.T) []string {
 	return nil
 }
 
-// TestPodTrustSnippet: the CA comes from the DaemonSet's hostPath and the
-// three variables point at files the snippet mounts.
+// TestPodTrustSnippet: the CA comes from the ConfigMap airlockd publishes
+// (not a hostPath: the node's state directory holds the CA's key) and the
+// three variables point at files the snippet writes.
 func TestPodTrustSnippet(t *testing.T) {
 	docs := k8sDocs(t, "pod-trust.yaml")
 	if len(docs) != 1 || docs[0].Kind != "Pod" || len(docs[0].Spec.Containers) != 1 || len(docs[0].Spec.Init) != 1 {
 		t.Fatalf("pod-trust.yaml: want one Pod with one init container and one container")
 	}
 	pod := docs[0].Spec.podSpec
-	if !slices.Contains(hostPaths(pod), "/var/lib/airlock/ca") {
-		t.Errorf("pod-trust.yaml does not mount the CA the DaemonSet keeps at /var/lib/airlock/ca")
+	if len(hostPaths(pod)) != 0 || !mountsConfigMap(pod, "airlock-ca") {
+		t.Errorf("pod-trust.yaml: want the ConfigMap airlock-ca mounted and no hostPath")
 	}
 	env := map[string]string{}
 	for _, e := range pod.Containers[0].Env {
 		env[e.Name] = e.Value
 	}
 	for _, name := range []string{"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"} {
-		if !strings.HasPrefix(env[name], "/etc/airlock-ca/") && !strings.HasPrefix(env[name], "/airlock-trust/") {
-			t.Errorf("%s = %q, want a file under the mounted CA or the trust volume", name, env[name])
+		if !strings.HasPrefix(env[name], "/airlock-trust/") {
+			t.Errorf("%s = %q, want a file the init container writes in the trust volume", name, env[name])
 		}
 	}
 }
 
-// TestKustomizationResolves: every resource it names exists and the Secret
-// it generates is the one the DaemonSet mounts.
-func TestKustomizationResolves(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join(deployDir, "kubernetes", "kustomization.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var k struct {
-		Namespace string   `yaml:"namespace"`
-		Resources []string `yaml:"resources"`
-		Secrets   []struct {
-			Name string `yaml:"name"`
-		} `yaml:"secretGenerator"`
-	}
-	if err := yaml.Unmarshal(src, &k); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range k.Resources {
-		if _, err := os.Stat(filepath.Join(deployDir, "kubernetes", r)); err != nil {
-			t.Errorf("kustomization resource %s: %v", r, err)
+func mountsConfigMap(s podSpec, name string) bool {
+	for _, v := range s.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == name {
+			return true
 		}
 	}
-	ds, _ := os.ReadFile(filepath.Join(deployDir, "kubernetes", "daemonset.yaml"))
-	if k.Namespace != "airlock-system" || len(k.Secrets) != 1 || !strings.Contains(string(ds), "secretName: "+k.Secrets[0].Name) {
-		t.Errorf("kustomization %+v: want namespace airlock-system and the Secret the DaemonSet mounts", k)
-	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/airlock-dev/airlock/policy/mask"
 )
@@ -110,6 +111,18 @@ func (c Capture) validate(ps *problems) {
 	}
 	oneOf(ps, "capture.fail_mode", c.FailMode, FailClosed, FailOpen)
 	oneOf(ps, "capture.containers.trust", c.Containers.Trust, "off", "inject")
+	for i, ref := range c.Containers.CAConfigMaps {
+		if !validConfigMapRef(ref) {
+			ps.add(fmt.Sprintf("capture.containers.ca_configmaps[%d]", i), "%q: want namespace/name (DNS labels)", ref)
+		}
+	}
+}
+
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+
+func validConfigMapRef(ref string) bool {
+	ns, name, ok := strings.Cut(ref, "/")
+	return ok && dnsLabel.MatchString(ns) && len(name) <= 253 && dnsLabel.MatchString(strings.ReplaceAll(name, ".", "-"))
 }
 
 func (c Capture) validatePorts(ps *problems) {

@@ -46,6 +46,7 @@ func (d *Daemon) sequence() []startStep {
 		{"lock", d.startLock},
 		{"state_dir", d.startStateDir},
 		{"ca", d.startCA},
+		{"ca_configmaps", d.startKubeCA},
 		{"credentials", d.startCredentials},
 		{"policy", d.startPolicy},
 		{"masking", d.startMasking},
