@@ -36,14 +36,7 @@ type rendered struct {
 			Spec struct {
 				ServiceAccountName string `yaml:"serviceAccountName"`
 				Containers         []struct {
-					Env []struct {
-						Name      string `yaml:"name"`
-						ValueFrom struct {
-							FieldRef struct {
-								FieldPath string `yaml:"fieldPath"`
-							} `yaml:"fieldRef"`
-						} `yaml:"valueFrom"`
-					} `yaml:"env"`
+					Env []envVar `yaml:"env"`
 				} `yaml:"containers"`
 			} `yaml:"spec"`
 		} `yaml:"template"`
@@ -140,14 +133,16 @@ func TestKustomizationRenders(t *testing.T) {
 	}
 }
 
-func hasNodeName(env []struct {
+type envVar struct {
 	Name      string `yaml:"name"`
 	ValueFrom struct {
 		FieldRef struct {
 			FieldPath string `yaml:"fieldPath"`
 		} `yaml:"fieldRef"`
 	} `yaml:"valueFrom"`
-}) bool {
+}
+
+func hasNodeName(env []envVar) bool {
 	for _, e := range env {
 		if e.Name == "NODE_NAME" && e.ValueFrom.FieldRef.FieldPath == "spec.nodeName" {
 			return true
