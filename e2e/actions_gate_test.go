@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -84,11 +85,33 @@ func TestAgentActionsAreGated(t *testing.T) {
 			t.Run("approval-denied", func(t *testing.T) { gateHeld(t, h, a, "deny") })
 		})
 	}
+	checkActionMetrics(t, h)
 	// A hold nobody decides is denied when the approval expires.
 	short := Start(t, Options{Policy: gatePolicy, Timeout: 3 * time.Minute, Config: "approvals:\n  timeout: 3s\n"})
 	for _, a := range agents(t) {
 		t.Run(a.name+"/approval-timeout", func(t *testing.T) { gateTimeout(t, short, a) })
 	}
+}
+
+// checkActionMetrics: the metric counts the calls per tool and decision
+// (one of each decision per agent).
+func checkActionMetrics(t *testing.T, h *Harness) {
+	res := h.exec(t, "curl", "-sS", "--unix-socket", filepath.Join(h.RuntimeDir, "admin.sock"), "http://airlock/metrics")
+	for _, d := range []string{"allow", "deny", "approved", "approval_denied"} {
+		if !regexp.MustCompile(`airlock_actions_total\{decision="` + d + `",tool="Bash"\} [1-9]`).MatchString(res.Stdout) {
+			t.Errorf("no airlock_actions_total for Bash %s in /metrics:\n%s", d, grepLines(res.Stdout, "airlock_actions_total"))
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // gateTimeout: the held call is never run once its approval expired.

@@ -255,6 +255,18 @@ func keepOthers(b *heldBlock) []sse.Event {
 	return out
 }
 
+// drop forgets what the gate holds when the stream is cut: the held call
+// never reaches the client, and the record says so.
+func (g *actionGate) drop() {
+	if g.pending != nil {
+		g.pending.cancel() // the broker forgets it; its goroutine ends
+	}
+	if b := g.block; b != nil {
+		g.ex.recordRefused(b, verdict{decision: "deny", reason: "the stream was cut before the tool call was decided"})
+	}
+	g.block, g.queue, g.pending = nil, nil, nil
+}
+
 // waiting reports a pending approval: the transformer waits on it instead
 // of reading the upstream.
 func (g *actionGate) waiting() bool { return g.pending != nil }
@@ -311,10 +323,7 @@ func mayMatter(raw []byte, refused bool) bool {
 // decide never reaches the client.
 func (g *actionGate) cut(msg string) error {
 	msg = "airlock: " + msg + "; the stream was cut"
-	if g.pending != nil {
-		g.pending.cancel() // the broker forgets it; its goroutine ends
-	}
-	g.block, g.queue, g.pending = nil, nil, nil
+	g.drop()
 	if err := g.next.Event(sse.Parse(errorEvent(apierror.Marshal(apierror.API, msg, g.ex.rec.RequestID)))); err != nil {
 		return err
 	}

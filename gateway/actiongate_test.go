@@ -309,3 +309,24 @@ func TestGateCannotBeSidestepped(t *testing.T) {
 		}
 	}
 }
+
+// A stream cut (here: an upstream event over its bound) while a call is
+// held: the call never reaches the client and the record says why.
+func TestCutWhileHeldIsRecorded(t *testing.T) {
+	body := bashStream(`{"command":"echo ` + strings.Repeat("B", 600) + `"}`)
+	body = strings.Replace(body, "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n", "", 1)
+	body = body[:strings.Index(body, "event: message_delta")] + "data: " + strings.Repeat("x", 4<<10)
+	up := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, body)
+	}
+	e := newEnv(t, actionPolicy, up, withConfig(func(c *Config) { c.MaxEvent = 2 << 10 }))
+	got := e.do(newRequest("POST", "/v1/messages", streamReq)).Body.String()
+	if strings.Contains(got, "BBBB") || !strings.Contains(got, "event: error") {
+		t.Fatalf("client got:\n%.3000s", got)
+	}
+	rec, _ := e.audit.last(t)
+	if len(rec.Actions) != 1 || rec.Actions[0].Decision != "deny" || !strings.Contains(rec.Actions[0].Reason, "cut") {
+		t.Fatalf("record %+v", rec.Actions)
+	}
+}

@@ -130,6 +130,9 @@ func (t *sseTransform) end(out []byte) []byte {
 	if !t.cut && t.gate != nil && t.stream != nil {
 		t.stageErr(t.gate.Finish(nil)) // the masker hands events on, not its end
 	}
+	if t.cut && t.gate != nil {
+		t.gate.drop()
+	}
 	if t.stream != nil {
 		addCounts(t.ex, t.stream.Result())
 	}

@@ -113,6 +113,12 @@ func (a *app) printAction(v ActionView) error {
 	t.row("session", v.SessionID)
 	t.row("audit record", v.RecordID)
 	t.row("decision", v.Decision)
+	if v.Rule != "" || v.Reason != "" {
+		t.row("rule", v.Rule+" ("+v.Reason+")")
+	}
+	if v.ApprovalID != "" {
+		t.row("approval", v.ApprovalID+" by "+v.Approver)
+	}
 	t.row("input", string(v.Input))
 	t.row("result", resultWord(v.Result))
 	if v.Result != nil {
