@@ -5,18 +5,47 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/airlock-dev/airlock/internal/sse"
 )
 
 // BenchmarkGatewayJSON measures the whole in-process path for a
 // non-streamed Messages request: strip, parse, decide, substitute, forward to
 // an httptest upstream over loopback, read the response, audit.
 func BenchmarkGatewayJSON(b *testing.B) {
-	benchGateway(b, nil, messagesBody)
+	benchGateway(b, allowAll, nil, messagesBody)
 }
 
 // BenchmarkGatewaySSE is the same for a streamed response of 7 events.
 func BenchmarkGatewaySSE(b *testing.B) {
-	benchGateway(b, sseUpstream, `{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true}`)
+	benchGateway(b, allowAll, sseUpstream, `{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true}`)
+}
+
+// BenchmarkGatewaySSEActionRules is BenchmarkGatewaySSE under a policy with
+// action rules: the gate is in the path, the stream has no tool call.
+func BenchmarkGatewaySSEActionRules(b *testing.B) {
+	benchGateway(b, actionPolicy, sseUpstream, `{"model":"claude-sonnet-4-5","max_tokens":10,"stream":true}`)
+}
+
+// BenchmarkActionGateTextEvent is what the gate adds to each event of a
+// stream without tool calls (a text delta), next to a stage that only passes.
+func BenchmarkActionGateTextEvent(b *testing.B) {
+	ev := sse.Parse([]byte("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0," +
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello! How can I help you today with the code?\"}}\n\n"))
+	pass := emitStage(func(sse.Event) error { return nil })
+	for _, tc := range []struct {
+		name  string
+		stage eventStage
+	}{{"without", pass}, {"gate", &actionGate{next: pass, verdict: map[string]verdict{}}}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tc.stage.Event(ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkUpstreamDirect is the baseline: the same request straight to the
@@ -36,8 +65,8 @@ func BenchmarkUpstreamDirect(b *testing.B) {
 	}
 }
 
-func benchGateway(b *testing.B, h http.HandlerFunc, body string) {
-	e := newEnv(b, allowAll, h)
+func benchGateway(b *testing.B, policySrc string, h http.HandlerFunc, body string) {
+	e := newEnv(b, policySrc, h)
 	e.gw.cfg.Auditor = nil
 	b.ReportAllocs()
 	for b.Loop() {
