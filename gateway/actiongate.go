@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/airlock-dev/airlock/apierror"
 	"github.com/airlock-dev/airlock/internal/sse"
+	"github.com/airlock-dev/airlock/policy"
 )
 
 // Defaults of the action gate.
@@ -75,6 +77,9 @@ func (g *actionGate) Event(ev sse.Event) error {
 		return g.next.Event(ev) // the common case: text, pings, usage
 	}
 	data := eventData(ev)
+	if err := plainJSON(data); err != nil {
+		return g.cut(err.Error())
+	}
 	switch gjson.GetBytes(data, "type").String() {
 	case "content_block_start":
 		if cb := gjson.GetBytes(data, "content_block"); cb.Get("type").String() == "tool_use" {
@@ -111,6 +116,9 @@ func (g *actionGate) hold(ev sse.Event, own bool) {
 // collect adds an event to the open block; its content_block_stop decides.
 func (g *actionGate) collect(ev sse.Event) error {
 	data := eventData(ev)
+	if err := plainJSON(data); err != nil {
+		return g.cut(err.Error())
+	}
 	b := g.block
 	if idx := gjson.GetBytes(data, "index"); !idx.Exists() || idx.Int() != b.index {
 		if gjson.GetBytes(data, "type").String() == "content_block_start" {
@@ -317,6 +325,16 @@ func (b *heldBlock) rawInput() []byte {
 func mayMatter(raw []byte, refused bool) bool {
 	return bytes.Contains(raw, []byte("content_block_start")) || bytes.Contains(raw, []byte(`\u`)) ||
 		refused && bytes.Contains(raw, []byte("stop_reason"))
+}
+
+// plainJSON refuses what the gate and the client could read differently: a
+// repeated key ({"type":"text","type":"tool_use"}) is the first for gjson
+// and the last for JSON.parse.
+func plainJSON(data []byte) error {
+	if err := policy.CheckJSON(data); err != nil {
+		return fmt.Errorf("an event the action gate must read is not plain JSON (%w)", err)
+	}
+	return nil
 }
 
 // cut ends the stream with an API-shaped error event: what the gate cannot

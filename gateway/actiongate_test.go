@@ -204,6 +204,11 @@ func TestJSONToolUseDecisions(t *testing.T) {
 	if len(rec.Actions) != 2 || rec.Actions[0].Decision != "deny" || rec.Actions[0].Rule != "no-recursive-rm" || rec.Actions[1].Decision != "allow" {
 		t.Fatalf("%+v", rec.Actions)
 	}
+	// A repeated key reads differently in the gate and in the client: refused whole.
+	e = newEnv(t, actionPolicy, answer(strings.Replace(rm, `"type":"tool_use"`, `"type":"text","type":"tool_use"`, 1)))
+	if w := e.do(newRequest("POST", "/v1/messages", messagesBody)); w.Code != statusCut || strings.Contains(w.Body.String(), "rm -rf") {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
 }
 
 // A held call: the text before it reaches the client at once, then pings
@@ -294,7 +299,12 @@ func TestGateCannotBeSidestepped(t *testing.T) {
 	escaped := strings.Replace(bashStream(`{"command":"rm -rf /"}`), `"type":"tool_use"`, `"type":"tool\u005fuse"`, 1)
 	second := `event: content_block_start` + "\n" + `data: {"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_02","name":"Bash","input":{"command":"rm -rf /"}}}` + "\n\n"
 	interleaved := strings.Replace(bashStream(`{"command":"ls"}`), "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}", strings.TrimSuffix(second, "\n\n")+"\n\nevent: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}", 1)
-	for name, body := range map[string]string{"escaped": escaped, "interleaved": interleaved} {
+	twoTypes := strings.Replace(bashStream(`{"command":"rm -rf /"}`), `"content_block":{"type":"tool_use"`, `"content_block":{"type":"text","type":"tool_use"`, 1)
+	twoInputs := strings.Replace(bashStream(`{"command":"ls"}`), `"partial_json":"{\"command\":\"ls\"}"`, `"partial_json":"{\"command\":\"ls\"}","partial_json":"{\"command\":\"rm -rf /\"}"`, 1)
+	if twoTypes == bashStream(`{"command":"rm -rf /"}`) || !strings.Contains(twoInputs, "rm -rf") {
+		t.Fatal("the hostile streams were not built")
+	}
+	for name, body := range map[string]string{"escaped": escaped, "interleaved": interleaved, "two types": twoTypes, "two inputs": twoInputs} {
 		up := func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/event-stream")
 			io.WriteString(w, body)
@@ -304,8 +314,8 @@ func TestGateCannotBeSidestepped(t *testing.T) {
 		if strings.Contains(got, "rm -rf") || strings.Contains(got, "toolu_02") {
 			t.Errorf("%s: the call reached the client:\n%s", name, got)
 		}
-		if name == "interleaved" && !strings.Contains(got, "event: error") {
-			t.Errorf("interleaved: the stream was not cut:\n%s", got)
+		if name != "escaped" && !strings.Contains(got, "event: error") {
+			t.Errorf("%s: the stream was not cut:\n%s", name, got)
 		}
 	}
 }

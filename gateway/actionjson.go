@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -14,9 +15,12 @@ import (
 // text block saying which rule refused it; an approval is waited for before
 // the answer goes out (a JSON answer cannot ping). It returns the verdicts
 // for the record.
-func (g *Gateway) gateJSON(ctx context.Context, ex *exchange, body []byte) ([]byte, map[string]verdict) {
-	if !ex.engine.HasActionRules() || !gjson.GetBytes(body, "content.#(type==\"tool_use\")").Exists() {
-		return body, nil
+func (g *Gateway) gateJSON(ctx context.Context, ex *exchange, body []byte) ([]byte, map[string]verdict, error) {
+	if !ex.engine.HasActionRules() || !bytes.Contains(body, []byte("tool")) && !bytes.Contains(body, []byte(`\u`)) {
+		return body, nil, nil
+	}
+	if err := plainJSON(body); err != nil {
+		return nil, nil, err
 	}
 	verdicts := map[string]verdict{}
 	passed, refused := 0, 0
@@ -39,7 +43,7 @@ func (g *Gateway) gateJSON(ctx context.Context, ex *exchange, body []byte) ([]by
 	if refused > 0 && passed == 0 && gjson.GetBytes(body, "stop_reason").String() == "tool_use" {
 		body, _ = sjson.SetBytes(body, "stop_reason", "end_turn")
 	}
-	return body, verdicts
+	return body, verdicts, nil
 }
 
 // judgeNow decides one tool call, waiting for an approval if a rule says so.

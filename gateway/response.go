@@ -61,9 +61,15 @@ func (t *jsonTransform) end(out []byte) []byte {
 		if ex.maskResp {
 			body = t.g.maskResponse(ex, body)
 		}
-		var verdicts map[string]verdict
-		body, verdicts = t.g.gateJSON(t.resp.Request.Context(), ex, body)
-		actionsOf(&ex.rec, body, verdicts)
+		gated, verdicts, err := t.g.gateJSON(t.resp.Request.Context(), ex, body)
+		if err != nil {
+			msg := "airlock: " + err.Error() + "; the answer was not passed on"
+			ex.rec.Reason = msg
+			body = t.replace(statusCut, apierror.Marshal(apierror.API, msg, ex.rec.RequestID))
+		} else {
+			body = gated
+			actionsOf(&ex.rec, body, verdicts)
+		}
 	}
 	takeUsage(&ex.rec, gjson.GetBytes(body, "usage"))
 	ex.rec.BytesOut = int64(len(body))
