@@ -39,6 +39,19 @@ package policy
 //	time                       timestamp of arrival: time.getHours("Europe/Paris"), time.getDayOfWeek()
 //	findings                   map detector -> count from the first masking pass: findings["aws_access_key_id"] > 0
 //
+// Rules with `on: action` decide each tool call (tool_use block) an answer
+// tells the client to make, before the client receives it; they see the
+// variables above (the request the answer is for) plus
+//
+//	action.tool action.id action.type (string)  action.input (map: the tool's input object)
+//	within(path, dir)          path is dir or under it, lexically; a relative path or "" dir is not
+//	caller.cwd                 the caller's working directory at accept ("" when unknown)
+//
+// and take only id, description, when, action and reason. The first matching
+// action rule decides (allow | deny | require_approval); a call none matches
+// is allowed. A condition that fails on a call (action.input.command on a
+// call without one) denies it, so guard with action.tool or has().
+//
 // The string extension functions (lowerAscii, split, …) are available. A rule
 // that reads request.model, max_tokens, stream or tools cannot decide a body
 // that is not valid JSON: such a request is answered 400 invalid_request_error.
