@@ -17,6 +17,18 @@ func TestFromCgroup(t *testing.T) {
 			Identity{ID: id64, PodUID: "0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"}},
 		{"/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0f9b1c2d_3e4f_5a6b_7c8d_9e0f1a2b3c4d.slice/cri-containerd-" + id64 + ".scope",
 			Identity{ID: id64, Runtime: "containerd", PodUID: "0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"}},
+		// Guaranteed pods have no QoS level; CRI-O under cgroupfs and systemd.
+		{"/kubepods/pod0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d/" + id64,
+			Identity{ID: id64, PodUID: "0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"}},
+		{"/kubepods.slice/kubepods-pod0f9b1c2d_3e4f_5a6b_7c8d_9e0f1a2b3c4d.slice/cri-containerd-" + id64 + ".scope",
+			Identity{ID: id64, Runtime: "containerd", PodUID: "0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"}},
+		{"/kubepods/burstable/pod0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d/crio-" + id64,
+			Identity{ID: id64, Runtime: "crio", PodUID: "0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"}},
+		{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f9b1c2d_3e4f_5a6b_7c8d_9e0f1a2b3c4d.slice/crio-" + id64 + ".scope",
+			Identity{ID: id64, Runtime: "crio", PodUID: "0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"}},
+		// CRI-O's conmon monitors the container from a scope of its own: not the container.
+		{"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0f9b1c2d_3e4f_5a6b_7c8d_9e0f1a2b3c4d.slice/crio-conmon-" + id64 + ".scope",
+			Identity{PodUID: "0f9b1c2d-3e4f-5a6b-7c8d-9e0f1a2b3c4d"}},
 		{"/system.slice/ssh.service", Identity{}},
 		{"/user.slice/" + id64[:63], Identity{}}, // too short to be an id
 	}

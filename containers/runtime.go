@@ -28,15 +28,21 @@ type Info struct {
 	Name  string `json:"name,omitempty"`
 	Image string `json:"image,omitempty"`
 	PID   int    `json:"pid,omitempty"` // its init process, in the host's pid namespace
+	// Under Kubernetes (from the CRI runtime's kubelet labels).
+	PodNamespace string `json:"pod_namespace,omitempty"`
+	PodName      string `json:"pod_name,omitempty"`
+	PodUID       string `json:"pod_uid,omitempty"`
 }
 
 // ErrNotFound is returned when no runtime socket knows the container.
 var ErrNotFound = errors.New("container not found by any runtime")
 
 // Runtimes asks the Docker Engine API (Docker, podman) over unix sockets,
-// and remembers the answers: a container's name and image do not change.
+// then the CRI runtimes (containerd, CRI-O) when WithCRI named them, and
+// remembers the answers: a container's name and image do not change.
 type Runtimes struct {
 	sockets []string
+	cri     []string
 	log     *zap.Logger
 	mu      sync.Mutex
 	cache   map[string]cached
@@ -65,6 +71,13 @@ func NewRuntimes(sockets []string, log *zap.Logger) *Runtimes {
 	return &Runtimes{sockets: sockets, log: log.Named("containers"), cache: map[string]cached{}}
 }
 
+// WithCRI makes r also ask these CRI sockets (by container id) for a
+// container no Docker-compatible socket knows. Call before use.
+func (r *Runtimes) WithCRI(sockets []string) *Runtimes {
+	r.cri = sockets
+	return r
+}
+
 // Inspect describes the container with this id or name.
 func (r *Runtimes) Inspect(ctx context.Context, ref string) (Info, error) {
 	r.mu.Lock()
@@ -90,6 +103,16 @@ func (r *Runtimes) ask(ctx context.Context, ref string) (Info, error) {
 			continue
 		}
 		info, err := inspect(ctx, sock, ref)
+		if err == nil {
+			return info, nil
+		}
+		errs = append(errs, err)
+	}
+	for _, sock := range r.cri {
+		if _, err := os.Stat(sock); err != nil {
+			continue
+		}
+		info, err := criInspect(ctx, sock, ref)
 		if err == nil {
 			return info, nil
 		}
@@ -175,4 +198,7 @@ func (r *Runtimes) Name(ctx context.Context, p *caller.Process) {
 		return
 	}
 	p.ContainerName, p.ContainerImage = info.Name, info.Image
+	if info.PodName != "" {
+		p.PodNamespace, p.PodName, p.PodUID = info.PodNamespace, info.PodName, info.PodUID
+	}
 }

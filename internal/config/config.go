@@ -70,6 +70,9 @@ type Containers struct {
 	// key <node>.crt, through the API as its service account, so workload
 	// pods in those namespaces mount it without a hostPath.
 	CAConfigMaps []string `mapstructure:"ca_configmaps"`
+	// CRISockets are CRI runtimes' gRPC sockets (containerd, CRI-O) asked
+	// for a container's pod namespace, pod name and container name.
+	CRISockets []string `mapstructure:"cri_sockets"`
 }
 
 // TLS configures the client-facing TLS server.

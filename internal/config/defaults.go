@@ -74,6 +74,7 @@ func defaults() map[string]any {
 	}
 	maps.Copy(d, consoleDefaults())
 	d["capture.containers.ca_configmaps"] = []string{}
+	d["capture.containers.cri_sockets"] = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock"}
 	return d
 }
 

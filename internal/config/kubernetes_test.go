@@ -86,8 +86,8 @@ func hostPaths(s podSpec) []string {
 }
 
 // TestDaemonSetHasWhatCaptureNeeds: host pids (callers' /proc and their
-// network namespaces), bpffs, the cgroup tree, the CA's state directory, and
-// exactly the unit's capability set.
+// network namespaces), bpffs, the cgroup tree, the CA's state directory, the
+// CRI runtimes' socket directories, and exactly the unit's capability set.
 func TestDaemonSetHasWhatCaptureNeeds(t *testing.T) {
 	var ds *podSpec
 	for _, d := range k8sDocs(t, "daemonset.yaml") {
@@ -98,7 +98,7 @@ func TestDaemonSetHasWhatCaptureNeeds(t *testing.T) {
 	if ds == nil || !ds.HostPID || len(ds.Containers) != 1 {
 		t.Fatalf("daemonset.yaml: want one DaemonSet with hostPID and one container, got %+v", ds)
 	}
-	for _, p := range []string{"/sys/fs/bpf", "/sys/fs/cgroup", "/var/lib/airlock"} {
+	for _, p := range []string{"/sys/fs/bpf", "/sys/fs/cgroup", "/var/lib/airlock", "/run/containerd", "/run/crio"} {
 		if !slices.Contains(hostPaths(*ds), p) {
 			t.Errorf("DaemonSet lacks the hostPath %s", p)
 		}

@@ -22,7 +22,7 @@ func (d *Daemon) startCapture(context.Context) error {
 	}
 	cfg := captureConfig(d.cfg.Capture)
 	report := captureAuditor{audit: &admin.ObservingAuditor{Auditor: d.parts.audit, Metrics: d.parts.metrics}}
-	runtimes := containers.NewRuntimes(d.cfg.Capture.Containers.Sockets, d.log)
+	runtimes := containers.NewRuntimes(d.cfg.Capture.Containers.Sockets, d.log).WithCRI(d.cfg.Capture.Containers.CRISockets)
 	handler := namingHandler{next: d.parts.tls, runtimes: runtimes}
 	ic, err := intercept.New(cfg, handler, report, d.log)
 	if err != nil {

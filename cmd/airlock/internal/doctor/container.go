@@ -16,7 +16,7 @@ func (d *env) containerChecks(ctx context.Context) []Check {
 	if d.cfg == nil {
 		return []Check{{Name: "container " + ref, Result: Skip, Detail: "no configuration"}}
 	}
-	info, err := containers.NewRuntimes(d.cfg.Capture.Containers.Sockets, nil).Inspect(ctx, ref)
+	info, err := containers.NewRuntimes(d.cfg.Capture.Containers.Sockets, nil).WithCRI(d.cfg.Capture.Containers.CRISockets).Inspect(ctx, ref)
 	if err != nil || info.PID == 0 {
 		return []Check{{Name: "runtime", Result: Fail, Detail: fmt.Sprintf("%s: not found or not running (%v)", ref, err),
 			Fix: "check the id or name with 'docker ps'; list the runtime's API socket in capture.containers.sockets"}}
