@@ -78,3 +78,25 @@ func TestReadSeesAppended(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendLeavesCallersRecord: the caller may reuse its record as soon as
+// Append returns; the writer chains its own copy (run with -race).
+func TestAppendLeavesCallersRecord(t *testing.T) {
+	s := openTest(t, StoreConfig{})
+	for i := range 100 {
+		r := sampleRecord(i)
+		if err := s.Append(context.Background(), r, nil); err != nil {
+			t.Fatal(err)
+		}
+		r.Decision, r.ID, r.Hash = "changed after append", -1, "x"
+	}
+	recs, err := s.List(context.Background(), Filter{})
+	if err != nil || len(recs) != 100 {
+		t.Fatalf("%d records (%v)", len(recs), err)
+	}
+	for _, r := range recs {
+		if r.Decision != "allow" || r.ID < 1 {
+			t.Fatalf("stored %d %q", r.ID, r.Decision)
+		}
+	}
+}

@@ -78,6 +78,10 @@ func (s *Store) Append(ctx context.Context, rec *Record, rc *Recording) error {
 	if err != nil {
 		return err
 	}
+	// The writer fills the chain fields of its own copy: the caller has
+	// returned by then and may still use rec.
+	own := *rec
+	job.rec = &own
 	// Spool order is commit order, so both happen under the spool's lock.
 	s.spool.mu.Lock()
 	defer s.spool.mu.Unlock()
