@@ -59,6 +59,7 @@ func benchConversation(b *testing.B, cache int) {
 	b.SetBytes(int64(len(body)))
 	b.ReportMetric(float64(len(body)), "body-bytes")
 	b.ResetTimer()
+	defer cpuPerOp(b, len(body))()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := m.Request(body, nil); err != nil {
 			b.Fatal(err)

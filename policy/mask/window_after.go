@@ -23,6 +23,13 @@ import (
 type afterCheck struct {
 	spellings []string       // lower-cased strings the keyword element matches
 	re        *regexp.Regexp // the elements after it, anchored
+	// The byte-level pre-check of the regexp: the leading elements after
+	// the keyword are repetitions of classes (lead, at most leadMax bytes in
+	// all) and the next one must start with a byte of first, which lead
+	// does not hold ([ \t\w.-]{0,20}[\s'"]{0,3} then = : > ...). Most prose
+	// fails it in a few bytes without running the regexp. nil: none.
+	lead, first *[256]bool
+	leadMax     int
 }
 
 // maxSpellings bounds the keyword element's string set: beyond it the
@@ -64,7 +71,75 @@ func afterRest(spell []string, rest []*syntax.Regexp) *afterCheck {
 	if err != nil {
 		return nil
 	}
-	return &afterCheck{spellings: spell, re: re}
+	a := &afterCheck{spellings: spell, re: re}
+	a.setLead(rest)
+	return a
+}
+
+// setLead derives the byte-level pre-check from rest, if it has the shape.
+func (a *afterCheck) setLead(rest []*syntax.Regexp) {
+	var lead, first [256]bool
+	most, k := 0, 0
+	for ; k < len(rest); k++ {
+		t := rest[k]
+		if t.Op != syntax.OpRepeat && t.Op != syntax.OpQuest || t.Sub[0].Op != syntax.OpCharClass || t.Op == syntax.OpRepeat && t.Max < 0 {
+			break
+		}
+		addContBytes(&lead, t.Sub[0])
+		most += max(t.Max, 1) // runes
+	}
+	if k == 0 || k == len(rest) || minMatchLen(rest[k]) == 0 || !firstBytes(&first, rest[k]) {
+		return
+	}
+	for c := range first {
+		if first[c] && lead[c] {
+			return // the boundary between lead and first would not be a byte test
+		}
+	}
+	a.lead, a.first, a.leadMax = &lead, &first, most
+}
+
+// firstBytes adds the bytes every match of t may start with; false when
+// they are not known (t may be empty, or starts in a way not handled).
+func firstBytes(set *[256]bool, t *syntax.Regexp) bool {
+	switch t.Op {
+	case syntax.OpLiteral:
+		addRuneRange(set, t.Rune[0], t.Rune[0], t.Flags&syntax.FoldCase != 0)
+		return t.Rune[0] < 0x80
+	case syntax.OpCharClass:
+		addContBytes(set, t)
+		return true
+	case syntax.OpCapture, syntax.OpPlus:
+		return firstBytes(set, t.Sub[0])
+	case syntax.OpRepeat:
+		return t.Min > 0 && firstBytes(set, t.Sub[0])
+	case syntax.OpConcat:
+		return len(t.Sub) > 0 && minMatchLen(t.Sub[0]) > 0 && firstBytes(set, t.Sub[0])
+	case syntax.OpAlternate:
+		for _, s := range t.Sub {
+			if !firstBytes(set, s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// leadFails: after the lead runes (at most leadMax) the byte that follows
+// cannot start the next element, so the regexp cannot match from i. Only
+// rune-starting bytes are counted, so the count never exceeds the runes.
+func (a *afterCheck) leadFails(buf []byte, i, hi int) bool {
+	j, runes := i, 0
+	for j < hi && a.lead[buf[j]] {
+		if buf[j]&0xC0 != 0x80 {
+			if runes++; runes > a.leadMax {
+				return true
+			}
+		}
+		j++
+	}
+	return j < hi && !a.first[buf[j]]
 }
 
 // loosenAt bounds the repetitions of the check: x{27,300} becomes
@@ -192,7 +267,7 @@ func appendNew(list []string, items ...string) []string {
 func (a *afterCheck) mayMatch(buf []byte, rel, hi int) bool {
 	for _, sp := range a.spellings {
 		end := rel + len(sp)
-		if end <= hi && hasPrefixFold(buf[rel:hi], sp) && a.re.Match(buf[end:hi]) {
+		if end <= hi && hasPrefixFold(buf[rel:hi], sp) && (a.lead == nil || !a.leadFails(buf, end, hi)) && a.re.Match(buf[end:hi]) {
 			return true
 		}
 	}
