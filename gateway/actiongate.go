@@ -77,6 +77,9 @@ func (g *actionGate) Event(ev sse.Event) error {
 		return g.next.Event(ev) // the common case: text, pings, usage
 	}
 	data := eventData(ev)
+	if len(data) == 0 {
+		return g.next.Event(ev) // a comment or a bare name: clients ignore it
+	}
 	if err := plainJSON(data); err != nil {
 		return g.cut(err.Error())
 	}
@@ -116,10 +119,14 @@ func (g *actionGate) hold(ev sse.Event, own bool) {
 // collect adds an event to the open block; its content_block_stop decides.
 func (g *actionGate) collect(ev sse.Event) error {
 	data := eventData(ev)
+	b := g.block
+	if len(data) == 0 {
+		g.hold(ev, false)
+		return nil
+	}
 	if err := plainJSON(data); err != nil {
 		return g.cut(err.Error())
 	}
-	b := g.block
 	if idx := gjson.GetBytes(data, "index"); !idx.Exists() || idx.Int() != b.index {
 		if gjson.GetBytes(data, "type").String() == "content_block_start" {
 			// The API never interleaves blocks; one that does could slip a
