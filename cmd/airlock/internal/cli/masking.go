@@ -45,7 +45,7 @@ func (a *app) maskingList() error {
 	}
 	entries, err := mask.Catalog(cfg)
 	if err != nil {
-		return fail(err, "fix masking.rules_file (the error names the rule)", "loading the detectors")
+		return fail(err, "fix masking.rules_file, masking.custom or masking.literals (the error names the rule or list)", "loading the detectors")
 	}
 	if a.jsonOut {
 		return writeJSON(a.io.Out, entries)
