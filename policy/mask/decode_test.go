@@ -114,3 +114,32 @@ func TestStableBase64(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderStreamsEqualText: texts mixing encoded secrets, pieces of
+// them, pair separators, escapes and words (the bytes where a decoder's
+// hold and window decisions turn), split at random points, stream to
+// exactly what Text gives for the whole text.
+func TestDecoderStreamsEqualText(t *testing.T) {
+	m := newTestMasker(t, Config{})
+	var frags []string
+	for _, c := range encodedSecrets() {
+		frags = append(frags, c.text+c.run, c.run[:len(c.run)/2], c.run[len(c.run)/2:])
+	}
+	frags = append(frags, "=", "&", "?", "%2F", "%", "%4", " ", "\n", "Hello", "ZXlK", "aG9z", "token=", "a=b", "x", "==", "'", "-")
+	for seed := uint64(1); seed <= 300; seed++ {
+		r := rand.New(rand.NewPCG(seed, 13))
+		var b strings.Builder
+		for b.Len() < 50+r.IntN(600) {
+			b.WriteString(frags[r.IntN(len(frags))])
+		}
+		text := b.String()
+		stream := buildStream(r, "\n", randomRunePieces(r, text), nil)
+		var out bytes.Buffer
+		s := m.NewStream(&out, nil, StreamOptions{})
+		feedChunks(t, r, s, []byte(stream))
+		want, _ := m.Text(text, nil)
+		if got := blockText(parseSSE(t, out.Bytes()), 0, "text"); got != want {
+			t.Fatalf("seed %d: %q\n got %q\nwant %q", seed, text, got, want)
+		}
+	}
+}
