@@ -152,14 +152,15 @@ func TestDockerContainer(t *testing.T) {
 	if c := rec.Caller; c.Container != id || c.ContainerName != name || c.ContainerImage != image {
 		t.Errorf("audit caller container %q name %q image %q, want %s %s %s", c.Container, c.ContainerName, c.ContainerImage, id, name, image)
 	}
-	dockerTrust(t, h, d, name)
+	containerTrust(t, h, func(args ...string) Result { return d.docker(t, args...) }, name)
 }
 
-// dockerTrust: curl with its default trust fails before trust install
-// --container, verifies after it, and fails again after uninstall.
-func dockerTrust(t *testing.T, h *Harness, d *privateDocker, name string) {
+// containerTrust: curl with its default trust fails before trust install
+// --container, verifies after it, and fails again after uninstall. cli runs
+// the engine's CLI (docker, podman).
+func containerTrust(t *testing.T, h *Harness, cli func(args ...string) Result, name string) {
 	curl := append([]string{"exec", name, "curl"}, curlMessages(netnsPrompt)...)
-	if res := d.docker(t, curl...); res.Code != 60 {
+	if res := cli(curl...); res.Code != 60 {
 		t.Fatalf("curl with the image's own trust before install: exit %d, want 60 (certificate)\n%s", res.Code, res.Stderr)
 	}
 	if res := h.Airlock(t, "doctor", "--only", "ca", "--container", name); res.Code != 1 ||
@@ -169,7 +170,7 @@ func dockerTrust(t *testing.T, h *Harness, d *privateDocker, name string) {
 	if res := h.Airlock(t, "trust", "install", "--container", name); res.Code != 0 {
 		t.Fatalf("airlock trust install --container: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
-	if res := d.docker(t, curl...); res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
+	if res := cli(curl...); res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
 		t.Fatalf("curl with its default trust after install: exit %d\n%s\n%s", res.Code, res.Stdout, res.Stderr)
 	}
 	if res := h.Airlock(t, "doctor", "--only", "ca", "--container", name); res.Code != 0 || !strings.Contains(res.Stdout, "the CA is in") {
@@ -178,7 +179,7 @@ func dockerTrust(t *testing.T, h *Harness, d *privateDocker, name string) {
 	if res := h.Airlock(t, "trust", "uninstall", "--container", name); res.Code != 0 {
 		t.Fatalf("airlock trust uninstall --container: exit %d\n%s%s", res.Code, res.Stdout, res.Stderr)
 	}
-	if res := d.docker(t, curl...); res.Code != 60 {
+	if res := cli(curl...); res.Code != 60 {
 		t.Errorf("curl after uninstall: exit %d, want 60 (the CA removed again)", res.Code)
 	}
 }

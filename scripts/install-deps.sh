@@ -16,6 +16,7 @@ test=("${demo[@]}"
 	openjdk-17-jre-headless:keytool # the CA must parse in Java
 	debootstrap systemd-container   # the install tests boot a Debian machine (testutil.DebianRootfs, systemd-nspawn)
 	docker.io:dockerd               # the container tests start a private dockerd of their own
+	podman                          # and rootful podman with private storage (e2e/podman_test.go)
 	postgresql                      # the fleet tests start a private PostgreSQL
 	prometheus:promtool             # deploy/prometheus's alert rules are checked and unit-tested
 	chromium                        # the web console's browser tests drive it headless (chromedp)
