@@ -78,19 +78,30 @@ func (d *privateDocker) stop(t *testing.T) {
 	if ids := strings.Fields(d.docker(t, "ps", "-aq").Stdout); len(ids) > 0 {
 		d.docker(t, append([]string{"rm", "-f"}, ids...)...)
 	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	stopProcess(d.cmd)
+	unmountLeftovers(t, "dockerd", d.dataRoot, d.execRoot)
+}
+
+// stopProcess ends an engine's process: SIGTERM, then SIGKILL after 30s.
+func stopProcess(cmd *exec.Cmd) {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() { _ = d.cmd.Wait(); close(done) }()
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
-		_ = d.cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		<-done
 	}
-	for _, root := range []string{d.dataRoot, d.execRoot} {
+}
+
+// unmountLeftovers fails the test for each mount an engine left under its
+// roots, and removes it.
+func unmountLeftovers(t *testing.T, engine string, roots ...string) {
+	for _, root := range roots {
 		for _, m := range mountsUnder(root) {
 			_ = syscall.Unmount(m, syscall.MNT_DETACH)
-			t.Errorf("dockerd left a mount at %s", m)
+			t.Errorf("%s left a mount at %s", engine, m)
 		}
 	}
 }
@@ -141,18 +152,28 @@ func TestDockerContainer(t *testing.T) {
 	h, d, image := dockerWorld(t, "")
 	name := "airlock-e2e-" + randomSuffix()
 	id := runContainer(t, h, d, image, name)
-	res := d.docker(t, append([]string{"exec", name, "curl", "--cacert", "/airlock-ca.pem"}, curlMessages(netnsPrompt)...)...)
+	cli := func(args ...string) Result { return d.docker(t, args...) }
+	assertContainerIntercepted(t, h, cli, "docker", id, name, image)
+	containerTrust(t, h, cli, name)
+}
+
+// assertContainerIntercepted: unmodified curl in the container (trusting
+// the mounted CA) gets the answer, the upstream saw only the managed key
+// and the masked prompt, and the audit names the container (id, name,
+// image) and its namespace. cli runs the engine's CLI.
+func assertContainerIntercepted(t *testing.T, h *Harness, cli func(args ...string) Result, engine, id, name, image string) {
+	t.Helper()
+	res := cli(append([]string{"exec", name, "curl", "--cacert", "/airlock-ca.pem"}, curlMessages(netnsPrompt)...)...)
 	if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
-		t.Fatalf("curl in the container: exit %d\n%s\n%s\ndaemon:\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
+		t.Fatalf("curl in the %s container: exit %d\n%s\n%s\ndaemon:\n%s", engine, res.Code, res.Stdout, res.Stderr, h.Log())
 	}
 	h.AssertUpstreamGotOnlyManagedKey(t, 1, leakedCurlKey, fakeAnthropic)
 	assertMaskedUpstream(t, h, 0)
 	rec := h.LastAudit(t)
-	assertNetnsAudit(t, rec, "docker")
+	assertNetnsAudit(t, rec, engine)
 	if c := rec.Caller; c.Container != id || c.ContainerName != name || c.ContainerImage != image {
 		t.Errorf("audit caller container %q name %q image %q, want %s %s %s", c.Container, c.ContainerName, c.ContainerImage, id, name, image)
 	}
-	containerTrust(t, h, func(args ...string) Result { return d.docker(t, args...) }, name)
 }
 
 // containerTrust: curl with its default trust fails before trust install

@@ -83,21 +83,8 @@ func (p *privatePodman) start(t *testing.T) {
 func (p *privatePodman) stop(t *testing.T) {
 	p.podman(t, "rm", "-af", "-t", "0")
 	p.podman(t, "rmi", "-af")
-	_ = p.service.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.service.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		_ = p.service.Process.Kill()
-		<-done
-	}
-	for _, root := range []string{p.root, p.runRoot, p.tmp} {
-		for _, m := range mountsUnder(root) {
-			_ = syscall.Unmount(m, syscall.MNT_DETACH)
-			t.Errorf("podman left a mount at %s", m)
-		}
-	}
+	stopProcess(p.service)
+	unmountLeftovers(t, "podman", p.root, p.runRoot, p.tmp)
 }
 
 // TestPodmanContainer is TestDockerContainer with rootful podman: unmodified
@@ -123,18 +110,9 @@ func TestPodmanContainer(t *testing.T) {
 	}
 	name := "airlock-e2e-" + randomSuffix()
 	id := runPodman(t, h, p, image, name)
-	res := p.podman(t, append([]string{"exec", name, "curl", "--cacert", "/airlock-ca.pem"}, curlMessages(netnsPrompt)...)...)
-	if res.Code != 0 || !strings.Contains(res.Stdout, `"type":"message"`) {
-		t.Fatalf("curl in the podman container: exit %d\n%s\n%s\ndaemon:\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
-	}
-	h.AssertUpstreamGotOnlyManagedKey(t, 1, leakedCurlKey, fakeAnthropic)
-	assertMaskedUpstream(t, h, 0)
-	rec := h.LastAudit(t)
-	assertNetnsAudit(t, rec, "podman")
-	if c := rec.Caller; c.Container != id || c.ContainerName != name || c.ContainerImage != image {
-		t.Errorf("audit caller container %q name %q image %q, want %s %s %s", c.Container, c.ContainerName, c.ContainerImage, id, name, image)
-	}
-	containerTrust(t, h, func(args ...string) Result { return p.podman(t, args...) }, name)
+	cli := func(args ...string) Result { return p.podman(t, args...) }
+	assertContainerIntercepted(t, h, cli, "podman", id, name, image)
+	containerTrust(t, h, cli, name)
 	if now := hostLinks(t); now != links {
 		t.Errorf("host interfaces changed under podman: %q, were %q", now, links)
 	}
