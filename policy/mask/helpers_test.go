@@ -195,4 +195,14 @@ func mustContainNone(tb testing.TB, out []byte, secrets ...string) {
 	}
 }
 
+// mustStayClear: Text leaves each of texts as it is.
+func mustStayClear(tb testing.TB, m *Masker, texts ...string) {
+	tb.Helper()
+	for _, s := range texts {
+		if out, res := m.Text(s, nil); out != s {
+			tb.Errorf("%q masked: %q %v", s, out, res.Counts)
+		}
+	}
+}
+
 var _ = fmt.Sprintf
