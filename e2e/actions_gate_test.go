@@ -36,6 +36,7 @@ default: {action: allow, record: full}
 type agent struct {
 	name   string
 	leaked string
+	exe    string // the process that calls the API, as the audit names it
 	run    func(t *testing.T, h *Harness, dir, prompt string) Result
 }
 
@@ -47,9 +48,9 @@ func agents(t *testing.T) []agent {
 		}
 	}
 	return []agent{
-		{"claude-code", "sk-ant-api03-FAKE-leaked-key-in-claude-code", claudeCode},
-		{"agent-sdk", "sk-ant-api03-FAKE-leaked-key-in-node-agent", node("agent-sdk")},
-		{"tool-runner", "sk-ant-api03-FAKE-leaked-key-in-node-agent", node("tool-runner")},
+		{"claude-code", "sk-ant-api03-FAKE-leaked-key-in-claude-code", "claude", claudeCode},
+		{"agent-sdk", "sk-ant-api03-FAKE-leaked-key-in-node-agent", "claude", node("agent-sdk")}, // query() runs Claude Code
+		{"tool-runner", "sk-ant-api03-FAKE-leaked-key-in-node-agent", "node", node("tool-runner")},
 	}
 }
 
@@ -85,7 +86,7 @@ func TestAgentActionsAreGated(t *testing.T) {
 			t.Run("approval-denied", func(t *testing.T) { gateHeld(t, h, a, "deny") })
 		})
 	}
-	checkActionMetrics(t, h)
+	t.Run("metrics", func(t *testing.T) { checkActionMetrics(t, h) })
 	// A hold nobody decides is denied when the approval expires.
 	short := Start(t, Options{Policy: gatePolicy, Timeout: 3 * time.Minute, Config: "approvals:\n  timeout: 3s\n"})
 	for _, a := range agents(t) {
@@ -135,7 +136,7 @@ func gateAllowed(t *testing.T, h *Harness, a agent) {
 		t.Fatalf("%s: exit %d\nstdout: %s\nstderr: %s\ndaemon log:\n%s", a.name, res.Code, res.Stdout, res.Stderr, h.Log())
 	}
 	v := actionFor(t, h, "echo "+marker)
-	if v.Decision != "allow" || v.Result == nil || !strings.Contains(v.Result.Excerpt, marker) || v.Caller == "" {
+	if v.Decision != "allow" || v.Result == nil || !strings.Contains(v.Result.Excerpt, marker) || !strings.Contains(v.Caller, a.exe) {
 		t.Fatalf("actions list: %+v (result %+v)", v, v.Result)
 	}
 	h.AssertUpstreamGotOnlyManagedKey(t, len(h.Upstream.Requests()), a.leaked)
