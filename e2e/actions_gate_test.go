@@ -218,25 +218,10 @@ func runAgentNoFatal(t *testing.T, h *Harness, a agent, dir, prompt string) (res
 	return a.run(t, h, dir, prompt)
 }
 
-// awaitActionHold polls the approval queue for the hold of the tool call
-// that mentions marker (bounded: a hang guard).
+// awaitActionHold waits for the hold of the tool call that mentions marker.
 func awaitActionHold(t *testing.T, h *Harness, marker string, done chan Result) approval.Pending {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		for _, p := range pendingList(t, h) {
-			if strings.Contains(p.Request.Summary, marker) {
-				return p
-			}
-		}
-		select {
-		case res := <-done:
-			t.Fatalf("the agent finished without a hold: exit %d\n%s\n%s\ndaemon log:\n%s", res.Code, res.Stdout, res.Stderr, h.Log())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	t.Fatalf("no hold for %q\ndaemon log:\n%s", marker, h.Log())
-	return approval.Pending{}
+	return awaitHeld(t, h, marker, done, 2*time.Minute)
 }
 
 // actionView is one row of `airlock actions list --json`.

@@ -187,31 +187,37 @@ func holdCurl(t *testing.T, h *Harness, model, marker string) *heldCall {
 	return c
 }
 
-// awaitPending polls `airlock approvals list --json` until c's request shows
-// up (bounded: a hang guard, not a timing assertion). A client that finishes
-// first was never held.
+// awaitPending waits until c's request is held (see awaitHeld).
 func awaitPending(t *testing.T, h *Harness, c *heldCall) approval.Pending {
 	t.Helper()
-	want := `"content":"` + c.marker + `"`
+	return awaitHeld(t, h, `"content":"`+c.marker+`"`, c.done, 45*time.Second)
+}
+
+// awaitHeld polls `airlock approvals list --json` until a held request's
+// summary contains needle (bounded: a hang guard, not a timing assertion).
+// A client that finishes first (on done) was never held: the test fails.
+func awaitHeld(t *testing.T, h *Harness, needle string, done <-chan Result, limit time.Duration) approval.Pending {
+	t.Helper()
 	var held approval.Pending
-	err := poll.Until(context.Background(), 45*time.Second, func() (bool, error) {
+	err := poll.Until(context.Background(), limit, func() (bool, error) {
 		for _, p := range pendingList(t, h) {
-			if strings.Contains(p.Request.Summary, want) {
+			if strings.Contains(p.Request.Summary, needle) {
 				held = p
 				return true, nil
 			}
 		}
 		select {
-		case res := <-c.done:
-			return false, fmt.Errorf("request %q was answered without a hold: exit %d\n%s\n%s", c.marker, res.Code, res.Stdout, res.Stderr)
+		case res := <-done:
+			return false, fmt.Errorf("%q was answered without a hold: exit %d\n%s\n%s", needle, res.Code, res.Stdout, res.Stderr)
 		default:
 			return false, nil
 		}
 	})
 	if errors.Is(err, poll.ErrGaveUp) {
-		t.Fatalf("request %q never showed up in airlock approvals list\ndaemon log:\n%s", c.marker, h.Log())
-	} else if err != nil {
-		t.Fatal(err)
+		err = fmt.Errorf("no hold for %q within %v", needle, limit)
+	}
+	if err != nil {
+		t.Fatalf("%v\ndaemon log:\n%s", err, h.Log())
 	}
 	return held
 }
