@@ -19,7 +19,7 @@ func encodedSecrets() []struct{ text, run, det string } {
 		{"", base64.StdEncoding.EncodeToString([]byte(fakeJWT)), "base64_secret"},
 		{"", base64.RawURLEncoding.EncodeToString([]byte("Authorization: Bearer " + fakeJWT)), "base64_secret"},
 		{"", base64.StdEncoding.EncodeToString([]byte(env)), "base64_secret"},
-		{"", base64.StdEncoding.EncodeToString([]byte(`{"api_key": "k8Zq2vX9wLm4nP7r"}`)), "base64_secret"},
+		{"", base64.StdEncoding.EncodeToString([]byte(`{"api_key": "n0t-a-r3al-k3y-0000"}`)), "base64_secret"},
 		{"GET /cb?code=abc&key=", "sk-ant-api03-FAKE%2Ddemo%2Dkey%2Dnot%2Dreal", "url_encoded_secret"},
 		{"grant_type=refresh&gh=", "ghp%5FFAKEfakeFAKEfakeFAKEfakeFAKEfake0000", "url_encoded_secret"},
 	}
