@@ -58,6 +58,7 @@ type heldBlock struct {
 	input    []byte
 	start    []byte // the input the start event carried
 	size     int
+	others   int  // bytes of the unrelated events held with it (pings)
 	over     bool // the block exceeded the hold bound: refused whatever it says
 }
 
@@ -132,6 +133,9 @@ func (g *actionGate) collect(ev sse.Event) error {
 			// The API never interleaves blocks; one that does could slip a
 			// second call past the first's hold.
 			return g.cut("a content block started inside a held tool call")
+		}
+		if b.others += len(ev.Raw); b.others > g.bound {
+			return g.cut("the events around a held tool call exceeded the hold bound")
 		}
 		g.hold(ev, false)
 		return nil

@@ -157,6 +157,24 @@ func TestOversizedToolUseIsRefused(t *testing.T) {
 	}
 }
 
+// Endless pings inside an open tool block cannot grow the hold: the
+// stream is cut at the bound, and the call never passes.
+func TestPingsInsideAHeldBlockAreBounded(t *testing.T) {
+	ping := "event: ping\ndata: {\"type\": \"ping\"}\n\n"
+	body := strings.Replace(bashStream(`{"command":"ls"}`), "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}",
+		strings.Repeat(ping, 200)+"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}", 1)
+	up := func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Type", "text/event-stream"); io.WriteString(w, body) }
+	e := newEnv(t, actionPolicy, up, withConfig(func(c *Config) { c.ActionHold = 2 << 10 }))
+	got := e.do(newRequest("POST", "/v1/messages", streamReq)).Body.String()
+	if strings.Contains(got, `"tool_use"`) || !strings.Contains(got, "exceeded the hold bound") {
+		t.Fatalf("client got:\n%.2000s", got)
+	}
+	rec, _ := e.audit.last(t)
+	if len(rec.Actions) != 1 || rec.Actions[0].Decision != "deny" {
+		t.Fatalf("record %+v", rec.Actions)
+	}
+}
+
 // Without action rules nothing is held: the stream is relayed as before.
 func TestNoActionRulesNoGate(t *testing.T) {
 	body := bashStream(`{"command":"rm -rf /"}`)
