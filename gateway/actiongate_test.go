@@ -163,7 +163,10 @@ func TestPingsInsideAHeldBlockAreBounded(t *testing.T) {
 	ping := "event: ping\ndata: {\"type\": \"ping\"}\n\n"
 	body := strings.Replace(bashStream(`{"command":"ls"}`), "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}",
 		strings.Repeat(ping, 200)+"event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}", 1)
-	up := func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Content-Type", "text/event-stream"); io.WriteString(w, body) }
+	up := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, body)
+	}
 	e := newEnv(t, actionPolicy, up, withConfig(func(c *Config) { c.ActionHold = 2 << 10 }))
 	got := e.do(newRequest("POST", "/v1/messages", streamReq)).Body.String()
 	if strings.Contains(got, `"tool_use"`) || !strings.Contains(got, "exceeded the hold bound") {
