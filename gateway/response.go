@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
@@ -58,17 +60,12 @@ func (t *jsonTransform) end(out []byte) []byte {
 		ex.rec.Reason = msg
 		body = t.replace(statusCut, apierror.Marshal(apierror.API, msg, ex.rec.RequestID))
 	} else if t.resp.StatusCode == http.StatusOK && isMessages(t.resp.Request.URL.Path) {
-		if ex.maskResp {
-			body = t.g.maskResponse(ex, body)
-		}
-		gated, verdicts, err := t.g.gateJSON(t.resp.Request.Context(), ex, body)
-		if err != nil {
+		if answer, err := t.g.messagesAnswer(t.resp.Request.Context(), ex, body); err != nil {
 			msg := "airlock: " + err.Error() + "; the answer was not passed on"
 			ex.rec.Reason = msg
 			body = t.replace(statusCut, apierror.Marshal(apierror.API, msg, ex.rec.RequestID))
 		} else {
-			body = gated
-			actionsOf(&ex.rec, body, verdicts)
+			body = answer
 		}
 	}
 	takeUsage(&ex.rec, gjson.GetBytes(body, "usage"))
@@ -107,13 +104,24 @@ func setHeader(h http.Header, key, value string) {
 	h[key] = []string{value}
 }
 
-func (g *Gateway) maskResponse(ex *exchange, body []byte) []byte {
-	masked, res, err := g.cfg.Masker.Response(body, mask.Selection(ex.decision.Mask.Response))
-	if err != nil {
-		return body // not a Messages response shape; the managed value was scrubbed already
+// messagesAnswer masks a whole Messages answer and lets the action rules
+// decide its tool calls. An answer that cannot be masked is an error, never
+// passed on as it came: masking fails closed.
+func (g *Gateway) messagesAnswer(ctx context.Context, ex *exchange, body []byte) ([]byte, error) {
+	if ex.maskResp {
+		masked, res, err := g.cfg.Masker.Response(body, mask.Selection(ex.decision.Mask.Response))
+		if err != nil {
+			return nil, fmt.Errorf("masking the answer: %w", err)
+		}
+		addCounts(ex, res)
+		body = masked
 	}
-	addCounts(ex, res)
-	return masked
+	gated, verdicts, err := g.gateJSON(ctx, ex, body)
+	if err != nil {
+		return nil, err
+	}
+	actionsOf(&ex.rec, gated, verdicts)
+	return gated, nil
 }
 
 // addCounts merges a masking result into the record without touching the
