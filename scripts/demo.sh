@@ -33,11 +33,12 @@ work=$(mktemp -d /tmp/airlock-demo.XXXXXX)
 id=$(basename "$work" | tr -cd 'a-zA-Z0-9' | tail -c 8)
 pin_dir=/sys/fs/bpf/airlock-demo-$id
 cgroup=""
-daemon_pid="" upstream_pid=""
+daemon_pid="" upstream_pid="" dockerd_pid=""
 
 cleanup() {
 	local rc=$?
 	set +e
+	[[ -n $dockerd_pid ]] && stop_docker
 	[[ -n $daemon_pid ]] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
 	[[ -n $upstream_pid ]] && kill -TERM "$upstream_pid" 2>/dev/null && wait "$upstream_pid" 2>/dev/null
 	# fail_mode open detaches on a clean exit; after a crash the pins are still
@@ -45,7 +46,7 @@ cleanup() {
 	rm -rf "$pin_dir"
 	if [[ -n $cgroup && -d $cgroup ]]; then
 		for pid in $(cat "$cgroup/cgroup.procs" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-		for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$cgroup" 2>/dev/null && break; sleep 0.2; done
+		for _ in 1 2 3 4 5 6 7 8 9 10; do find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null; [[ -d $cgroup ]] || break; sleep 0.2; done
 	fi
 	if ((rc != 0)) && [[ -f $work/airlockd.log ]]; then
 		echo "--- airlockd log (last 20 lines) ---" >&2
@@ -56,6 +57,21 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT INT TERM
+
+# The demo's private dockerd (section 6): its own roots and socket under $work, no bridge, no
+# firewall rules. stop_docker removes its containers, stops it by pid, and removes what it left:
+# mounts under its roots and the cgroups it made for --cgroup-parent in every v1 hierarchy.
+docker_() { docker -H "unix://$work/d/docker.sock" "$@"; }
+stop_docker() {
+	local ids d
+	ids=$(docker_ ps -aq 2>/dev/null || true)
+	[[ -z $ids ]] || docker_ rm -f $ids >/dev/null 2>&1 || true
+	kill -TERM "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null || true
+	{ grep -o " $work/[^ ]*" /proc/self/mountinfo || true; } | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+	for d in /sys/fs/cgroup/*/airlock-demo-$id; do
+		[[ $d == "$cgroup" ]] || find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+}
 
 cgroup2_mount() {
 	local m
@@ -105,6 +121,7 @@ capture:
   targets: [127.0.100.0/24]    # loopback stand-in for Anthropic's ranges
   hosts: []
   fail_mode: open              # detach on exit: the demo leaves nothing attached
+  containers: {sockets: [$work/d/docker.sock]}   # the demo's private dockerd names its containers
 upstream:
   override: "$upstream"        # the fake API instead of the real one
   extra_ca_file: $work/upstream-ca.pem
@@ -160,7 +177,34 @@ sed 's/^/   /' "$work/upstream.log"
 if grep -q "$LEAKED_KEY" "$work/upstream.log"; then die "the leaked key reached the upstream"; fi
 if grep -q "$SECRET" "$work/upstream.log"; then die "the AWS key reached the upstream"; fi
 
-bold "5. the audit trail: which process called, with what, and what was decided"
+if command -v dockerd >/dev/null; then
+	bold "5. a Docker container: no network but its own loopback, intercepted and named"
+	mkdir -p "$work/d" "$work/image/etc" "$work/image/tmp"
+	dockerd --data-root "$work/d/data" --exec-root "$work/d" -H "unix://$work/d/docker.sock" \
+		--pidfile "$work/d/dockerd.pid" --iptables=false --ip6tables=false --bridge=none --ip-masq=false \
+		>"$work/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	# The image: the host's curl and the libraries it loads, nothing else (no registry, no debootstrap).
+	for f in /usr/bin/curl $(ldd /usr/bin/curl | grep -o '/[^ ]*'); do cp --parents -L "$f" "$work/image"; done
+	for _ in $(seq 100); do docker_ version >/dev/null 2>&1 && break; sleep 0.2; done
+	tar -C "$work/image" -c . | docker_ import - airlock-demo/curl:latest >/dev/null
+	note "a private dockerd (its own roots, no bridge, no iptables) and an image of the host's curl"
+	docker_ run --rm --name "airlock-demo-agent-$id" --network none --add-host "$API_HOST:$TARGET" \
+		--cgroup-parent "/airlock-demo-$id" -v "$work/state/ca/ca.crt:/airlock-ca.pem:ro" airlock-demo/curl:latest \
+		curl -sS --max-time 30 --cacert /airlock-ca.pem "https://$API_HOST/v1/messages" \
+		-H "x-api-key: $LEAKED_KEY" -H "anthropic-version: 2023-06-01" -H "content-type: application/json" \
+		-d '{"model":"claude-haiku-4-5","max_tokens":64,"messages":[{"role":"user","content":"Hello from a container"}]}' \
+		>"$work/container.out"
+	note "answer in the container: $(sed -n 's/.*"text":"\([^"]*\)".*/\1/p' "$work/container.out")"
+	grep -q "$LEAKED_KEY" "$work/upstream.log" && die "the container's leaked key reached the upstream"
+	note "the audit names it: $(airlock audit list --json | grep -o '"container_\(name\|image\)": *"[^"]*"' | tail -2 | tr '\n' ' ')"
+	stop_docker
+	dockerd_pid=""
+else
+	bold "5. (skipped: dockerd is not installed; scripts/install-deps.sh demo installs docker.io)"
+fi
+
+bold "6. the audit trail: which process called, with what, and what was decided"
 airlock audit list | sed 's/^/   /'
 bold "   the first record in full (the leaked key is a fingerprint, never a value)"
 airlock audit show 1 | sed 's/^/   /'

@@ -10,12 +10,13 @@ target=${1:-test}
 
 # Each entry is PACKAGE or PACKAGE:COMMAND; with a command, any copy of it on PATH will do (Node,
 # Java and Go may come from outside Debian's packages).
-demo=(curl ca-certificates openssl iproute2 util-linux mount nodejs:node npm:npm)
+demo=(curl ca-certificates openssl iproute2 util-linux mount nodejs:node npm:npm
+	docker.io:dockerd # the demo's container section starts a private dockerd of its own
+)
 test=("${demo[@]}"
 	clang llvm libbpf-dev           # make generate-check rebuilds the eBPF objects
 	openjdk-17-jre-headless:keytool # the CA must parse in Java
 	debootstrap systemd-container   # the install tests boot a Debian machine (testutil.DebianRootfs, systemd-nspawn)
-	docker.io:dockerd               # the container tests start a private dockerd of their own
 	podman                          # and rootful podman with private storage (e2e/podman_test.go)
 	postgresql                      # the fleet tests start a private PostgreSQL
 	prometheus:promtool             # deploy/prometheus's alert rules are checked and unit-tested
