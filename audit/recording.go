@@ -45,7 +45,20 @@ func compressRecording(rc *Recording) ([]byte, error) {
 	if err := json.NewEncoder(jb).Encode(rc); err != nil {
 		return nil, fmt.Errorf("encoding recording: %w", err)
 	}
-	js := jb.Bytes()
+	return compressJSON(jb.Bytes())
+}
+
+// encodeRecording is rc's JSON, for compressJSON later (off the caller's goroutine).
+func encodeRecording(rc *Recording) ([]byte, error) {
+	b, err := json.Marshal(rc)
+	if err != nil {
+		return nil, fmt.Errorf("encoding recording: %w", err)
+	}
+	return b, nil
+}
+
+// compressJSON is a recording's stored form: js itself when small, else gzip'd.
+func compressJSON(js []byte) ([]byte, error) {
 	if len(js) < storeRawBelow {
 		return bytes.Clone(js), nil
 	}

@@ -21,10 +21,10 @@ import (
 )
 
 // The spool takes a record off the request's critical path without weakening
-// what a crash can lose. Append writes the record's final bytes (its canonical
-// encoding and its compressed recording) to an append-only file with one
-// write(2) and hands it to the writer goroutine, which chains and commits it
-// in groups. A write(2) is in the kernel's page cache when it returns, exactly
+// what a crash can lose. Append writes the record's bytes (its canonical
+// encoding and its recording as JSON) to an append-only file with one
+// write(2) and hands it to the writer goroutine, which compresses the
+// recording, hashes it into the record, chains and commits it in groups. A write(2) is in the kernel's page cache when it returns, exactly
 // like a WAL commit with synchronous=NORMAL: a SIGKILL of the daemon loses
 // neither. Open replays whatever the last run spooled but did not commit; the
 // commit that takes a record also stores its spool position, so a replay never
@@ -69,19 +69,20 @@ func (s *spool) open() error {
 	return nil
 }
 
-// append writes job's frame (length, CRC-32C, body length, body, blob) in one
-// write and sets job.pos. The caller holds s.mu.
+// append writes job's frame (length, CRC-32C, record length, the record's
+// encoding, the recording's JSON) in one write and sets job.pos. The caller
+// holds s.mu.
 func (s *spool) append(job *writeJob) error {
 	s.frame.Reset()
 	var hdr [12]byte
-	payload := 4 + len(job.body) + len(job.blob)
+	payload := 4 + len(job.body) + len(job.raw)
 	binary.LittleEndian.PutUint32(hdr[0:], uint32(payload))
 	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(job.body)))
 	crc := crc32.Update(crc32.Checksum(hdr[8:12], castagnoli), castagnoli, job.body)
-	binary.LittleEndian.PutUint32(hdr[4:], crc32.Update(crc, castagnoli, job.blob))
+	binary.LittleEndian.PutUint32(hdr[4:], crc32.Update(crc, castagnoli, job.raw))
 	s.frame.Write(hdr[:])
 	s.frame.Write(job.body)
-	s.frame.Write(job.blob)
+	s.frame.Write(job.raw)
 	if _, err := s.f.Write(s.frame.Bytes()); err != nil {
 		return fmt.Errorf("writing audit spool: %w", err)
 	}
@@ -153,9 +154,9 @@ func readFrame(b []byte) (*writeJob, int64) {
 	if n < 4 || len(b) < 8+n || bodyLen > n-4 || crc32.Checksum(b[8:8+n], castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
 		return nil, 0
 	}
-	job := &writeJob{rec: new(Record), body: bytes.Clone(b[12 : 12+bodyLen]), err: make(chan error, 1)}
-	if blob := b[12+bodyLen : 8+n]; len(blob) > 0 {
-		job.blob = bytes.Clone(blob)
+	job := &writeJob{rec: new(Record), body: bytes.Clone(b[12 : 12+bodyLen]), err: make(chan error, 1), pending: true}
+	if raw := b[12+bodyLen : 8+n]; len(raw) > 0 {
+		job.raw = bytes.Clone(raw)
 	}
 	if err := decodeRecord(job.body, job.rec); err != nil {
 		return nil, 0

@@ -24,6 +24,10 @@ type writeJob struct {
 	blob []byte // compressed recording, nil if none
 	pos  spoolPos
 	err  chan error
+	// raw is a spooled record's recording as JSON, compressed by the writer
+	// (finalize), which then fills RecordingHash and body anew.
+	raw     []byte
+	pending bool
 }
 
 // queueSize bounds the records spooled but not yet committed (and their memory).
@@ -74,14 +78,10 @@ func (s *Store) Append(ctx context.Context, rec *Record, rc *Recording) error {
 	if s.spool == nil {
 		return s.Write(ctx, rec, rc)
 	}
-	job, err := s.prepare(rec, rc)
+	job, err := s.prepareSpooled(rec, rc)
 	if err != nil {
 		return err
 	}
-	// The writer fills the chain fields of its own copy: the caller has
-	// returned by then and may still use rec.
-	own := *rec
-	job.rec = &own
 	// Spool order is commit order, so both happen under the spool's lock.
 	s.spool.mu.Lock()
 	defer s.spool.mu.Unlock()
@@ -110,12 +110,7 @@ func (s *Store) settle(ctx context.Context) {
 
 // prepare does the parallel part of a write (compression, encoding) in the caller.
 func (s *Store) prepare(rec *Record, rc *Recording) (*writeJob, error) {
-	if rec.Time.IsZero() {
-		rec.Time = s.cfg.Now()
-	}
-	if rec.SessionID == "" {
-		rec.SessionID = s.sessions.derive(rec)
-	}
+	s.fill(rec)
 	job := &writeJob{rec: rec, err: make(chan error, 1)}
 	if rc != nil {
 		blob, err := compressRecording(rc)
@@ -131,6 +126,60 @@ func (s *Store) prepare(rec *Record, rc *Recording) (*writeJob, error) {
 	}
 	job.body = body
 	return job, nil
+}
+
+func (s *Store) fill(rec *Record) {
+	if rec.Time.IsZero() {
+		rec.Time = s.cfg.Now()
+	}
+	if rec.SessionID == "" {
+		rec.SessionID = s.sessions.derive(rec)
+	}
+}
+
+// prepareSpooled does on the caller's goroutine only what the spool needs
+// before the answer goes out: the record's and the recording's encodings.
+// The writer compresses the recording and hashes it into the chain
+// (finalize). The job holds its own copy of the record: the caller may
+// reuse rec once Append returns.
+func (s *Store) prepareSpooled(rec *Record, rc *Recording) (*writeJob, error) {
+	s.fill(rec)
+	own := *rec
+	job := &writeJob{rec: &own, err: make(chan error, 1), pending: true}
+	var err error
+	if rc != nil {
+		if job.raw, err = encodeRecording(rc); err != nil {
+			return nil, err
+		}
+	}
+	if job.body, err = canonical(&own); err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+// finalize compresses a spooled record's recording and re-encodes the
+// record with its hash, on the writer's goroutine. A failure (it cannot
+// happen for a record that encoded once) keeps the record, without the recording.
+func (s *Store) finalize(j *writeJob) {
+	if !j.pending {
+		return
+	}
+	j.pending = false
+	if j.raw == nil {
+		return
+	}
+	blob, err := compressJSON(j.raw)
+	if err == nil {
+		j.rec.RecordingHash = blobHash(blob)
+		var body []byte
+		if body, err = canonical(j.rec); err == nil {
+			j.blob, j.body, j.raw = blob, body, nil
+			return
+		}
+		j.rec.RecordingHash = ""
+	}
+	s.log.Error("storing an audit record without its recording", zap.String("request_id", j.rec.RequestID), zap.Error(err))
 }
 
 // writer is the single goroutine that extends the chain.
@@ -290,6 +339,9 @@ func (w writeStmts) in(ctx context.Context, tx *sql.Tx) writeStmts {
 }
 
 func (s *Store) insertGroup(ctx context.Context, group []*writeJob) (chainHead, error) {
+	for _, j := range group {
+		s.finalize(j)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return chainHead{}, err
