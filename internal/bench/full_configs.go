@@ -7,7 +7,7 @@ import (
 )
 
 // startAirlocks starts (b) airlockd through the eBPF capture, with masking and
-// audit on, and (c) the same data path with masking and audit off.
+// audit on, and (c) the same data path with masking off (audit stays on).
 func (f *full) startAirlocks(ctx context.Context) {
 	if f.opts.wants(AirlockTarget) && !f.startDaemon(ctx) {
 		f.startInproc(ctx, AirlockTarget, "airlockd's assembly (internal/daemon: TLS, gateway, policy, masking, audit) in its own process behind a plain listener: NOT the eBPF capture path (airlockd unavailable, see notes)", true)

@@ -91,8 +91,8 @@ var costGroups = []struct {
 }{
 	{"masking the request (policy/mask walk)", []string{"mask.(*Masker).Request"}},
 	{"masking the response (JSON buffering and SSE stream)", []string{"gateway.(*Gateway).bufferJSON", "gateway.(*sseTransform).write"}},
-	{"audit: recording compression and insert (request goroutine)", []string{"audit.(*Store).Write"}},
-	{"audit: SQLite commits (writer goroutine)", []string{"audit.(*Store).writer"}},
+	{"audit: encoding and spooling the record (request goroutine)", []string{"audit.(*Store).Write", "audit.(*Store).Append"}},
+	{"audit: compression and SQLite commits (writer goroutine)", []string{"audit.(*Store).writer"}},
 	{"policy decision (CEL)", []string{"policy.(*Engine).Decide"}},
 	{"upstream HTTP client (HTTP/2 or HTTP/1.1 write and read loops)", []string{"http2clientStream).writeRequest", "http2ClientConn).readLoop",
 		"persistConn).writeLoop", "persistConn).readLoop"}},

@@ -10,7 +10,7 @@ func TestSharesSumsEntryFramesOnce(t *testing.T) {
          0     0%     0%      0.62s 12.06%  github.com/airlock-dev/airlock/audit.(*Store).writer
 `
 	sh := shares(out)
-	if sh["masking the request (policy/mask walk)"] != 24.71 || sh["garbage collection"] != 5.06 || sh["audit: SQLite commits (writer goroutine)"] != 12.06 {
+	if sh["masking the request (policy/mask walk)"] != 24.71 || sh["garbage collection"] != 5.06 || sh["audit: compression and SQLite commits (writer goroutine)"] != 12.06 {
 		t.Fatalf("shares %v", sh)
 	}
 }
