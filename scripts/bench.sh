@@ -54,7 +54,7 @@ bin/airlock-bench run --out "$OUT" --profile-dir bin/profiles "${AIRLOCKD[@]}" "
 # run) and the central sink's throughput, both against a private PostgreSQL the tests start.
 if [[ $(id -u) -eq 0 ]] && scripts/install-deps.sh test; then
 	BENCH_CENTRAL_OUT="$PWD/bin/central.md" "$GO" test -count=1 -run TestCentralOverhead ./internal/bench >&2 &&
-		cat bin/central.md >>"$OUT"
+		{ echo; cat bin/central.md; } >>"$OUT"
 	sink=$("$GO" test -count=1 -run '^$' -bench Ship -benchtime 3x ./audit/central | awk '/records\/s/ {print $(NF-1)}')
 	printf 'Central sink: one host ships **%s records/s** into PostgreSQL (`go test ./audit/central -run %s -bench Ship -benchtime 3x`; the goal is at least 5,000).\n' \
 		"${sink:-unmeasured}" "'^\$'" >>"$OUT"
