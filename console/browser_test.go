@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("forged cross-site post refused", b.forgedPost)
 	t.Run("replay shows what the client got", func(t *testing.T) { b.replay(t, approvedText, approvedThinking) })
 	t.Run("usage charts", b.usagePage)
+	t.Run("approval window lets the next request through", b.window)
 }
 
 func (b *bed) outsiderIsRefused(t *testing.T) {
@@ -82,8 +85,9 @@ func (b *bed) approve(t *testing.T) (string, string) {
 	if got := b.text(t, "article.held .rule"); got != "hold-everything" {
 		t.Fatalf("rule shown %q", got)
 	}
-	if got := b.text(t, "article.held .excerpt"); strings.Contains(got, "AKIAIOSFODNN7EXAMPLE") || !strings.Contains(got, "[REDACTED:") {
-		t.Fatalf("the excerpt must be masked: %q", got)
+	if got := b.text(t, "article.held .excerpt"); strings.Contains(got, "AKIAIOSFODNN7EXAMPLE") || !strings.Contains(got, "[REDACTED:") ||
+		!strings.Contains(got, "max_tokens: 256") || !strings.Contains(got, "user: summarise the deploy notes") {
+		t.Fatalf("the excerpt must show the cap and the masked last user turn: %q", got)
 	}
 	b.screenshot(t, "waiting")
 	b.do(t, "approve", chromedp.Click("article.held form.approve button"), chromedp.WaitVisible("#message"))
@@ -160,7 +164,10 @@ func (b *bed) forgedPost(t *testing.T) {
 func (b *bed) replay(t *testing.T, text, thinking string) {
 	b.do(t, "sessions", chromedp.Navigate(b.url+"/sessions"), chromedp.Click("table.sessions td a"), chromedp.WaitVisible("a.replay"))
 	b.screenshot(t, "session")
+	began := time.Now()
 	b.do(t, "replay at the original pace", chromedp.Click("a.replay"), chromedp.WaitVisible("#done"))
+	took := time.Since(began)
+	b.wantPaced(t, took)
 	if got := eval[string](t, b, blockJS("text")); got != text {
 		t.Fatalf("the replay shows text %q, the client got %q", got, text)
 	}
@@ -179,6 +186,43 @@ func (b *bed) usagePage(t *testing.T) {
 		t.Fatal("the usage charts draw no bars")
 	}
 	b.screenshot(t, "usage")
+}
+
+// window: approving for 15 minutes opens a just-in-time window, so the same
+// program's next request under the same rule is answered without a hold.
+func (b *bed) window(t *testing.T) {
+	_, ans, _ := b.waitHeld(t, func() <-chan answer { return b.send("first of a batch") })
+	b.do(t, "approve for 15 minutes", chromedp.SetValue("article.held select[name=window]", "15m"),
+		chromedp.Click("article.held form.approve button"), chromedp.WaitVisible("#message"))
+	if a := wait(t, ans); a.err != nil {
+		t.Fatalf("the approved client got %v", a.err)
+	}
+	if a := wait(t, b.send("second of a batch")); a.err != nil {
+		t.Fatalf("the request inside the window got %v", a.err)
+	}
+	b.do(t, "audit of the window", chromedp.Navigate(b.url+"/audit?decision=allow"), chromedp.WaitVisible("td.approver"))
+	if got := b.text(t, "td.approver"); !strings.HasPrefix(got, "window:") {
+		t.Fatalf("the newest allowed record names approver %q, want the window", got)
+	}
+}
+
+// wantPaced checks the replay took at least as long as the recorded stream
+// (a lower bound: a loaded machine only makes it slower).
+func (b *bed) wantPaced(t *testing.T, took time.Duration) {
+	t.Helper()
+	u, err := url.Parse(eval[string](t, b, "location.href"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := strconv.ParseInt(u.Query().Get("id"), 10, 64)
+	e, err := admin.NewClient(b.d.Config().Admin.Socket).AuditRecord(context.Background(), id)
+	if err != nil || e.Recording == nil || len(e.Recording.Events) < 3 {
+		t.Fatalf("record %d: %+v, %v", id, e.Recording, err)
+	}
+	if last := e.Recording.Events[len(e.Recording.Events)-1].Offset; took < last {
+		t.Fatalf("the replay took %s, the recorded stream %s: not at its original pace", took, last)
+	}
+	t.Logf("replay at the original pace took %s", took.Round(time.Millisecond))
 }
 
 // blockJS reads the text of the replayed blocks of a kind, without their labels.

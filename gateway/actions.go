@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -208,13 +207,4 @@ func resultText(c gjson.Result) string {
 	return b.String()
 }
 
-func excerpt(s string) string {
-	if len(s) <= excerptLen {
-		return s
-	}
-	cut := excerptLen
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func excerpt(s string) string { return clip(s, excerptLen) }
