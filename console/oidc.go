@@ -2,10 +2,16 @@ package console
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,31 +23,31 @@ import (
 const (
 	loginCookie = "__Host-airlock_login" // binds the IdP round trip to the browser that started it
 	loginTTL    = 10 * time.Minute
-	maxLogins   = 1000
 )
 
 // oidcLogin runs the authorization-code flow with PKCE, state and nonce.
 // The provider is discovered on first use, so an unreachable IdP delays
-// sign-in, never the daemon's start.
+// sign-in, never the daemon's start. Nothing of an unfinished sign-in is
+// kept server-side: its nonce and PKCE verifier are derived from its state
+// with a per-process key, so a flood of started sign-ins crowds out no one.
 type oidcLogin struct {
 	cfg      OIDC
 	log      *zap.Logger
 	redirect string
+	key      []byte
 	mu       sync.Mutex
 	provider *oidc.Provider
-	pending  map[string]pendingLogin // by state
 }
 
-type pendingLogin struct {
-	nonce, verifier string
-	expires         time.Time
-}
+type pendingLogin struct{ nonce, verifier string }
 
 func newOIDCLogin(cfg OIDC, log *zap.Logger) *oidcLogin {
 	if cfg.GroupsClaim == "" {
 		cfg.GroupsClaim = "groups"
 	}
-	return &oidcLogin{cfg: cfg, log: log, pending: map[string]pendingLogin{}}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return &oidcLogin{cfg: cfg, log: log, key: key}
 }
 
 func (o *oidcLogin) enabled() bool          { return o.cfg.Issuer != "" }
@@ -61,28 +67,32 @@ func (o *oidcLogin) oauth(ctx context.Context) (*oauth2.Config, *oidc.Provider, 
 		RedirectURL: o.redirect, Scopes: []string{oidc.ScopeOpenID, "email", "profile", "groups"}}, o.provider, nil
 }
 
-// start remembers a new login and returns its state.
-func (o *oidcLogin) start() (string, pendingLogin) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	now := time.Now()
-	if len(o.pending) >= maxLogins {
-		forgetExpired(o.pending, now, func(p pendingLogin) time.Time { return p.expires })
-	}
-	state := randomToken()
-	p := pendingLogin{nonce: randomToken(), verifier: oauth2.GenerateVerifier(), expires: now.Add(loginTTL)}
-	if len(o.pending) < maxLogins {
-		o.pending[state] = p
-	}
-	return state, p
+// start returns a new sign-in's state (its expiry and a random part) and
+// the secrets derived from it.
+func (o *oidcLogin) start(now time.Time) (string, pendingLogin) {
+	state := strconv.FormatInt(now.Add(loginTTL).Unix(), 10) + "." + randomToken()
+	return state, o.derive(state)
 }
 
-func (o *oidcLogin) finish(state string) (pendingLogin, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	p, ok := o.pending[state]
-	delete(o.pending, state)
-	return p, ok && time.Now().Before(p.expires)
+// finish gives back the secrets of a sign-in that has not expired.
+func (o *oidcLogin) finish(state string, now time.Time) (pendingLogin, bool) {
+	exp, _, ok := strings.Cut(state, ".")
+	until, err := strconv.ParseInt(exp, 10, 64)
+	if !ok || err != nil || now.Unix() > until {
+		return pendingLogin{}, false
+	}
+	return o.derive(state), true
+}
+
+func (o *oidcLogin) derive(state string) pendingLogin {
+	return pendingLogin{nonce: o.mac("nonce", state), verifier: o.mac("pkce", state)}
+}
+
+// mac is 43 base64url characters: also a valid PKCE verifier (RFC 7636).
+func (o *oidcLogin) mac(purpose, state string) string {
+	m := hmac.New(sha256.New, o.key)
+	m.Write([]byte(purpose + "\x00" + state))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +106,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadGateway, "the identity provider cannot be reached")
 		return
 	}
-	state, p := s.oidc.start()
+	state, p := s.oidc.start(time.Now())
 	setCookie(w, loginCookie, state, loginTTL)
 	http.Redirect(w, r, conf.AuthCodeURL(state, oidc.Nonce(p.nonce), oauth2.S256ChallengeOption(p.verifier)), http.StatusSeeOther)
 }
@@ -127,7 +137,7 @@ func (s *Server) oidcExchange(r *http.Request) (Reviewer, error) {
 	if err != nil || state == "" || c.Value != state {
 		return Reviewer{}, errLogin
 	}
-	p, ok := s.oidc.finish(state)
+	p, ok := s.oidc.finish(state, time.Now())
 	if !ok {
 		return Reviewer{}, errLogin
 	}
