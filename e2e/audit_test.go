@@ -190,7 +190,8 @@ func holdCurl(t *testing.T, h *Harness, model, marker string) *heldCall {
 // awaitPending waits until c's request is held (see awaitHeld).
 func awaitPending(t *testing.T, h *Harness, c *heldCall) approval.Pending {
 	t.Helper()
-	return awaitHeld(t, h, `"content":"`+c.marker+`"`, c.done, 45*time.Second)
+	// the excerpt's last user turn, on a line of its own
+	return awaitHeld(t, h, "\nuser: "+c.marker+"\n", c.done, 45*time.Second)
 }
 
 // awaitHeld polls `airlock approvals list --json` until a held request's
@@ -201,7 +202,7 @@ func awaitHeld(t *testing.T, h *Harness, needle string, done <-chan Result, limi
 	var held approval.Pending
 	err := poll.Until(context.Background(), limit, func() (bool, error) {
 		for _, p := range pendingList(t, h) {
-			if strings.Contains(p.Request.Summary, needle) {
+			if strings.Contains(p.Request.Summary+"\n", needle) {
 				held = p
 				return true, nil
 			}
