@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/internal/sse"
 )
 
@@ -89,4 +91,27 @@ func drain(resp *http.Response) {
 		}
 	}
 	resp.Body.Close()
+}
+
+// BenchmarkSSETextEvent is what the gateway (masking off, recording on) does
+// per upstream text delta: frame it, take it through the stages, record it
+// and queue it for the client. The common case should not allocate.
+func BenchmarkSSETextEvent(b *testing.B) {
+	e := newEnv(b, allowAll, nil)
+	ex := e.gw.begin(newRequest("POST", "/v1/messages", ""))
+	ex.rc = &audit.Recording{}
+	t := e.gw.newSSETransform(context.Background(), ex)
+	ev := []byte("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0," +
+		"\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello! How can I help you today?\"}}\n\n")
+	out := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(ex.rc.Events) > 4096 { // a long answer, then the next
+			ex.rc.Events, t.recorded = ex.rc.Events[:0], 0
+		}
+		var err error
+		if out, err = t.write(out[:0], ev); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -63,6 +63,7 @@ type sseTransform struct {
 	held     []byte // terminal events and what follows
 	actions  *actionTracker
 	gate     *actionGate // nil unless the policy has action rules
+	arena    recordArena // the recorded events' bytes
 	recorded int
 	cut      bool
 }
@@ -179,7 +180,28 @@ func (t *sseTransform) send(raw []byte, q *[]byte) {
 	if t.recorded > maxRecorded {
 		raw = []byte(": airlock: recording truncated after " + strconv.Itoa(maxRecorded) + " bytes\n\n")
 	}
-	rc.Events = append(rc.Events, eventAt(t.ex, bytes.Clone(raw)))
+	rc.Events = append(rc.Events, eventAt(t.ex, t.arena.clone(raw)))
+}
+
+// recordArena copies recorded events into shared chunks, so recording an
+// event costs no allocation of its own: a stream's chunks grow from 1 KiB to
+// 32 KiB (a short answer holds little), and an event larger than a quarter
+// chunk gets its own copy. A chunk is never written twice, so every event
+// keeps its bytes.
+type recordArena struct{ chunk []byte }
+
+const maxArenaChunk = 32 << 10
+
+func (a *recordArena) clone(b []byte) []byte {
+	if len(b) > maxArenaChunk/4 {
+		return bytes.Clone(b)
+	}
+	if cap(a.chunk)-len(a.chunk) < len(b) {
+		a.chunk = make([]byte, 0, max(min(max(2*cap(a.chunk), 1<<10), maxArenaChunk), len(b)))
+	}
+	start := len(a.chunk)
+	a.chunk = append(a.chunk, b...)
+	return a.chunk[start:len(a.chunk):len(a.chunk)]
 }
 
 // cutWith ends the stream with an API-shaped error event in place of what
@@ -214,13 +236,22 @@ func (t *sseTransform) auditFailed() ([]byte, error) {
 
 func errorEvent(data []byte) []byte { return sse.AppendEvent(nil, []byte("error"), data, "\n") }
 
-// eventName is the event's name, or the type its data declares.
+// eventName is the event's name, or the type its data declares. The API's
+// own names come back as constants: an event costs no allocation for it.
 func eventName(e sse.Event) string {
-	if len(e.Name) > 0 {
-		return string(e.Name)
+	if len(e.Name) == 0 {
+		return gjson.GetBytes(e.Data, "type").String()
 	}
-	return gjson.GetBytes(e.Data, "type").String()
+	for _, known := range knownEvents {
+		if string(e.Name) == known {
+			return known
+		}
+	}
+	return string(e.Name)
 }
+
+var knownEvents = [...]string{"content_block_delta", "content_block_start", "content_block_stop",
+	"message_start", "message_delta", "message_stop", "ping", "error"}
 
 func (g *Gateway) maxEvent() int {
 	if g.cfg.MaxEvent > 0 {
