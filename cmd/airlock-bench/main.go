@@ -55,7 +55,7 @@ func run(args []string) error {
 	duration := fs.Duration("duration", bench.FullSizes.Duration, "measured time per run")
 	peers := fs.Bool("peers", true, "measure nginx and mitmproxy when installed")
 	limit := fs.Duration("limit", 11*time.Minute, "stop measuring after this long")
-	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-lean,nginx,mitmproxy)")
+	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-netns,airlock-lean,nginx,mitmproxy)")
 	profile := fs.Bool("profile", true, "profile Airlock's data path per scenario after the measurements (needs go on PATH)")
 	profileDir := fs.String("profile-dir", "", "keep each scenario's CPU and allocation profiles here (default: the scratch directory, removed)")
 	sel := fs.String("scenarios", "", "comma-separated scenario ids (rps_c1,rps_c16,rps_c256,h2load_c16,newconn,stream,bigprompt,claudecode,memory,streams10k)")

@@ -35,8 +35,30 @@ func (f *full) startDaemon(ctx context.Context) bool {
 	}
 	f.daemon = d
 	f.command(d.Command + " &   # captured cgroup " + d.Cgroup)
+	f.startNetns(ctx, d)
 	f.rep.Versions["airlockd"] = treeVersion()
 	return true
+}
+
+// NetnsTargetName is the capture path taken from a container's network
+// namespace: the same daemon as AirlockTarget, reached from another namespace.
+const NetnsTargetName = "airlock-netns"
+
+// startNetns adds the container's connection next to the host process's.
+func (f *full) startNetns(ctx context.Context, d *Airlockd) {
+	if !f.opts.wants(NetnsTargetName) {
+		return
+	}
+	n, err := StartNetnsTarget(ctx, d.Cgroup)
+	if err != nil {
+		f.note("%s left out: %v", NetnsTargetName, err)
+		return
+	}
+	f.closers = append(f.closers, n.Close)
+	f.add(ctx, Target{Name: NetnsTargetName, Label: "the same airlockd, the client in a network namespace of its own (loopback only, as a container under --network none) dialling " +
+		TargetAddr + ": redirected to the listener airlockd opened inside that namespace", Addr: TargetAddr, Key: EmbeddedKey,
+		Enter: d.Enter, Dial: n.Dial(TargetAddr)}, d.Proc, d.CAFile)
+	f.command("unshare -n sh -c 'ip link set lo up && exec sleep 86400' &   # in " + d.Cgroup + "; the client's sockets are made in its namespace")
 }
 
 // startInproc runs `airlock-bench serve-airlock` as its own process.

@@ -55,7 +55,8 @@ func Scenarios(z Sizes) []Scenario {
 		cmd := "h2load " + strings.Join(h.Args(Target{Addr: "<configuration's address>", Key: "<key>"}, "body.json"), " ")
 		out = append(out, Scenario{ID: "h2load_c16", Title: "Non-streamed requests, concurrency 16, driven by h2load (HTTP/1.1)",
 			Note:    "The same request driven by nghttp2's h2load, which spends far less CPU per request than the Go client (all processes share the cores). h2load prints no percentiles, only the mean. Command: `" + cmd + "`",
-			Metrics: []Metric{{"rps", "req/s", true}, {"mean", "mean ms", false}}, Run: h.Run})
+			Metrics: []Metric{{"rps", "req/s", true}, {"mean", "mean ms", false}}, Run: h.Run,
+			Skip: func(t Target) bool { return t.Dial != nil }}) // h2load dials from the host's namespace
 	}
 	return append(out,
 		Scenario{ID: "newconn", Title: "A new connection per request (full TLS handshake), concurrency 4",

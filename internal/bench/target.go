@@ -31,6 +31,10 @@ type Target struct {
 	// Enter runs before each measurement and its result after (the capture
 	// targets move the load generator into the captured cgroup and back).
 	Enter func() (leave func(), err error)
+	// Dial, when set, opens the connection to Addr instead of a plain dial
+	// (the container target creates its sockets in a network namespace of
+	// its own). Scenarios driven by another program skip such targets.
+	Dial func(ctx context.Context) (net.Conn, error)
 }
 
 func (t Target) serverName() string {
@@ -46,6 +50,9 @@ func (t Target) transport(keepAlive bool, conns int) *http.Transport {
 	dialer := &net.Dialer{Timeout: 10 * time.Second}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			if t.Dial != nil {
+				return t.Dial(ctx)
+			}
 			return dialer.DialContext(ctx, network, t.Addr)
 		},
 		TLSClientConfig:     &tls.Config{ServerName: t.serverName(), RootCAs: t.Roots},
