@@ -45,14 +45,15 @@ func (p spoolPos) after(q spoolPos) bool {
 }
 
 type spool struct {
-	base    string // <db>.spool.
-	mu      sync.Mutex
-	f       *os.File
-	seg     uint64
-	size    int64
-	closed  bool
-	removed uint64 // segments below this are gone
-	frame   bytes.Buffer
+	base     string // <db>.spool.
+	mu       sync.Mutex
+	f        *os.File
+	seg      uint64
+	size     int64
+	closed   bool
+	unqueued bool   // a spooled record never reached the writer: keep the files
+	removed  uint64 // segments below this are gone
+	frame    bytes.Buffer
 }
 
 func openSpool(dbPath string, seg uint64) (*spool, error) {
@@ -116,7 +117,7 @@ func (s *spool) close(allCommitted bool) {
 	if s.f != nil {
 		s.f.Close()
 	}
-	if allCommitted {
+	if allCommitted && !s.unqueued {
 		s.release(s.seg + 1)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -129,5 +130,57 @@ func TestAppendCompressesOnTheWriter(t *testing.T) {
 	var size int
 	if err := s.db.QueryRow(`SELECT length(data) FROM recordings`).Scan(&size); err != nil || size >= len(big)/4 {
 		t.Fatalf("stored recording is %d bytes (%v): not compressed", size, err)
+	}
+}
+
+// TestCloseBehindAFailingDatabase: with the database refusing commits, the
+// queue fills and Appends block; Close still returns, every Append returns,
+// and every acknowledged record is committed by the next Open.
+func TestCloseBehindAFailingDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "audit.db")
+	s, err := Open(ctx, StoreConfig{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setMaxPages(t, s, 1) // "disk full": SQLite refuses to grow the file
+	big := string(bytes.Repeat([]byte("x"), 16<<10))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	acked := map[string]bool{}
+	for i := range queueSize + 64 {
+		wg.Go(func() {
+			r := sampleRecord(i)
+			r.Reason = big
+			if s.Append(ctx, r, nil) == nil {
+				mu.Lock()
+				acked[r.RequestID] = true
+				mu.Unlock()
+			}
+		})
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(s.jobs) < queueSize; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue never filled (%d queued, ready %v)", len(s.jobs), s.Ready())
+		}
+	}
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close hung behind a full queue")
+	}
+	wg.Wait()
+	again := openTest(t, StoreConfig{Path: path})
+	recs, err := again.List(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		delete(acked, r.RequestID)
+	}
+	if len(acked) > 0 || !verify(t, again).OK {
+		t.Fatalf("%d acknowledged records missing after the reopen (of %d stored)", len(acked), len(recs))
 	}
 }

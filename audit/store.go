@@ -201,14 +201,9 @@ func (s *Store) Ready() error {
 
 // Close stops the writer (waiting for an in-flight group) and closes the database.
 func (s *Store) Close() error {
-	s.closeMu.Do(func() {
-		if s.spool != nil { // no new records; the writer drains the queued ones
-			s.spool.mu.Lock()
-			s.spool.closed = true
-			s.spool.mu.Unlock()
-		}
-		close(s.closing)
-	})
+	// The writer drains what is queued and closes the spool (taking its lock
+	// here could wait forever on an Append blocked behind a full queue).
+	s.closeMu.Do(func() { close(s.closing) })
 	<-s.done
 	s.stmts.close()
 	err := s.db.Close()

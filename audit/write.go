@@ -91,8 +91,14 @@ func (s *Store) Append(ctx context.Context, rec *Record, rc *Recording) error {
 	if err := s.spool.append(job); err != nil {
 		return err
 	}
-	s.jobs <- job // spooled: it must reach the writer, which drains until Close
-	s.appended.Add(1)
+	select {
+	case s.jobs <- job:
+		s.appended.Add(1)
+	case <-s.closing:
+		// The writer drains no more (a full queue behind a failing database):
+		// the record stays in the spool, which the next Open replays.
+		s.spool.unqueued = true
+	}
 	return nil
 }
 
@@ -209,16 +215,25 @@ func (s *Store) writer() {
 // drain commits what is still queued at Close (the spool is closed to new
 // records by then); the spool files go only if all of it is committed.
 func (s *Store) drain() {
+	ok := s.drainQueued()
+	if s.spool == nil {
+		return
+	}
+	s.spool.mu.Lock() // no Append queues after this: what did is drained next
+	s.spool.closed = true
+	s.spool.mu.Unlock()
+	s.spool.close(s.drainQueued() && ok)
+}
+
+// drainQueued commits every queued job; false if any commit failed.
+func (s *Store) drainQueued() bool {
 	ok := true
 	for {
 		select {
 		case job := <-s.jobs:
 			ok = s.commit(s.collect(job)) && ok
 		default:
-			if s.spool != nil {
-				s.spool.close(ok)
-			}
-			return
+			return ok
 		}
 	}
 }
