@@ -1,6 +1,9 @@
 package config
 
-import "net/netip"
+import (
+	"net/netip"
+	"net/url"
+)
 
 // Console configures the reviewers' web console.
 type Console struct {
@@ -55,11 +58,25 @@ func (c Console) validate(ps *problems) {
 	if c.OIDC.Issuer == "" {
 		return
 	}
-	httpURL(ps, "console.oidc.issuer", c.OIDC.Issuer)
+	httpsUnlessLoopback(ps, "console.oidc.issuer", c.OIDC.Issuer)
 	if c.OIDC.ClientID == "" {
 		ps.add("console.oidc.client_id", "is required with console.oidc.issuer")
 	}
 	if len(c.Reviewers) == 0 {
 		ps.add("console.reviewers", "name at least one group whose members may review: without it nobody can sign in")
+	}
+}
+
+// httpsUnlessLoopback is httpURL that also refuses plain http beyond this
+// host: whoever sits on the path to an http identity provider can forge the
+// discovery document and its keys, and so sign any reviewer in.
+func httpsUnlessLoopback(ps *problems, key, s string) {
+	httpURL(ps, key, s)
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "http" {
+		return
+	}
+	if ip, err := netip.ParseAddr(u.Hostname()); (err != nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+		ps.add(key, "must be https unless the provider is on loopback, got %q", s)
 	}
 }
