@@ -18,6 +18,8 @@ import (
 
 // BenchPolicy is a realistic policy: a few rules a team would write, none of
 // which blocks the benchmark's requests, so every request evaluates them all.
+// Its action rules put the tool-call gate on every streamed answer, as
+// deploy/policy.yaml does: the stream figures include what the gate costs.
 const BenchPolicy = `rules:
   - id: block-admin-keys
     when: embedded.class == "admin_key"
@@ -40,6 +42,16 @@ const BenchPolicy = `rules:
     when: caller.uid >= 1000
     action: allow
     rate_limit: {requests: 120, window: 1m, per: uid}
+  - id: destructive-shell
+    on: action
+    when: action.tool == "Bash" && has(action.input.command) && action.input.command.matches(r"\brm\s+-[a-zA-Z]*[rR]")
+    action: deny
+    reason: recursive deletes are not run by agents
+  - id: writes-in-tree
+    on: action
+    when: action.tool in ["Write", "Edit"] && has(action.input.file_path) && !within(action.input.file_path, caller.cwd)
+    action: deny
+    reason: agents write only inside their working tree
 default:
   action: allow
   reason: default rule
