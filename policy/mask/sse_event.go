@@ -1,7 +1,7 @@
 package mask
 
 import (
-	"bytes"
+	"encoding/json"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -168,13 +168,42 @@ func (s *Stream) flushBlock(index int) {
 
 // rewrite writes an event with one field of its data replaced, framed as
 // an optional event line and one data line, in the original line endings.
+// The event is built in the stream's own buffers, reused by the next
+// rewrite: like the upstream's events, whoever keeps one copies it.
 func (s *Stream) rewrite(nl string, name, data []byte, path, value string) {
-	newData, err := sjson.SetBytes(bytes.Clone(data), path, value)
-	if err != nil {
+	newData, ok := setString(s.dataBuf[:0], data, path, value)
+	if !ok {
 		return // data parsed as JSON a moment ago; cannot happen
 	}
-	raw := sse.AppendEvent(make([]byte, 0, len(name)+len(newData)+16), name, newData, nl)
-	s.write(sse.Event{Raw: raw, Name: name, Data: newData})
+	s.dataBuf = newData
+	s.rawBuf = sse.AppendEvent(s.rawBuf[:0], name, newData, nl)
+	s.write(sse.Event{Raw: s.rawBuf, Name: name, Data: newData})
+}
+
+// setString appends to dst data with the string at path replaced by value.
+// It splices the bytes where the value sits, encoding it as sjson does, and
+// leaves anything unusual (a value that is not a string) to sjson.
+func setString(dst, data []byte, path, value string) ([]byte, bool) {
+	r := gjson.GetBytes(data, path)
+	if r.Type != gjson.String || r.Index <= 0 || r.Index+len(r.Raw) > len(data) {
+		out, err := sjson.SetBytes(append(dst, data...), path, value)
+		return out, err == nil
+	}
+	dst = append(dst, data[:r.Index]...)
+	dst = appendJSONString(dst, value)
+	return append(dst, data[r.Index+len(r.Raw):]...), true
+}
+
+// appendJSONString encodes s as sjson.SetBytes would: verbatim in quotes
+// when nothing needs escaping, else as encoding/json writes it.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > 0x7f || c == '"' || c == '\\' {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	return append(append(append(dst, '"'), s...), '"')
 }
 
 // cloneOrNil copies src into dst's storage; nil stays nil (no event line).

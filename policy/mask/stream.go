@@ -41,6 +41,8 @@ type Stream struct {
 	res    Result
 	err    error
 	passed int
+
+	dataBuf, rawBuf []byte // the last rewritten event (see rewrite)
 }
 
 // NewStream returns a Stream that is fed bytes (Write, Close) and writes
