@@ -148,7 +148,9 @@ func TestCloseBehindAFailingDatabase(t *testing.T) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	acked := map[string]bool{}
-	for i := range queueSize + 64 {
+	// Enough to fill the queue even with a whole group held by the writer,
+	// retrying it: otherwise the queue may never fill.
+	for i := range queueSize + maxGroup + 64 {
 		wg.Go(func() {
 			r := sampleRecord(i)
 			r.Reason = big
