@@ -29,6 +29,7 @@ func windowDetector(r glconfig.Rule, allow []*glconfig.Allowlist, kind, source s
 	w := &winRule{re: re, secretGroup: r.SecretGroup, entropy: r.Entropy, pre: preKeywordSet(tree, r.Keywords),
 		back: min(n, maxWinBack), fwd: min(n, maxWinFwd) + wholeValueSlack}
 	w.prefix = newNamePrefix(tree)
+	w.lazy = newLazyBody(src, tree)
 	lists := compileAllowlists(allow)
 	w.allowlists = lists
 	if *w.pre != ([256]bool{}) || spansSpaces(tree) {
@@ -199,31 +200,74 @@ func litPrefix(t *syntax.Regexp) string {
 }
 
 func minMatchLen(t *syntax.Regexp) int {
+	least, _ := runeBounds(t)
+	return least
+}
+
+// runeBounds is the least and the most runes a match of t spans (most is
+// -1 when unbounded; assertions span none).
+func runeBounds(t *syntax.Regexp) (least, most int) {
 	switch t.Op {
 	case syntax.OpLiteral:
-		return len(t.Rune)
+		return len(t.Rune), len(t.Rune)
 	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
-		return 1
-	case syntax.OpCapture, syntax.OpPlus:
-		return minMatchLen(t.Sub[0])
-	case syntax.OpRepeat:
-		return t.Min * minMatchLen(t.Sub[0])
-	case syntax.OpConcat:
-		n := 0
-		for _, s := range t.Sub {
-			n += minMatchLen(s)
-		}
-		return n
-	case syntax.OpAlternate:
-		n := -1
-		for _, s := range t.Sub {
-			if m := minMatchLen(s); n < 0 || m < n {
-				n = m
-			}
-		}
-		return max(n, 0)
+		return 1, 1
+	case syntax.OpCapture:
+		return runeBounds(t.Sub[0])
+	case syntax.OpQuest, syntax.OpStar, syntax.OpPlus, syntax.OpRepeat:
+		return repeatBounds(t)
+	case syntax.OpConcat, syntax.OpAlternate:
+		return combineBounds(t)
 	}
-	return 0
+	return 0, 0
+}
+
+func repeatBounds(t *syntax.Regexp) (least, most int) {
+	lo, hi := runeBounds(t.Sub[0])
+	times, upTo := t.Min, t.Max
+	switch t.Op {
+	case syntax.OpQuest:
+		times, upTo = 0, 1
+	case syntax.OpStar:
+		times, upTo = 0, -1
+	case syntax.OpPlus:
+		times, upTo = 1, -1
+	}
+	if upTo < 0 || hi < 0 {
+		return times * lo, -1
+	}
+	return times * lo, upTo * hi
+}
+
+// combineBounds is runeBounds of a concatenation or an alternation.
+func combineBounds(t *syntax.Regexp) (least, most int) {
+	least = -1
+	for i, s := range t.Sub {
+		lo, hi := runeBounds(s)
+		switch {
+		case t.Op == syntax.OpConcat:
+			least, most = max(least, 0)+lo, addBound(most, hi)
+		case i == 0:
+			least, most = lo, hi
+		default:
+			least, most = min(least, lo), maxBound(most, hi)
+		}
+	}
+	return max(least, 0), most
+}
+
+func addBound(a, b int) int {
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return a + b
+}
+
+func maxBound(a, b int) int {
+	if a < 0 || b < 0 {
+		return -1
+	}
+	return max(a, b)
 }
 
 // notFollowedByAssignment: after the keyword come at most ~70 name bytes

@@ -56,6 +56,9 @@ type winRule struct {
 	// prefix, for a rule that starts with a lazy name run, finds matches
 	// without running that run (window_after.go); nil = the whole regexp.
 	prefix *namePrefix
+	// lazy, for a rule with a lazy any-rune body (private keys), finds
+	// its matches without the NFA over the whole window (lazy_body.go).
+	lazy *lazyBody
 }
 
 // windowEnd is where the window of the occurrence ending at ke ends, if
@@ -174,6 +177,12 @@ func (s *scanner) runWindow(det, ks, ke, hi int) {
 // Occurrences of several keywords in one name (aws_secret_access_key)
 // share their window: a recent identical window's result is reused.
 func (s *scanner) windowMatches(det, lo, hi, ks, ke int) [][]int {
+	if w := s.e.detectors[det].win; w.lazy != nil {
+		if locs, ok := w.lazy.find(s.buf[lo-s.base:hi-s.base], ke-lo); ok {
+			s.bud.spend(hi - lo)
+			return locs // the matches that may overlap the occurrence: no memo
+		}
+	}
 	for _, m := range s.lastWins {
 		if m.det == det && m.lo == lo && m.hi == hi && m.ok && m.settles(ke) {
 			return m.locs
