@@ -75,7 +75,20 @@ func sseEvent(nl, name string, data any) string {
 	return "event: " + name + nl + "data: " + string(js) + nl + nl
 }
 
+// textDelta is a delta event with its fields in the order the API writes
+// them (the order parseDelta reads).
 func textDelta(nl string, index int, field, typ, text string) string {
+	js, err := json.Marshal(text)
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf(`event: content_block_delta%sdata: {"type":"content_block_delta","index":%d,"delta":{"type":"%s","%s":%s}}%s%s`,
+		nl, index, typ, field, js, nl, nl)
+}
+
+// sortedTextDelta is the same event with its keys sorted: valid, but not
+// the API's order, so masking reads it through gjson.
+func sortedTextDelta(nl string, index int, field, typ, text string) string {
 	return sseEvent(nl, "content_block_delta", map[string]any{"type": "content_block_delta", "index": index,
 		"delta": map[string]any{"type": typ, field: text}})
 }
@@ -93,12 +106,20 @@ func buildStream(r *rand.Rand, nl string, textPieces, jsonPieces []string) strin
 		if r.IntN(15) == 0 {
 			b.WriteString(": keep-alive comment" + nl + nl)
 		}
-		b.WriteString(textDelta(nl, 0, "text", "text_delta", p))
+		delta := textDelta
+		if r.IntN(3) == 0 {
+			delta = sortedTextDelta
+		}
+		b.WriteString(delta(nl, 0, "text", "text_delta", p))
 	}
 	b.WriteString(sseEvent(nl, "content_block_stop", map[string]any{"type": "content_block_stop", "index": 0}))
 	b.WriteString(sseEvent(nl, "content_block_start", map[string]any{"type": "content_block_start", "index": 1, "content_block": map[string]any{"type": "tool_use", "id": "toolu_1", "name": "bash", "input": map[string]any{}}}))
 	for _, p := range jsonPieces {
-		b.WriteString(textDelta(nl, 1, "partial_json", "input_json_delta", p))
+		delta := textDelta
+		if r.IntN(3) == 0 {
+			delta = sortedTextDelta
+		}
+		b.WriteString(delta(nl, 1, "partial_json", "input_json_delta", p))
 	}
 	b.WriteString(sseEvent(nl, "content_block_stop", map[string]any{"type": "content_block_stop", "index": 1}))
 	b.WriteString(sseEvent(nl, "message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn"}}))

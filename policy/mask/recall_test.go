@@ -117,11 +117,15 @@ func secretGone(out, s string) (gone, part bool) {
 	return true, false
 }
 
-// streamText masks text as one content block streamed in random pieces.
+// streamText masks text as one content block streamed in random pieces
+// (the SSE bytes are then fed in random chunks, which do split runes).
 func streamText(t *testing.T, m *Masker, r *rand.Rand, text string) string {
 	var pieces []string
 	for rest := text; rest != ""; {
 		n := min(len(rest), 1+r.IntN(40))
+		for n < len(rest) && !isRuneStart(rest[n]) {
+			n++ // the API's deltas are whole strings: a piece never splits a rune
+		}
 		pieces = append(pieces, rest[:n])
 		rest = rest[n:]
 	}

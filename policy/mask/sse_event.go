@@ -31,8 +31,16 @@ type sseData struct {
 }
 
 // parseData reads the fields with gjson: events are parsed on the hot
-// path and reflection-based decoding cost most of the per-event time.
+// path and reflection-based decoding cost most of the per-event time. The
+// common delta shape takes parseDelta's shortcut.
 func parseData(data []byte) (sseData, bool) {
+	if d, ok := parseDelta(data); ok {
+		return d, true
+	}
+	return parseDataGJSON(data)
+}
+
+func parseDataGJSON(data []byte) (sseData, bool) {
 	if !gjson.ValidBytes(data) {
 		return sseData{}, false
 	}
