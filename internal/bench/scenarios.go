@@ -45,6 +45,8 @@ func Scenarios(z Sizes) []Scenario {
 	}
 	newConn := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, NewConn: true, Body: SmallBody}
 	stream := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Body: StreamBody, Header: StreamHeader(z.StreamEvents, 20)}
+	lone := stream
+	lone.Concurrency = 1
 	big := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Body: BigBody(z.BigPrompt)}
 	mem := Memory{N: z.OpenConns, Settle: 500 * time.Millisecond}
 	agent := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Header: ClaudeCodeHeader(z.AgentEvents),
@@ -63,6 +65,8 @@ func Scenarios(z Sizes) []Scenario {
 			Note: "No keep-alive and no TLS session resumption: each request pays a handshake to the proxy (and the proxy's own upstream choice).", Metrics: rpsMetrics, Run: newConn.Run},
 		Scenario{ID: "stream", Title: fmt.Sprintf("Streamed answers: %d text deltas of 20 bytes, concurrency 4", z.StreamEvents),
 			Note: "Time to first event is from sending the request to reading message_start; µs per event is (stream time − first event) / deltas.", Metrics: strMetrics, Run: stream.Run},
+		Scenario{ID: "stream_c1", Title: fmt.Sprintf("Streamed answers one at a time: %d text deltas of 20 bytes, concurrency 1", z.StreamEvents),
+			Note: "The same stream with no other stream in flight: the time Airlock adds to the first event without queueing behind other streams' events for the CPU (the concurrency-4 scenario above keeps both cores busy, so its first event also waits its turn).", Metrics: strMetrics, Run: lone.Run},
 		Scenario{ID: "bigprompt", Title: fmt.Sprintf("A %d KB multi-turn prompt, concurrency 4", z.BigPrompt>>10),
 			Note: "Every turn is scanned by masking on every request; the answer is short.", Metrics: rpsMetrics, Run: big.Run},
 		Scenario{ID: "claudecode", Title: fmt.Sprintf("Claude Code-shaped turns: ~50 KB requests, %d streamed text deltas then a tool call, concurrency 4", z.AgentEvents),

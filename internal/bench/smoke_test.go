@@ -39,7 +39,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	md := rep.Markdown()
-	for _, want := range []string{"rps_c16", "stream", "bigprompt", "newconn", "claudecode", "streams10k"} {
+	for _, want := range []string{"rps_c16", "stream", "stream_c1", "bigprompt", "newconn", "claudecode", "streams10k"} {
 		if _, ok := rep.find(want); !ok {
 			t.Errorf("scenario %s missing", want)
 		}
