@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	glconfig "github.com/zricethezav/gitleaks/v8/config"
 )
@@ -22,8 +23,16 @@ type allowlist struct {
 }
 
 type allowBranch struct {
-	re   *regexp.Regexp
-	need string // lower-case literal every match contains ("" = none known)
+	re *regexp.Regexp
+	// needs: every match contains one of these lower-case strings (nil =
+	// none known).
+	needs []string
+	// first, for a branch anchored at the start, holds the ASCII bytes a
+	// match may start with (nil = any).
+	first *[256]bool
+	// most, for a branch anchored at both ends, bounds the target's runes
+	// (-1 = no bound).
+	most int
 }
 
 // compiledAllowlists caches by list: the global list is in every rule's.
@@ -71,44 +80,137 @@ func splitBranches(re *regexp.Regexp) []allowBranch {
 		if err != nil {
 			return whole
 		}
-		out = append(out, allowBranch{re: b, need: requiredLiteral(alt)})
+		out = append(out, newAllowBranch(b, alt))
 	}
 	return out
 }
 
-// requiredLiteral is the literal text every match of t starts with, after
-// leading assertions, if it is at least 3 bytes of ASCII.
-func requiredLiteral(t *syntax.Regexp) string {
+func newAllowBranch(re *regexp.Regexp, t *syntax.Regexp) allowBranch {
+	b := allowBranch{re: re, needs: requiredAny(t), most: -1}
 	elems := flatten(t)
-	for len(elems) > 0 && atMostOneByte(elems[0]) && minMatchLen(elems[0]) == 0 {
-		elems = elems[1:]
+	if len(elems) < 2 || elems[0].Op != syntax.OpBeginText {
+		return b
 	}
-	p := litPrefix(&syntax.Regexp{Op: syntax.OpConcat, Sub: elems})
-	if len(p) < 3 || strings.ContainsFunc(p, func(r rune) bool { return r >= 0x80 }) {
-		return ""
+	var first [256]bool
+	if firstBytes(&first, elems[1]) {
+		b.first = &first
 	}
-	return p
+	if elems[len(elems)-1].Op == syntax.OpEndText {
+		b.most = maxRunes(t)
+	}
+	return b
 }
 
-// regexAllowed is Allowlist.RegexAllowed. The literal test is exact only
-// for ASCII targets ((?i)k also matches the Kelvin sign), so any other
-// target runs every branch.
+// mayMatch is the branch's cheap necessary conditions on target (low is
+// target lower-cased, ascii whether target is ASCII). The literal tests
+// are exact only for ASCII targets ((?i)k also matches the Kelvin sign).
+func (b *allowBranch) mayMatch(target, low string, ascii bool) bool {
+	if b.first != nil && target[0] < 0x80 && !b.first[target[0]] {
+		return false
+	}
+	if b.most >= 0 && len(target) > utf8.UTFMax*b.most || ascii && b.most >= 0 && len(target) > b.most {
+		return false
+	}
+	if b.needs == nil || !ascii {
+		return true
+	}
+	for _, n := range b.needs {
+		if strings.Contains(low, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// requiredAny is a set of lower-case ASCII strings one of which every
+// match of t contains (nil when none is known): the most selective of its
+// elements' and runs of elements' finite spellings.
+func requiredAny(t *syntax.Regexp) []string {
+	switch t.Op {
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredAny(t.Sub[0])
+	case syntax.OpRepeat:
+		if t.Min > 0 {
+			return requiredAny(t.Sub[0])
+		}
+		return nil
+	case syntax.OpAlternate:
+		var out []string
+		for _, s := range t.Sub {
+			r := requiredAny(s)
+			if r == nil {
+				return nil
+			}
+			out = appendNew(out, r...)
+		}
+		return selective(out)
+	case syntax.OpConcat:
+		return requiredInConcat(t.Sub)
+	}
+	if sp, ok := spellings(t); ok {
+		return selective(sp)
+	}
+	return nil
+}
+
+func requiredInConcat(elems []*syntax.Regexp) []string {
+	var best []string
+	for i := range elems {
+		best = moreSelective(best, requiredAny(elems[i]))
+		for j := i + 2; j <= len(elems); j++ {
+			sp, ok := spellings(concat(elems[i:j]))
+			if !ok {
+				break
+			}
+			best = moreSelective(best, selective(sp))
+		}
+	}
+	return best
+}
+
+// selective keeps a set worth testing: at most 16 strings of 2 bytes or more.
+func selective(set []string) []string {
+	if len(set) == 0 || len(set) > 16 || shortest(set) < 2 {
+		return nil
+	}
+	return set
+}
+
+func moreSelective(a, b []string) []string {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	case shortest(b) > shortest(a) || shortest(b) == shortest(a) && len(b) < len(a):
+		return b
+	}
+	return a
+}
+
+func shortest(set []string) int {
+	n := -1
+	for _, s := range set {
+		if n < 0 || len(s) < n {
+			n = len(s)
+		}
+	}
+	return n
+}
+
+// regexAllowed is Allowlist.RegexAllowed.
 func (a *allowlist) regexAllowed(target string) bool {
 	if target == "" {
 		return false
 	}
 	ascii := isASCII(target)
 	low := ""
-	for _, b := range a.branches {
-		if b.need != "" && ascii {
-			if low == "" {
-				low = strings.ToLower(target)
-			}
-			if !strings.Contains(low, b.need) {
-				continue
-			}
+	for i := range a.branches {
+		b := &a.branches[i]
+		if b.needs != nil && ascii && low == "" {
+			low = strings.ToLower(target)
 		}
-		if b.re.MatchString(target) {
+		if b.mayMatch(target, low, ascii) && b.re.MatchString(target) {
 			return true
 		}
 	}
