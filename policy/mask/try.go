@@ -41,6 +41,30 @@ func (s *scanner) try(c candidate, i int, final bool) match {
 	return s.runRegex(c.det, i, s.buf[rel:min(len(s.buf), j+1)])
 }
 
+// matchBound is where a match of an anchored candidate at i ends at the
+// latest, once the bytes present decide it (ok false: not yet known, or
+// not an anchored candidate). The match holds only bytes the detector's
+// pattern may contain, so it ends by the run of them that runEnd finds
+// (one byte on when the run stopped at maxLen: try's window has it).
+func (s *scanner) matchBound(c candidate, i int, final bool) (int, bool) {
+	d := s.e.detectors[c.det]
+	switch {
+	case d.exact:
+		return i + len(s.e.kwValue[c.kw]), true
+	case c.span > 0 || d.win != nil:
+		return 0, false
+	}
+	rel := i - s.base
+	j := s.runEnd(d, rel)
+	if j == len(s.buf) {
+		return s.base + j, final
+	}
+	if !d.cont[s.buf[j]] {
+		return s.base + j, true
+	}
+	return s.base + j + 1, true
+}
+
 // earlyProbe is the prefix an earlyMatch detector tries first: most PEM
 // keys fit, and a smaller window keeps the regexp on its fast engine.
 const earlyProbe = 4 << 10
