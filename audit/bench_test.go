@@ -57,6 +57,31 @@ func benchWriteParallel(b *testing.B, cfg StoreConfig) {
 	reportLatency(b, lat)
 }
 
+// BenchmarkAppendParallel is the daemon's path: 32 concurrent Appends (each
+// returns once spooled), with recordings of a typical streamed answer; the
+// writer compresses them and commits in groups. records/s counts until the
+// last one is committed.
+func BenchmarkAppendParallel(b *testing.B) {
+	s := openTest(b, StoreConfig{})
+	rc := streamRecording(200)
+	b.SetParallelism(16) // x GOMAXPROCS goroutines
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			if err := s.Append(context.Background(), sampleRecord(i), rc); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	s.settle(context.Background())
+	b.StopTimer()
+	if got, want := s.committed.Load(), s.appended.Load(); got != want {
+		b.Fatalf("%d of %d records committed", got, want)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
 func reportLatency(b *testing.B, lat []time.Duration) {
 	b.StopTimer()
 	if len(lat) == 0 {
@@ -72,11 +97,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 // (encoding + compression), reported per event.
 func BenchmarkRecordingPerEvent(b *testing.B) {
 	const events = 500
-	rc := &Recording{RequestBody: make([]byte, 4096), ContentType: "text/event-stream"}
-	for i := 0; i < events; i++ {
-		rc.Events = append(rc.Events, Event{Offset: time.Duration(i) * time.Millisecond,
-			Data: fmt.Appendf(nil, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"token %d \"}}\n\n", i)})
-	}
+	rc := streamRecording(events)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := compressRecording(rc); err != nil {
@@ -84,6 +105,16 @@ func BenchmarkRecordingPerEvent(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
+}
+
+// streamRecording is a streamed answer of n text deltas to a 4 KiB request.
+func streamRecording(n int) *Recording {
+	rc := &Recording{RequestBody: make([]byte, 4096), ContentType: "text/event-stream"}
+	for i := 0; i < n; i++ {
+		rc.Events = append(rc.Events, Event{Offset: time.Duration(i) * time.Millisecond,
+			Data: fmt.Appendf(nil, "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"token %d \"}}\n\n", i)})
+	}
+	return rc
 }
 
 // BenchmarkRecordingSmall: encoding a typical short recording (one short

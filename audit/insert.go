@@ -3,11 +3,21 @@ package audit
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 // writeStmts are the writer's statements, prepared once: parsing the SQL
 // anew for every record was an eighth of the daemon's CPU under load.
 type writeStmts struct{ record, recording, anchor, spool *sql.Stmt }
+
+// insertRecord names the search columns after the rest, in searchColumns' order.
+var insertRecord = func() string {
+	cols := []string{"time_ns", "session_id", "caller_uid", "caller_user", "caller_exe", "model", "decision", "size", "body", "prev_hash", "hash"}
+	for _, c := range searchColumns {
+		cols = append(cols, c.name)
+	}
+	return `INSERT INTO records(` + strings.Join(cols, ", ") + `) VALUES (?` + strings.Repeat(",?", len(cols)-1) + `)`
+}()
 
 func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
 	var w writeStmts
@@ -16,8 +26,7 @@ func prepareWrites(ctx context.Context, db *sql.DB) (writeStmts, error) {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&w.record, `INSERT INTO records(time_ns, session_id, caller_uid, caller_user, caller_exe,
-		model, decision, size, body, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)`},
+		{&w.record, insertRecord},
 		{&w.recording, `INSERT INTO recordings(seq, data) VALUES (?, ?)`},
 		{&w.anchor, `INSERT INTO anchor(id, head_seq, head_hash) VALUES (1, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET head_seq = excluded.head_seq, head_hash = excluded.head_hash`},
@@ -77,9 +86,9 @@ func (s *Store) insertGroup(ctx context.Context, group []*writeJob) (chainHead, 
 func insertOne(ctx context.Context, st writeStmts, head chainHead, j *writeJob) (chainHead, error) {
 	r := j.rec
 	hash := linkHash(head.hash, j.body)
-	res, err := st.record.ExecContext(ctx,
-		nanos(r.Time), r.SessionID, r.Caller.UID, r.Caller.User, r.Caller.Exe, r.Model, r.Decision,
-		len(j.body)+len(j.blob), j.body, head.hash, hash)
+	args := append([]any{nanos(r.Time), r.SessionID, r.Caller.UID, r.Caller.User, r.Caller.Exe, r.Model, r.Decision,
+		len(j.body) + len(j.blob), j.body, head.hash, hash}, searchValues(r)...)
+	res, err := st.record.ExecContext(ctx, args...)
 	if err != nil {
 		return head, err
 	}

@@ -38,9 +38,7 @@ func DecodeRecording(blob []byte) (*Recording, error) { return decompressRecordi
 
 // Since returns up to limit rows after seq, oldest first.
 func (s *Store) Since(ctx context.Context, after int64, limit int) ([]Row, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT r.seq, r.time_ns, r.session_id, r.caller_uid, r.caller_user, r.caller_exe,
-		r.model, r.decision, r.body, r.prev_hash, r.hash, g.data FROM records r LEFT JOIN recordings g ON g.seq = r.seq
-		WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, after, limit)
+	rows, err := s.db.QueryContext(ctx, selectStored+`WHERE r.seq > ? ORDER BY r.seq LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("reading audit records after %d: %w", after, err)
 	}

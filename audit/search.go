@@ -4,24 +4,37 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
-// searchColumns are virtual columns over the canonical body for the filters
-// that have no column of their own (the console searches by rule and status).
-// Being generated, they need no change to the write path and always agree
-// with the hashed body; their indexes keep a search over 100,000 records fast.
-var searchColumns = []struct{ name, expr string }{
-	{"rule", `json_extract(CAST(body AS TEXT), '$.rule')`},
-	{"status", `json_extract(CAST(body AS TEXT), '$.status')`},
-	{"input_tokens", `json_extract(CAST(body AS TEXT), '$.input_tokens')`},
-	{"output_tokens", `json_extract(CAST(body AS TEXT), '$.output_tokens')`},
-	// the executable's base name: what is left after the last "/"
-	{"exe_name", `replace(caller_exe, rtrim(caller_exe, replace(caller_exe, '/', '')), '')`},
+// searchColumns are the filters that have no column in the base schema (the
+// console searches by rule, status and the executable's base name; usage
+// sums tokens). They are plain columns written by the insert from the Record
+// it is committing (searchValues), so an insert parses no JSON; verify checks
+// each against the hashed body, so editing one to hide a record is named.
+// fill is how a migrated store computes them for the rows it already holds.
+var searchColumns = []struct{ name, typ, fill string }{
+	{"rule", "TEXT", `json_extract(CAST(body AS TEXT), '$.rule')`},
+	{"status", "INTEGER", `json_extract(CAST(body AS TEXT), '$.status')`},
+	{"input_tokens", "INTEGER", `json_extract(CAST(body AS TEXT), '$.input_tokens')`},
+	{"output_tokens", "INTEGER", `json_extract(CAST(body AS TEXT), '$.output_tokens')`},
+	// the executable's base name: what is left after the last "/" (exeName)
+	{"exe_name", "TEXT", `replace(caller_exe, rtrim(caller_exe, replace(caller_exe, '/', '')), '')`},
 }
 
-// indexes serve the search (rule, status) and the usage sums: the usage
-// index covers its query, so summing reads the index, not 100,000 bodies.
+// searchValues are rec's values of searchColumns, in their order.
+func searchValues(rec *Record) []any {
+	return []any{rec.Rule, rec.Status, rec.InputTokens, rec.OutputTokens, exeName(rec.Caller.Exe)}
+}
+
+func exeName(exe string) string { return exe[strings.LastIndexByte(exe, '/')+1:] }
+
+// searchIndexes serve the search (rule, status, caller) and the usage sums:
+// the usage index covers its query, so summing reads the index, not 100,000
+// bodies. It also serves time ranges (time_ns leads it), so there is no
+// index on time alone: each index is a B-tree insert and its pages in the
+// WAL on every commit.
 var searchIndexes = []string{
 	`CREATE INDEX IF NOT EXISTS records_rule ON records(rule, seq)`,
 	`CREATE INDEX IF NOT EXISTS records_status ON records(status, seq)`,
@@ -30,45 +43,7 @@ var searchIndexes = []string{
 	`CREATE INDEX IF NOT EXISTS records_exe ON records(caller_exe, seq)`,
 	`CREATE INDEX IF NOT EXISTS records_exe_name ON records(exe_name, seq)`,
 	`CREATE INDEX IF NOT EXISTS records_usage ON records(time_ns, caller_uid, caller_user, caller_exe, model, input_tokens, output_tokens)`,
-}
-
-// addSearchColumns upgrades a store created before the search columns existed.
-func addSearchColumns(ctx context.Context, db *sql.DB) error {
-	have, err := columns(ctx, db, "records")
-	if err != nil {
-		return err
-	}
-	for _, c := range searchColumns {
-		if !have[c.name] {
-			q := fmt.Sprintf(`ALTER TABLE records ADD COLUMN %s GENERATED ALWAYS AS (%s) VIRTUAL`, c.name, c.expr)
-			if _, err := db.ExecContext(ctx, q); err != nil {
-				return fmt.Errorf("adding the audit search column %s: %w", c.name, err)
-			}
-		}
-	}
-	for _, q := range searchIndexes {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("indexing the audit search columns: %w", err)
-		}
-	}
-	return nil
-}
-
-func columns(ctx context.Context, db *sql.DB, table string) (map[string]bool, error) {
-	rows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_xinfo(?)`, table)
-	if err != nil {
-		return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
-	}
-	defer rows.Close()
-	have := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
-		}
-		have[name] = true
-	}
-	return have, rows.Err()
+	`DROP INDEX IF EXISTS records_time`,
 }
 
 // Usage is the traffic of one caller with one model on one day (UTC).

@@ -153,7 +153,6 @@ CREATE TABLE IF NOT EXISTS records (
 	time_ns INTEGER NOT NULL, session_id TEXT NOT NULL, caller_uid INTEGER NOT NULL,
 	caller_user TEXT NOT NULL, caller_exe TEXT NOT NULL, model TEXT NOT NULL, decision TEXT NOT NULL,
 	size INTEGER NOT NULL, body BLOB NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS records_time ON records(time_ns);
 CREATE INDEX IF NOT EXISTS records_session ON records(session_id, seq);
 CREATE TABLE IF NOT EXISTS recordings (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS anchor (id INTEGER PRIMARY KEY CHECK (id = 1), head_seq INTEGER NOT NULL, head_hash TEXT NOT NULL);
@@ -166,7 +165,7 @@ func (s *Store) init(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, schema); err != nil {
 		return fmt.Errorf("creating audit schema in %s: %w", s.cfg.Path, err)
 	}
-	if err := addSearchColumns(ctx, s.db); err != nil {
+	if err := upgradeSearchColumns(ctx, s.db); err != nil {
 		return fmt.Errorf("%s: %w", s.cfg.Path, err)
 	}
 	head, err := loadHead(ctx, s.db)

@@ -80,9 +80,7 @@ func (s *Store) walk(ctx context.Context, from int64, w *walker) error {
 
 // eachRow calls fn with the stored rows from..to (inclusive), in order.
 func (s *Store) eachRow(ctx context.Context, from, to int64, fn func(storedRow)) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT r.seq, r.time_ns, r.session_id, r.caller_uid, r.caller_user, r.caller_exe,
-		r.model, r.decision, r.body, r.prev_hash, r.hash, g.data FROM records r LEFT JOIN recordings g ON g.seq = r.seq
-		WHERE r.seq BETWEEN ? AND ? ORDER BY r.seq`, from, to)
+	rows, err := s.db.QueryContext(ctx, selectStored+`WHERE r.seq BETWEEN ? AND ? ORDER BY r.seq`, from, to)
 	if err != nil {
 		return fmt.Errorf("verifying audit chain: %w", err)
 	}
@@ -131,11 +129,32 @@ type storedRow struct {
 	session, user, exe, model, decision string
 	body, blob                          []byte
 	prev, hash                          string
+	search                              searchRow // nil: a row from elsewhere (a fleet's central store)
 }
 
+// searchRow holds a stored row's searchColumns as text (so a tampered value
+// of any type is compared, not a scan error), NULL in a row that an older
+// daemon wrote after the upgrade.
+type searchRow []sql.NullString
+
+// selectStored reads storedRow.scan's columns, followed by a WHERE clause.
+var selectStored = func() string {
+	q := `SELECT r.seq, r.time_ns, r.session_id, r.caller_uid, r.caller_user, r.caller_exe,
+	r.model, r.decision, r.body, r.prev_hash, r.hash, g.data`
+	for _, c := range searchColumns {
+		q += ", r." + c.name
+	}
+	return q + ` FROM records r LEFT JOIN recordings g ON g.seq = r.seq `
+}()
+
 func (r *storedRow) scan(rows *sql.Rows) error {
-	return rows.Scan(&r.seq, &r.timeNS, &r.session, &r.uid, &r.user, &r.exe, &r.model, &r.decision,
-		&r.body, &r.prev, &r.hash, &r.blob)
+	search := make(searchRow, len(searchColumns))
+	dest := []any{&r.seq, &r.timeNS, &r.session, &r.uid, &r.user, &r.exe, &r.model, &r.decision, &r.body, &r.prev, &r.hash, &r.blob}
+	for i := range search {
+		dest = append(dest, &search[i])
+	}
+	r.search = search
+	return rows.Scan(dest...)
 }
 
 // consistent: the body matches its link, and the indexed columns match the body.
@@ -145,5 +164,20 @@ func (r *storedRow) consistent() (Record, bool) {
 		return rec, false
 	}
 	return rec, nanos(rec.Time) == r.timeNS && rec.SessionID == r.session && int64(rec.Caller.UID) == r.uid &&
-		rec.Caller.User == r.user && rec.Caller.Exe == r.exe && rec.Model == r.model && rec.Decision == r.decision
+		rec.Caller.User == r.user && rec.Caller.Exe == r.exe && rec.Model == r.model && rec.Decision == r.decision &&
+		r.search.matches(&rec)
+}
+
+// matches: every search column holds rec's value (an edit that hides a record
+// from a search is an edit of that record).
+func (s searchRow) matches(rec *Record) bool {
+	if s == nil {
+		return true
+	}
+	for i, v := range searchValues(rec) {
+		if !s[i].Valid || s[i].String != fmt.Sprint(v) {
+			return false
+		}
+	}
+	return true
 }
