@@ -21,7 +21,8 @@ import (
 // and a real daemon that publishes its holds there: the hold shows up with
 // its host, a reviewer's approval in the console reaches the held client,
 // and the shipped record is searchable by host, with its reviewer (named
-// central:<who> by the holding host), its chain status (an edit made in the
+// central:<who> by the holding host, beside the database role the console
+// decided as), its chain status (an edit made in the
 // database is named), an export and the usage charts.
 func TestFleetConsoleDecidesForAHost(t *testing.T) {
 	pg := testutil.StartPostgres(t)
@@ -52,7 +53,7 @@ func TestFleetConsoleDecidesForAHost(t *testing.T) {
 	var rec string
 	testutil.Eventually(t, 30*time.Second, "the shipped record, with its reviewer", func() bool {
 		rec = get("/audit?host=web-7&decision=allow")
-		return strings.Contains(rec, `class="approver">central:link:uid:0(root)</td>`)
+		return strings.Contains(rec, `class="approver">central:link:uid:0(root) (as database role airlock)</td>`)
 	})
 	if page := get("/audit/record?host=web-7&id=1"); !strings.Contains(page, "Hash chain verified") {
 		t.Fatalf("the record's chain status: %s", page)

@@ -156,7 +156,7 @@ func fleetEdit(t *testing.T, pg *testutil.Postgres) {
 
 // fleetApprove: a request held on host-a is approved through PostgreSQL by
 // "alice", who is not root on host-a; the client gets its answer and the
-// audit names her.
+// audit names her, with the database role she decided as.
 func fleetApprove(t *testing.T, url string, a *Harness) {
 	c := startCurl(t, a, riskyModel, "fleet-held")
 	id := waitCentralHold(t, url, c)
@@ -167,7 +167,8 @@ func fleetApprove(t *testing.T, url string, a *Harness) {
 		t.Fatalf("held request after the central approval: %+v", r)
 	}
 	rec := recordOf(t, a, id)
-	if rec.Decision != "allow" || rec.Approver != "central:alice" {
+	// The name was typed; the role that wrote it is recorded beside it.
+	if rec.Decision != "allow" || rec.Approver != "central:alice (as database role airlock)" {
 		t.Errorf("audit record of the approved request: decision %q approver %q", rec.Decision, rec.Approver)
 	}
 	if res := centralCLI(t, url, "--as", "bob", "approvals", "approve", id); res.Code == 0 {

@@ -61,13 +61,17 @@ func (db *DB) Publish(ctx context.Context, host string, p approval.Pending) erro
 // Decide records an operator's decision from anywhere. Decisions are
 // single-use and deny wins: a denial may replace an approval the holding
 // daemon has not acted on yet, nothing else replaces a decision. by names the
-// operator; empty means the database role.
+// operator; empty means the database role. The database cannot check a name
+// it is given (anyone who may decide may type any name), so a name other
+// than the role is recorded with the role that wrote it: "alice (as
+// database role reviewers)" cannot be passed off as another role's decision.
 func (db *DB) Decide(ctx context.Context, id, decision, by, note string, window time.Duration) error {
 	if decision != DecisionApprove && decision != DecisionDeny {
 		return fmt.Errorf("approval decision %q: want approve or deny", decision)
 	}
 	return db.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE approvals SET decision = $2, decided_by = COALESCE(NULLIF($3, ''), current_user),
+		tag, err := tx.Exec(ctx, `UPDATE approvals SET decision = $2, decided_by = CASE WHEN $3 IN ('', current_user) THEN current_user
+			ELSE $3 || ' (as database role ' || current_user || ')' END,
 			decided_at = now(), note = $4, window_ns = $5
 			WHERE id = $1 AND expires_at > now() AND (decision IS NULL OR ($2 = 'deny' AND decision = 'approve' AND NOT applied))`,
 			id, decision, by, note, window.Nanoseconds())

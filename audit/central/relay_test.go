@@ -78,8 +78,9 @@ func TestCentralApprovalReleasesHeldRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-res
-	if r.err != nil || !r.out.Approved || r.out.Approver != "central:alice" {
-		t.Fatalf("held request: %+v %v, want approved by central:alice", r.out, r.err)
+	want := "central:alice (as database role " + roleOf(t, operatorDB) + ")"
+	if r.err != nil || !r.out.Approved || r.out.Approver != want {
+		t.Fatalf("held request: %+v %v, want approved by %s", r.out, r.err, want)
 	}
 	if lag := r.settled.Sub(decided); lag > time.Second {
 		t.Errorf("the held request learned the decision after %v, want within a second", lag)
@@ -154,4 +155,39 @@ func lookup(t *testing.T, db *DB, id string) Approval {
 	}
 	t.Fatalf("approval %s not in the central queue", id)
 	return Approval{}
+}
+
+// roleOf is the database role db connects as.
+func roleOf(t *testing.T, db *DB) string {
+	t.Helper()
+	var role string
+	if err := db.pool.QueryRow(context.Background(), `SELECT current_user`).Scan(&role); err != nil {
+		t.Fatal(err)
+	}
+	return role
+}
+
+// A reviewer name is whatever the deciding client typed: the record keeps
+// the role that wrote it beside any other name, and a name that is the
+// role (or none) is the role alone.
+func TestDecidedByKeepsTheDatabaseRole(t *testing.T) {
+	pg := testutil.StartPostgres(t)
+	daemonDB, operatorDB := openDB(t, pg.URL), openDB(t, pg.URL)
+	host := newHoldingHost(t, daemonDB, "host-a", time.Minute)
+	role := roleOf(t, operatorDB)
+	for _, c := range []struct{ by, want string }{
+		{"", role},
+		{role, role},
+		{"root", "root (as database role " + role + ")"},
+		{role + " (as database role other)", role + " (as database role other) (as database role " + role + ")"},
+	} {
+		res := host.hold("opus-needs-approval")
+		a := waitOpen(t, operatorDB, "host-a")
+		if err := operatorDB.Decide(context.Background(), a.ID, DecisionDeny, c.by, "", 0); err != nil {
+			t.Fatal(err)
+		}
+		if r := <-res; r.out.Approved || r.out.Approver != "central:"+c.want {
+			t.Errorf("decided by %q: recorded %+v, want central:%s", c.by, r.out, c.want)
+		}
+	}
 }

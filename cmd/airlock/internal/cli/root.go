@@ -79,7 +79,7 @@ configured group only).`,
 	f.BoolVar(&a.jsonOut, "json", false, "print JSON for scripts instead of tables")
 	f.StringVar(&a.central.url, "central", centralURLFromEnv(), "a fleet's central PostgreSQL (postgres://…; env AIRLOCK_CENTRAL_URL): audit, approvals read and decide there")
 	f.StringVar(&a.central.passwordFile, "central-password-file", "", "file holding the central database password")
-	f.StringVar(&a.central.as, "as", "", "with --central: the reviewer name recorded with decisions (default: the database role)")
+	f.StringVar(&a.central.as, "as", "", "with --central: a reviewer name recorded with decisions, beside the database role that wrote them (default: the role alone)")
 	root.AddCommand(a.commands()...)
 	return root
 }
