@@ -146,8 +146,9 @@ func newMessagesRequest(ctx context.Context, key string, body []byte, extra http
 
 var errNoStop = errors.New("stream ended without message_stop")
 
-// readEvents reads an SSE body: the time to its first event and the number
-// of content_block_delta events; it fails unless message_stop arrives.
+// readEvents reads an SSE body to its end: the time to its first event and
+// the number of content_block_delta events; it fails unless message_stop
+// arrives.
 func readEvents(body io.Reader, began time.Time) (ttfe time.Duration, deltas int, err error) {
 	br := bufio.NewReaderSize(body, 16<<10)
 	for {
@@ -166,7 +167,10 @@ func readEvents(body io.Reader, began time.Time) (ttfe time.Duration, deltas int
 		case "content_block_delta":
 			deltas++
 		case "message_stop":
-			return ttfe, deltas, nil
+			// Read to the end as the SDKs do: a body closed before its end
+			// costs the connection, and every stream would pay a handshake.
+			_, err := io.Copy(io.Discard, br)
+			return ttfe, deltas, err
 		case "error":
 			return ttfe, deltas, errors.New("error event")
 		}
