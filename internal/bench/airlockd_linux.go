@@ -47,7 +47,7 @@ func StartAirlockd(ctx context.Context, bin string, env PeerEnv) (*Airlockd, err
 	}
 	conf := filepath.Join(a.Dir, "airlock.yaml")
 	a.Command = bin + " --config " + conf
-	p, err := StartProc(env.Dir, "airlockd", nil, bin, "--config", conf)
+	p, err := StartProc(env.Dir, "airlockd", DeployedEnv, bin, "--config", conf)
 	if err != nil {
 		a.Close()
 		return nil, err

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"runtime/debug"
+	"slices"
 	"strings"
 )
 
@@ -34,7 +35,7 @@ func (f *full) startDaemon(ctx context.Context) bool {
 		return false
 	}
 	f.daemon = d
-	f.command(d.Command + " &   # captured cgroup " + d.Cgroup)
+	f.command(strings.Join(DeployedEnv, " ") + " " + d.Command + " &   # captured cgroup " + d.Cgroup)
 	f.startNetns(ctx, d)
 	f.rep.Versions["airlockd"] = treeVersion()
 	return true
@@ -71,7 +72,7 @@ func (f *full) startInproc(ctx context.Context, name, label string, masking bool
 	dir := f.opts.Dir + "/" + name
 	argv := []string{f.opts.Self, "serve-airlock", "-listen", addr, "-dir", dir, "-upstream", f.env.Upstream,
 		"-upstream-ca", f.env.UpstreamCA, "-key", ManagedKey, "-no-masking=" + map[bool]string{true: "false", false: "true"}[masking]}
-	p, err := StartProc(f.opts.Dir, name, nil, argv...)
+	p, err := StartProc(f.opts.Dir, name, DeployedEnv, argv...)
 	if err != nil {
 		f.note("%s left out: %v", name, err)
 		return
@@ -80,7 +81,7 @@ func (f *full) startInproc(ctx context.Context, name, label string, masking bool
 	if waitFile(ctx, p, dir+"/airlock-ca.pem") == nil {
 		f.add(ctx, Target{Name: name, Label: label, Addr: addr, Key: EmbeddedKey, PIDs: pidsOf(p)}, p, dir+"/airlock-ca.pem")
 	}
-	f.command(strings.Join(argv, " ") + " &")
+	f.command(strings.Join(append(slices.Clone(DeployedEnv), argv...), " ") + " &")
 }
 
 // startPeers starts nginx and mitmproxy, when installed.

@@ -24,6 +24,11 @@ type Proc struct {
 	done chan struct{}
 }
 
+// DeployedEnv is the Go runtime's tuning that deploy/airlockd.service gives
+// the daemon: Airlock's processes are measured as they are deployed
+// (TestBenchRunsTheDeployedGoSettings keeps the two the same).
+var DeployedEnv = []string{"GOGC=200", "GOMEMLIMIT=1GiB"}
+
 // StartProc starts argv with output to dir/<name>.log.
 func StartProc(dir, name string, env []string, argv ...string) (*Proc, error) {
 	logPath := filepath.Join(dir, name+".log")

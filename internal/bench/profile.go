@@ -47,7 +47,7 @@ func (f *full) profileScenario(ctx context.Context, sc Scenario, dir string) {
 	argv := []string{f.opts.Self, "serve-airlock", "-listen", addr, "-dir", state, "-upstream", f.env.Upstream,
 		"-upstream-ca", f.env.UpstreamCA, "-key", ManagedKey, "-cpuprofile", cpu, "-allocprofile", allocs}
 	os.MkdirAll(state, 0o700)
-	p, err := StartProc(f.opts.Dir, "airlock-profiled-"+sc.ID, nil, argv...)
+	p, err := StartProc(f.opts.Dir, "airlock-profiled-"+sc.ID, DeployedEnv, argv...)
 	if err != nil || waitFile(ctx, p, filepath.Join(state, "airlock-ca.pem")) != nil {
 		f.note("profiling %s did not start: %v", sc.ID, err)
 		return
