@@ -32,10 +32,10 @@ func windowDetector(r glconfig.Rule, allow []*glconfig.Allowlist, kind, source s
 	w.lazy = newLazyBody(src, tree)
 	lists := compileAllowlists(allow)
 	w.allowlists = lists
-	if *w.pre != ([256]bool{}) || spansSpaces(tree) {
+	if w.lazy == nil && (*w.pre != ([256]bool{}) || spansSpaces(tree)) {
 		// Costly windows (a name before the keyword, or a fixed 1 KiB):
 		// reject what cannot be a keyword first. A token rule's window is
-		// as cheap as the check.
+		// as cheap as the check, and so is the lazy-body path.
 		w.after = newAfterCheck(tree, r.Keywords)
 	}
 	if len(allow) > 0 {

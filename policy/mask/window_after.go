@@ -5,6 +5,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // The keyword's suffix check. Most keyword occurrences in real text are
@@ -30,6 +31,16 @@ type afterCheck struct {
 	// fails it in a few bytes without running the regexp. nil: none.
 	lead, first *[256]bool
 	leadMax     int
+	most        int // runes the check spans at most (-1: unbounded)
+}
+
+// readEnd is where the check's input ends: the check reads at most most
+// runes from end, and one byte on for an assertion at its end.
+func (a *afterCheck) readEnd(end, hi int) int {
+	if a.most < 0 {
+		return hi
+	}
+	return min(hi, end+a.most*utf8.UTFMax+1)
 }
 
 // maxSpellings bounds the keyword element's string set: beyond it the
@@ -63,15 +74,12 @@ func afterRest(spell []string, rest []*syntax.Regexp) *afterCheck {
 	if len(rest) == 0 {
 		return nil
 	}
-	loose := make([]*syntax.Regexp, len(rest))
-	for i, r := range rest {
-		loose[i] = loosen(r)
-	}
-	re, err := regexp.Compile(`^(?:` + (&syntax.Regexp{Op: syntax.OpConcat, Sub: loose}).String() + `)`)
+	head, _ := truncate(rest)
+	re, err := regexp.Compile(`^(?:` + concat(head).String() + `)`)
 	if err != nil {
 		return nil
 	}
-	a := &afterCheck{spellings: spell, re: re}
+	a := &afterCheck{spellings: spell, re: re, most: maxRunes(concat(head))}
 	a.setLead(rest)
 	return a
 }
@@ -142,22 +150,63 @@ func (a *afterCheck) leadFails(buf []byte, i, hi int) bool {
 	return j < hi && !a.first[buf[j]]
 }
 
-// loosenAt bounds the repetitions of the check: x{27,300} becomes
-// x{8,}, a superset (so the check stays a necessary condition) with a
-// program small enough for the backtracker on any window.
-const loosenAt = 8
+// The check keeps repetitions that span at most keepRepeat runes
+// ([ \t\w.-]{0,20}, [a-z0-9]{32}); a longer or open one, x{27,300}y,
+// becomes x{8} (loosenAt) with nothing after it.
+const (
+	keepRepeat = 64
+	loosenAt   = 8
+)
 
-// loosen copies t with every repetition longer than loosenAt made open.
-func loosen(t *syntax.Regexp) *syntax.Regexp {
+// truncate keeps the start of elems that every match of them begins with,
+// within a bounded number of runes: the first long or open repetition
+// x{m,n} becomes x{min(m, loosenAt)} and ends the check there. So the
+// check stays a necessary condition, its program small, and it reads a
+// bounded prefix of the window. cut says whether anything was dropped.
+func truncate(elems []*syntax.Regexp) (out []*syntax.Regexp, cut bool) {
+	for _, e := range elems {
+		t, c := truncateOne(e)
+		out = append(out, t)
+		if c {
+			return out, true
+		}
+	}
+	return out, false
+}
+
+func truncateOne(t *syntax.Regexp) (*syntax.Regexp, bool) {
+	switch t.Op {
+	case syntax.OpStar, syntax.OpPlus, syntax.OpRepeat:
+		if m := maxRunes(t); t.Op == syntax.OpRepeat && m >= 0 && m <= keepRepeat {
+			return t, false
+		}
+		if maxRunes(t.Sub[0]) < 0 {
+			return &syntax.Regexp{Op: syntax.OpEmptyMatch}, true
+		}
+		n := min(repeatMin(t), loosenAt)
+		return &syntax.Regexp{Op: syntax.OpRepeat, Min: n, Max: n, Sub: t.Sub[:1], Flags: t.Flags}, true
+	case syntax.OpCapture, syntax.OpQuest, syntax.OpConcat, syntax.OpAlternate:
+		return truncateSubs(t)
+	}
+	return t, false
+}
+
+// truncateSubs truncates a group: a concatenation up to its first cut,
+// every branch of an alternation (any cut ends the check after it).
+func truncateSubs(t *syntax.Regexp) (*syntax.Regexp, bool) {
 	c := *t
+	if t.Op == syntax.OpConcat {
+		subs, cut := truncate(t.Sub)
+		c.Sub = subs
+		return &c, cut
+	}
 	c.Sub = make([]*syntax.Regexp, len(t.Sub))
+	cut := false
 	for i, s := range t.Sub {
-		c.Sub[i] = loosen(s)
+		sub, sc := truncateOne(s)
+		c.Sub[i], cut = sub, cut || sc
 	}
-	if c.Op == syntax.OpRepeat && (c.Max > loosenAt || c.Min > loosenAt) {
-		c.Min, c.Max = min(c.Min, loosenAt), -1
-	}
-	return &c
+	return &c, cut
 }
 
 func allStartWithKeyword(spell, keywords []string) bool {
@@ -267,7 +316,7 @@ func appendNew(list []string, items ...string) []string {
 func (a *afterCheck) mayMatch(buf []byte, rel, hi int) bool {
 	for _, sp := range a.spellings {
 		end := rel + len(sp)
-		if end <= hi && hasPrefixFold(buf[rel:hi], sp) && (a.lead == nil || !a.leadFails(buf, end, hi)) && a.re.Match(buf[end:hi]) {
+		if end <= hi && hasPrefixFold(buf[rel:hi], sp) && (a.lead == nil || !a.leadFails(buf, end, hi)) && a.re.Match(buf[end:a.readEnd(end, hi)]) {
 			return true
 		}
 	}
