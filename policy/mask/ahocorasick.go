@@ -12,10 +12,15 @@ package mask
 type acMatcher struct {
 	class [256]uint8 // byte → column (0: a byte no keyword holds)
 	cols  int        // columns per state
-	next  []int32    // state*cols + column → state (goto completed with failure links)
-	depth []int32    // length of the prefix each state stands for
-	out   [][]int32  // keyword indexes that end in each state
-	kwLen []int32    // length of each keyword
+	next  []int32    // while building: state*cols + column → state (goto completed with failure links)
+	// edges is next once built, as the scanning loops read it: the
+	// target's row offset (state*cols) shifted left once, with the low bit
+	// set when keywords end in the target. A step is then one load, with
+	// no multiply, and out is read only where a keyword ends.
+	edges []int32
+	depth []int32   // length of the prefix each state stands for
+	out   [][]int32 // keyword indexes that end in each state
+	kwLen []int32   // length of each keyword
 	// owned counts, per keyword, the states its insertion created: what it
 	// adds to the automaton (a keyword sharing a prefix adds less).
 	owned []int32
@@ -33,7 +38,28 @@ func newACMatcher(keywords []string) *acMatcher {
 		m.insert(k, kw)
 	}
 	m.link()
+	m.edges = make([]int32, len(m.next))
+	for e, t := range m.next {
+		m.edges[e] = m.row(t) << 1
+		if len(m.out[t]) > 0 {
+			m.edges[e] |= 1
+		}
+	}
+	m.next = nil
 	return m
+}
+
+// row is the edges offset of a state.
+func (m *acMatcher) row(state int32) int32 { return state * int32(m.cols) }
+
+// stateOf is the state whose edges start at row.
+func (m *acMatcher) stateOf(row int32) int32 { return row / int32(m.cols) }
+
+// step follows byte c from the state whose row is given: the next row, and
+// whether keywords end in that state.
+func (m *acMatcher) step(row int32, c byte) (int32, bool) {
+	t := m.edges[row+int32(m.class[c])]
+	return t >> 1, t&1 != 0
 }
 
 // classify gives every (lower-cased) byte some keyword holds a column.
@@ -107,14 +133,16 @@ func (m *acMatcher) link() {
 // feed runs the automaton over p, which starts at absolute position base,
 // from state, calling found(start, keyword) for every keyword occurrence.
 func (m *acMatcher) feed(state int32, p []byte, base int, found func(start int, kw int32)) int32 {
-	next, class, cols := m.next, &m.class, m.cols
+	row := m.row(state)
 	for i := 0; i < len(p); i++ {
-		state = next[int(state)*cols+int(class[p[i]])]
-		for _, k := range m.out[state] {
-			found(base+i+1-int(m.kwLen[k]), k)
+		var hit bool
+		if row, hit = m.step(row, p[i]); hit {
+			for _, k := range m.out[m.stateOf(row)] {
+				found(base+i+1-int(m.kwLen[k]), k)
+			}
 		}
 	}
-	return state
+	return m.stateOf(row)
 }
 
 // states is the number of states of the automaton.
@@ -122,7 +150,7 @@ func (m *acMatcher) states() int { return len(m.depth) }
 
 // bytes is the automaton's size: rows, per-state data and outputs.
 func (m *acMatcher) bytes() int {
-	n := len(m.next)*4 + len(m.depth)*acStateBytes
+	n := len(m.edges)*4 + len(m.depth)*acStateBytes
 	for _, o := range m.out {
 		n += 4 * len(o)
 	}

@@ -55,11 +55,13 @@ func (e *engine) fastPathAllowed(active []bool) bool {
 // plainClean says whether plain text s contains no keyword of a selected
 // detector (placeholders aside): then no detector can match in it.
 func (e *engine) plainClean(s string, active []bool) bool {
-	next, out, class, cols := e.ac.next, e.ac.out, &e.ac.class, e.ac.cols
-	state := int32(0)
+	row := int32(0)
 	for i := 0; i < len(s); i++ {
-		state = next[int(state)*cols+int(class[s[i]])]
-		for _, k := range out[state] {
+		var hit bool
+		if row, hit = e.ac.step(row, s[i]); !hit {
+			continue
+		}
+		for _, k := range e.ac.out[e.ac.stateOf(row)] {
 			if owner := e.kwOwner[k]; owner != e.fast.placeIdx && active[owner] {
 				return false
 			}
@@ -81,11 +83,12 @@ const (
 // keyword inside an object key ("max_tokens") can be told apart.
 func (e *engine) scanRaw(b []byte, active []bool) rawVerdict {
 	st := rawScan{e: e, active: active, verdict: rawClean}
-	next, out, class, cols := e.ac.next, e.ac.out, &e.ac.class, e.ac.cols
+	row := int32(0)
 	for i := 0; i < len(b) && st.verdict != rawDirty; i++ {
 		c := b[i]
-		st.state = next[int(st.state)*cols+int(class[c])]
-		if c == '"' || c == '\\' || st.escaped || len(out[st.state]) > 0 {
+		var hit bool
+		if row, hit = e.ac.step(row, c); c == '"' || c == '\\' || st.escaped || hit {
+			st.state = e.ac.stateOf(row)
 			st.step(b, i) // the rare bytes: quotes, escapes, keyword ends
 		}
 	}
