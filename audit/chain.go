@@ -33,6 +33,18 @@ func canonical(rec *Record) ([]byte, error) {
 	return b, nil
 }
 
+// withRecordingHash is canonical(rec) with RecordingHash set to h, from
+// body = canonical(rec) without it: recording_sha256 is the last field the
+// canonical encoding holds (Hash and PrevHash are always left out), so the
+// writer appends it rather than encoding the record a second time.
+func withRecordingHash(body []byte, h string) []byte {
+	const key = `,"recording_sha256":"`
+	out := make([]byte, 0, len(body)+len(key)+len(h)+1)
+	out = append(out, body[:len(body)-1]...)
+	out = append(append(out, key...), h...)
+	return append(out, `"}`...)
+}
+
 // linkHash is SHA-256(prev hash ‖ canonical record), hex encoded.
 func linkHash(prev string, body []byte) string {
 	h := sha256.New()

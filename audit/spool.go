@@ -22,7 +22,7 @@ import (
 
 // The spool takes a record off the request's critical path without weakening
 // what a crash can lose. Append writes the record's bytes (its canonical
-// encoding and its recording as JSON) to an append-only file with one
+// encoding and its recording, framed) to an append-only file with one
 // write(2) and hands it to the writer goroutine, which compresses the
 // recording, hashes it into the record, chains and commits it in groups. A write(2) is in the kernel's page cache when it returns, exactly
 // like a WAL commit with synchronous=NORMAL: a SIGKILL of the daemon loses
@@ -71,7 +71,7 @@ func (s *spool) open() error {
 }
 
 // append writes job's frame (length, CRC-32C, record length, the record's
-// encoding, the recording's JSON) in one write and sets job.pos. The caller
+// encoding, the recording's encoding) in one write and sets job.pos. The caller
 // holds s.mu.
 func (s *spool) append(job *writeJob) error {
 	s.frame.Reset()

@@ -225,8 +225,8 @@ func TestSyncSetting(t *testing.T) {
 	}
 }
 
-// TestRecordingForms: a small recording is stored as plain JSON, a large one
-// gzip'd; both (and a gzip'd small one, as older stores hold) read back.
+// TestRecordingForms: a small recording is stored framed as is, a large one
+// gzip'd; both (and a gzip'd small JSON one, as older stores hold) read back.
 func TestRecordingForms(t *testing.T) {
 	small := sampleRecording()
 	large := sampleRecording()

@@ -150,22 +150,21 @@ func (s *Store) fill(rec *Record) {
 func (s *Store) prepareSpooled(rec *Record, rc *Recording) (*writeJob, error) {
 	s.fill(rec)
 	own := *rec
+	own.RecordingHash = "" // the writer fills it (finalize)
 	job := &writeJob{rec: &own, err: make(chan error, 1), pending: true}
-	var err error
 	if rc != nil {
-		if job.raw, err = encodeRecording(rc); err != nil {
-			return nil, err
-		}
+		job.raw = encodeRecording(rc)
 	}
+	var err error
 	if job.body, err = canonical(&own); err != nil {
 		return nil, err
 	}
 	return job, nil
 }
 
-// finalize compresses a spooled record's recording and re-encodes the
-// record with its hash, on the writer's goroutine. A failure (it cannot
-// happen for a record that encoded once) keeps the record, without the recording.
+// finalize compresses a spooled record's recording and adds its hash to the
+// record's encoding, on the writer's goroutine. A failure (it cannot happen
+// for a recording that encoded once) keeps the record, without the recording.
 func (s *Store) finalize(j *writeJob) {
 	if !j.pending {
 		return
@@ -174,17 +173,29 @@ func (s *Store) finalize(j *writeJob) {
 	if j.raw == nil {
 		return
 	}
-	blob, err := compressJSON(j.raw)
-	if err == nil {
-		j.rec.RecordingHash = blobHash(blob)
-		var body []byte
-		if body, err = canonical(j.rec); err == nil {
-			j.blob, j.body, j.raw = blob, body, nil
-			return
-		}
-		j.rec.RecordingHash = ""
+	blob, err := compressRaw(j.raw)
+	if err != nil {
+		s.log.Error("storing an audit record without its recording", zap.String("request_id", j.rec.RequestID), zap.Error(err))
+		return
 	}
-	s.log.Error("storing an audit record without its recording", zap.String("request_id", j.rec.RequestID), zap.Error(err))
+	body, err := addRecordingHash(j.rec, j.body, blobHash(blob))
+	if err != nil {
+		s.log.Error("storing an audit record without its recording", zap.String("request_id", j.rec.RequestID), zap.Error(err))
+		return
+	}
+	j.blob, j.body, j.raw = blob, body, nil
+}
+
+// addRecordingHash sets rec's recording hash and returns its encoding, from
+// body, the encoding without it (prepareSpooled leaves the field empty; a
+// record spooled by an earlier version with the field set is encoded anew).
+func addRecordingHash(rec *Record, body []byte, h string) ([]byte, error) {
+	if rec.RecordingHash == "" {
+		rec.RecordingHash = h
+		return withRecordingHash(body, h), nil
+	}
+	rec.RecordingHash = h
+	return canonical(rec)
 }
 
 // writer is the single goroutine that extends the chain.
