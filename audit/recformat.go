@@ -69,18 +69,12 @@ type framedReader struct {
 	bad bool
 }
 
-func (r *framedReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.bad, r.b = true, nil
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
-}
+func (r *framedReader) uvarint() uint64 { return next(r, binary.Uvarint) }
+func (r *framedReader) varint() int64   { return next(r, binary.Varint) }
 
-func (r *framedReader) varint() int64 {
-	v, n := binary.Varint(r.b)
+// next reads one varint with read (binary.Uvarint or binary.Varint).
+func next[T uint64 | int64](r *framedReader, read func([]byte) (T, int)) T {
+	v, n := read(r.b)
 	if n <= 0 {
 		r.bad, r.b = true, nil
 		return 0
