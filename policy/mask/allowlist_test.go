@@ -7,9 +7,8 @@ import (
 	"testing"
 )
 
-// defaultAllowBranches lists every branch of every allow-list of the
-// default rules, each once.
-func defaultAllowBranches(t testing.TB) []*allowBranch {
+// defaultAllowlists lists every allow-list of the default rules, each once.
+func defaultAllowlists(t testing.TB) []*allowlist {
 	t.Helper()
 	rules, err := defaultRules()
 	if err != nil {
@@ -23,8 +22,14 @@ func defaultAllowBranches(t testing.TB) []*allowBranch {
 			}
 		}
 	}
+	return lists
+}
+
+// defaultAllowBranches lists every branch of every allow-list of the
+// default rules.
+func defaultAllowBranches(t testing.TB) []*allowBranch {
 	var out []*allowBranch
-	for _, a := range lists {
+	for _, a := range defaultAllowlists(t) {
 		for i := range a.branches {
 			out = append(out, &a.branches[i])
 		}
@@ -117,15 +122,49 @@ func allowChecksAgree(t testing.TB, branches []*allowBranch, target string) (mat
 	return matched, skipped
 }
 
-// FuzzAllowBranchChecks: any target: the checks never turn away a match.
+// TestStopWordsAgree: containsStopWord answers as gitleaks' own
+// ContainsStopWord for every list of the default rules (short lists are
+// tested word by word on a shared lower-cased copy), and lowerString as
+// strings.ToLower.
+func TestStopWordsAgree(t *testing.T) {
+	lists := defaultAllowlists(t)
+	hits := 0
+	for _, target := range append(allowTargets(t), "Kelvin \u212Aey", "ÀÉÎ FAKE", "\xffNOT UTF-8 EXAMPLE") {
+		hits += stopWordsAgree(t, lists, target)
+	}
+	if hits < 1000 {
+		t.Fatalf("only %d stop-word hits: the comparison proves little", hits)
+	}
+}
+
+func stopWordsAgree(t testing.TB, lists []*allowlist, target string) (hits int) {
+	if got, want := lowerString(target), strings.ToLower(target); got != want {
+		t.Fatalf("lowerString(%q) = %q, want %q", target, got, want)
+	}
+	var low lowered
+	for _, a := range lists {
+		want, _ := a.ContainsStopWord(target)
+		if got := a.containsStopWord(target, &low); got != want {
+			t.Fatalf("stop words of a %d-word list on %q: %v, gitleaks says %v", len(a.StopWords), target, got, want)
+		}
+		if want {
+			hits++
+		}
+	}
+	return hits
+}
+
+// FuzzAllowBranchChecks: any target: the checks never turn away a match,
+// and stop words answer as gitleaks' own test.
 func FuzzAllowBranchChecks(f *testing.F) {
 	r := rand.New(rand.NewPCG(15, 16))
 	for _, s := range []string{"true", "$API_KEY", "${{ secrets.TOKEN }}", "/Users/me/x", "KEY_FILE", "csrf-token", "Kelvin \u212Aey", "\u212A\u212A", "ſſſ", "%s", "{12}", "@FOO@"} {
 		f.Add(s)
 	}
 	f.Add(assignmentNoise(r, []string{"key", "token"}))
-	branches := defaultAllowBranches(f)
+	branches, lists := defaultAllowBranches(f), defaultAllowlists(f)
 	f.Fuzz(func(t *testing.T, target string) {
 		allowChecksAgree(t, branches, target)
+		stopWordsAgree(t, lists, target)
 	})
 }

@@ -25,9 +25,10 @@ type detector struct {
 	keywords []string // a match starts with one of these (ASCII case-insensitive); none = keywordless
 	exact    bool     // keywords are literal values matched case-sensitively, no regexp
 	re       *regexp.Regexp
-	cont     [256]bool // bytes a match may contain
-	contAll  bool      // cont holds every byte
-	maxLen   int       // bytes a match may span
+	short    shortForms // re for short windows (short_regexp.go)
+	cont     [256]bool  // bytes a match may contain
+	contAll  bool       // cont holds every byte
+	maxLen   int        // bytes a match may span
 	// startAt, for keywordless detectors, says whether a match may start at
 	// a byte c preceded by prev (prev < 0 at the start of the text).
 	startAt     func(prev int, c byte) bool
@@ -62,7 +63,7 @@ func newRegexDetector(info DetectorInfo, pattern string, maxLen int, keywords ..
 	if err != nil {
 		return nil, err
 	}
-	d := &detector{info: info, keywords: keywords, re: re, maxLen: maxLen}
+	d := &detector{info: info, keywords: keywords, re: re, maxLen: maxLen, short: newShortForms(tree, anchor)}
 	addContBytes(&d.cont, tree)
 	d.contAll = true
 	for _, ok := range d.cont {

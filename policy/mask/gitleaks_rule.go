@@ -28,6 +28,7 @@ func windowDetector(r glconfig.Rule, allow []*glconfig.Allowlist, kind, source s
 	n := maxMatchLen(tree.Simplify())
 	w := &winRule{re: re, secretGroup: r.SecretGroup, entropy: r.Entropy, pre: preKeywordSet(tree, r.Keywords),
 		back: min(n, maxWinBack), fwd: min(n, maxWinFwd) + wholeValueSlack}
+	w.short = newShortForms(tree, asIs)
 	w.prefix = newNamePrefix(tree)
 	w.lazy = newLazyBody(src, tree)
 	lists := compileAllowlists(allow)
@@ -342,6 +343,7 @@ func isSpace(c byte) bool {
 // allowedBy applies gitleaks' allowlist semantics (checkFindingAllowed);
 // traffic has no commit or path, so conditions on those never hold.
 func allowedBy(lists []*allowlist, secret, match, line string, stopWords bool) bool {
+	var low lowered
 	for _, a := range lists {
 		target := secret
 		switch a.RegexTarget {
@@ -350,11 +352,8 @@ func allowedBy(lists []*allowlist, secret, match, line string, stopWords bool) b
 		case "line":
 			target = line
 		}
-		regexOK := a.regexAllowed(target)
-		stop := false
-		if stopWords {
-			stop, _ = a.ContainsStopWord(secret)
-		}
+		regexOK := a.regexAllowed(target, &low)
+		stop := stopWords && a.containsStopWord(secret, &low)
 		if a.MatchCondition != glconfig.AllowlistMatchAnd {
 			if regexOK || stop {
 				return true

@@ -101,7 +101,7 @@ func (s *scanner) runRegex(det, i int, window []byte) match {
 	if d.needByte != 0 && bytes.IndexByte(window, d.needByte) < 0 {
 		return none
 	}
-	loc := d.re.FindSubmatchIndex(window)
+	loc := d.short.pick(d.re, len(window)).FindSubmatchIndex(window)
 	if loc == nil || loc[1] == 0 {
 		return none
 	}

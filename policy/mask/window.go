@@ -26,6 +26,7 @@ import (
 // winRule is the windowed part of a detector.
 type winRule struct {
 	re          *regexp.Regexp // unanchored, as the rule set wrote it
+	short       shortForms     // re for short windows (short_regexp.go)
 	secretGroup int            // 0 = the first non-empty group, else the whole match
 	entropy     float64        // the secret's Shannon entropy must exceed this (0 = no check)
 	back, fwd   int            // window around the keyword occurrence
@@ -206,7 +207,7 @@ func (w *winRule) find(win []byte, n int) [][]int {
 	if w.prefix != nil && isASCII(win) {
 		return w.prefix.find(win, n)
 	}
-	return w.re.FindAllSubmatchIndex(win, n)
+	return w.short.pick(w.re, len(win)).FindAllSubmatchIndex(win, n)
 }
 
 // windowMemo is a window a rule ran on and its matches (all of them, or

@@ -350,8 +350,9 @@ func hasPrefixFold(b []byte, s string) bool {
 // namePrefix is a rule's lazy leading run and the regexp after it.
 type namePrefix struct {
 	core  *regexp.Regexp
-	class [256]bool // the run's ASCII bytes
-	most  int       // the run's bound in bytes (ASCII)
+	short shortForms // core for short windows
+	class [256]bool  // the run's ASCII bytes
+	most  int        // the run's bound in bytes (ASCII)
 }
 
 // newNamePrefix splits tree's leading lazy repetitions of one class; nil
@@ -367,11 +368,11 @@ func newNamePrefix(tree *syntax.Regexp) *namePrefix {
 	if k == 0 || k == len(tree.Sub) {
 		return nil
 	}
-	core, err := regexp.Compile((&syntax.Regexp{Op: syntax.OpConcat, Sub: tree.Sub[k:]}).String())
+	core, err := regexp.Compile(concat(tree.Sub[k:]).String())
 	if err != nil {
 		return nil
 	}
-	p.core = core
+	p.core, p.short = core, newShortForms(concat(tree.Sub[k:]), asIs)
 	return p
 }
 
@@ -402,7 +403,7 @@ func (p *namePrefix) addRun(t *syntax.Regexp, first bool) bool {
 
 // find is FindAllSubmatchIndex of the whole rule on an ASCII window.
 func (p *namePrefix) find(win []byte, n int) [][]int {
-	locs := p.core.FindAllSubmatchIndex(win, n)
+	locs := p.short.pick(p.core, len(win)).FindAllSubmatchIndex(win, n)
 	from := 0
 	for _, loc := range locs {
 		q := loc[0]
