@@ -52,3 +52,44 @@ func TestShannonIsBitExact(t *testing.T) {
 		}
 	}
 }
+
+// TestEntropyBoundsDecideAsTheSum: entropyAtMost answers as shannon(s) <=
+// limit for every limit gitleaks' rules use, on random strings, on strings
+// whose entropy is exactly a limit (2^k bytes equally often) or its
+// neighbour, and on gitleaks' secrets.
+func TestEntropyBoundsDecideAsTheSum(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	var samples []string
+	for i := 0; i < 20000; i++ {
+		b := make([]byte, 1+r.IntN(120))
+		span := 1 + r.IntN(96)
+		for k := range b {
+			b[k] = byte(33 + r.IntN(span))
+		}
+		samples = append(samples, string(b))
+	}
+	for k := 1; k <= 64; k++ { // k distinct bytes, each 1..3 times: entropy log2(k) exactly
+		for rep := 1; rep <= 3; rep++ {
+			var b []byte
+			for c := 0; c < k; c++ {
+				for j := 0; j < rep; j++ {
+					b = append(b, byte('!'+c))
+				}
+			}
+			samples = append(samples, string(b), string(b)+"!", string(b[1:]))
+		}
+	}
+	for _, c := range gitleaksCases(t) {
+		for _, tp := range c.TPs {
+			samples = append(samples, tp.Secrets...)
+		}
+	}
+	limits := []float64{1, 2, 2.75, 3, 3.5, 3.8, 4, 4.5, 5, 6}
+	for _, s := range samples {
+		for _, limit := range limits {
+			if got, want := entropyAtMost(s, limit), shannon(s) <= limit; got != want {
+				t.Fatalf("entropyAtMost(%q, %v) = %v, the sum says %v (%v)", s, limit, got, want, shannon(s))
+			}
+		}
+	}
+}

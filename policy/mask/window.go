@@ -1,8 +1,6 @@
 package mask
 
 import (
-	"math"
-	"math/bits"
 	"regexp"
 	"slices"
 )
@@ -159,7 +157,7 @@ func (s *scanner) runWindow(det, ks, ke, hi int) {
 			continue // another occurrence's match (it runs on its own)
 		}
 		vs, ve := secretBounds(w, loc)
-		if vs >= ve || lo+vs < runStart || w.secretAfter && lo+vs < ks || w.entropy > 0 && shannon(win[vs:ve]) <= w.entropy {
+		if vs >= ve || lo+vs < runStart || w.secretAfter && lo+vs < ks || w.entropy > 0 && entropyAtMost(win[vs:ve], w.entropy) {
 			continue
 		}
 		sp := span{det: det, sv: lo + vs, sw: lo + ve, ml: lo + loc[0], mh: lo + loc[1], wl: lo, wh: hi}
@@ -337,26 +335,4 @@ func (s *scanner) dropSpans() {
 		n++
 	}
 	s.found = s.found[n:]
-}
-
-// shannon is the Shannon entropy of s in bits per byte. The sum runs over
-// the bytes present in increasing order, as a loop over all 256 counts
-// would, so the result is the same to the last bit.
-func shannon[T string | []byte](s T) float64 {
-	var counts [256]int32
-	var seen [4]uint64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		counts[c]++
-		seen[c>>6] |= 1 << (c & 63)
-	}
-	n := float64(len(s))
-	h := 0.0
-	for w, set := range seen {
-		for ; set != 0; set &= set - 1 {
-			p := float64(counts[w<<6+bits.TrailingZeros64(set)]) / n
-			h -= p * math.Log2(p)
-		}
-	}
-	return h
 }
