@@ -20,6 +20,7 @@ const placeholderName = "placeholder"
 type engine struct {
 	detectors   []*detector
 	byName      map[string]int
+	tags        []string // each detector's name as its placeholders write it
 	ac          *acMatcher
 	kwOwner     []int32 // keyword index → detector index
 	kwValue     []string
@@ -58,6 +59,7 @@ func newEngine(cfg Config, managed []string) (*engine, error) {
 			return nil, fmt.Errorf("detector name %q used twice", d.info.Name)
 		}
 		e.byName[d.info.Name] = i
+		e.tags = append(e.tags, placeholderTag(d.info.Name))
 		if len(d.keywords) == 0 && !d.exact {
 			e.keywordless = append(e.keywordless, i)
 		}
@@ -201,14 +203,19 @@ func (e *engine) resolve(sel Selection) []bool {
 	return active
 }
 
-// placeholder renders the masked form of value; mac is the caller's
-// HMAC-SHA256 keyed with e.key (reused: keying it is the costly part).
-func (e *engine) placeholder(mac hash.Hash, name string, value []byte) []byte {
+// appendPlaceholder appends the masked form of value, for the detector
+// whose placeholder tag is tag; mac is the caller's HMAC-SHA256 keyed with
+// e.key (reused: keying it is the costly part). It builds the text in
+// place: this runs once per secret masked.
+func appendPlaceholder(dst []byte, mac hash.Hash, tag string, value []byte) []byte {
 	mac.Reset()
 	mac.Write(value)
 	var sum [sha256.Size]byte
-	digest := hex.EncodeToString(mac.Sum(sum[:0])[:3])
-	return []byte("[REDACTED:" + placeholderTag(name) + ":" + digest + "]")
+	dst = append(dst, "[REDACTED:"...)
+	dst = append(dst, tag...)
+	dst = append(dst, ':')
+	dst = hex.AppendEncode(dst, mac.Sum(sum[:0])[:3])
+	return append(dst, ']')
 }
 
 // placeholderTag is name as the placeholder guard reads it back: at most

@@ -175,7 +175,7 @@ func (s *scanner) apply(m match) {
 	if s.mac == nil {
 		s.mac = s.e.newMAC()
 	}
-	s.out = append(s.out, s.e.placeholder(s.mac, d.info.Name, s.buf[m.vStart-s.base:m.vEnd-s.base])...)
+	s.out = appendPlaceholder(s.out, s.mac, s.e.tags[m.det], s.buf[m.vStart-s.base:m.vEnd-s.base])
 	s.cur = m.end
 	if s.res.Counts == nil {
 		s.res.Counts = map[string]int{}

@@ -112,16 +112,26 @@ func (s *scanner) runRegex(det, i int, window []byte) match {
 	if len(loc) >= 4 && loc[2] >= 0 {
 		vs, ve = loc[2], loc[3]
 	}
-	if d.validate != nil && !d.validate(string(window[vs:ve])) {
-		return none
-	}
-	if d.validateMatch != nil && !d.validateMatch(string(s.namePrefix(i))+string(window[loc[0]:loc[1]]), string(window[vs:ve])) {
-		return none
-	}
-	if d.twin != nil && !d.twin(string(window[vs:ve])) {
+	if !s.valueAccepted(d, i, window, loc, vs, ve) {
 		return none
 	}
 	return match{det: det, end: i + loc[1], vStart: i + vs, vEnd: i + ve, decided: true, isMatching: true}
+}
+
+// valueAccepted runs the detector's checks on a match's value (one copy
+// of it for all of them).
+func (s *scanner) valueAccepted(d *detector, i int, window []byte, loc []int, vs, ve int) bool {
+	if d.validate == nil && d.validateMatch == nil && d.twin == nil {
+		return true
+	}
+	v := string(window[vs:ve])
+	switch {
+	case d.validate != nil && !d.validate(v):
+		return false
+	case d.validateMatch != nil && !d.validateMatch(string(s.namePrefix(i))+string(window[loc[0]:loc[1]]), v):
+		return false
+	}
+	return d.twin == nil || d.twin(v)
 }
 
 // maxNamePrefix is how far back the name an assignment's keyword ends may
