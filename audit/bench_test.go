@@ -63,7 +63,16 @@ func benchWriteParallel(b *testing.B, cfg StoreConfig) {
 // last one is committed.
 func BenchmarkAppendParallel(b *testing.B) {
 	s := openTest(b, StoreConfig{})
-	rc := streamRecording(200)
+	appendEach(b, s, streamRecording(200), 0)
+	if got, want := s.committed.Load(), s.appended.Load(); got != want {
+		b.Fatalf("%d of %d records committed", got, want)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// appendEach runs b.N Appends of rc from 32 callers, each pausing after its
+// own, and stops the timer once the last is committed.
+func appendEach(b *testing.B, s *Store, rc *Recording, pause time.Duration) {
 	b.SetParallelism(16) // x GOMAXPROCS goroutines
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -72,14 +81,11 @@ func BenchmarkAppendParallel(b *testing.B) {
 				b.Error(err)
 				return
 			}
+			time.Sleep(pause)
 		}
 	})
 	s.settle(context.Background())
 	b.StopTimer()
-	if got, want := s.committed.Load(), s.appended.Load(); got != want {
-		b.Fatalf("%d of %d records committed", got, want)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
 func reportLatency(b *testing.B, lat []time.Duration) {

@@ -84,6 +84,27 @@ func TestReadSeesAppended(t *testing.T) {
 	}
 }
 
+// TestWriteCommitsTheLingeringGroup: a Write that finds spooled records
+// waiting for their group to grow commits them with it, in spool order,
+// before it returns: a record can never overtake a spooled one.
+func TestWriteCommitsTheLingeringGroup(t *testing.T) {
+	s := openTest(t, StoreConfig{})
+	if err := s.Append(context.Background(), sampleRecord(1), sampleRecording()); err != nil {
+		t.Fatal(err)
+	}
+	w := sampleRecord(2)
+	if err := s.Write(context.Background(), w, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.committed.Load(); got != 1 || w.ID != 2 {
+		t.Fatalf("after the Write: %d spooled records committed, the Write's record is %d", got, w.ID)
+	}
+	recs, err := s.List(context.Background(), Filter{})
+	if err != nil || len(recs) != 2 || recs[0].RequestID != "req_001" {
+		t.Fatalf("records: %+v (%v)", recs, err)
+	}
+}
+
 // TestAppendLeavesCallersRecord: the caller may reuse its record as soon as
 // Append returns; the writer chains its own copy (run with -race).
 func TestAppendLeavesCallersRecord(t *testing.T) {

@@ -14,7 +14,8 @@ const (
 	pruneEvery   = 1024        // writes between retention passes
 	pruneTicker  = time.Minute // and at least this often
 	maxWriteWait = 30 * time.Second
-	maxSettle    = 5 * time.Second // a read waits at most this for the spooled records before it
+	maxSettle    = 5 * time.Second       // a read waits at most this for the spooled records before it
+	groupWait    = 10 * time.Millisecond // a group of spooled records commits at most this late (linger)
 )
 
 type writeJob struct {
@@ -212,7 +213,7 @@ func (s *Store) writer() {
 		case <-tick.C:
 			s.pruneLogged()
 		case job := <-s.jobs:
-			group := s.collect(job)
+			group := s.linger(s.collect(job))
 			s.commit(group)
 			if sincePrune += len(group); sincePrune >= pruneEvery {
 				sincePrune = 0
@@ -246,6 +247,37 @@ func (s *Store) drainQueued() bool {
 			return ok
 		}
 	}
+}
+
+// linger lets a group of spooled records grow for up to groupWait before it
+// commits. They are safe in the spool already, and every commit rewrites
+// the same pages whatever its size (the tail leaf of each table and of each
+// of the eight indexes, the anchor, the spool position): in groups of a few
+// records those were most of the writer's WAL writes. A record written with
+// Write has a caller waiting, so the group commits as soon as one is in it.
+func (s *Store) linger(group []*writeJob) []*writeJob {
+	if !allSpooled(group) || len(group) >= maxGroup {
+		return group
+	}
+	timer := time.NewTimer(groupWait)
+	defer timer.Stop()
+	for len(group) < maxGroup {
+		select {
+		case j := <-s.jobs:
+			if group = append(group, j); j.pos.seg == 0 {
+				return group
+			}
+		case <-timer.C:
+			return group
+		case <-s.closing:
+			return group
+		}
+	}
+	return group
+}
+
+func allSpooled(group []*writeJob) bool {
+	return !slices.ContainsFunc(group, func(j *writeJob) bool { return j.pos.seg == 0 })
 }
 
 // collect takes whatever else is already queued, so one fsync serves many writers.
