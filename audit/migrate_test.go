@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 )
@@ -89,7 +90,7 @@ func oldInsert(t *testing.T, db *sql.DB, seq int64, prev string, r *Record, rc *
 func TestOldSchemaIsUpgraded(t *testing.T) {
 	for name, ddl := range map[string]string{"virtual columns": baseDDL + virtualDDL, "no search columns": baseDDL} {
 		t.Run(name, func(t *testing.T) {
-			const n = 60
+			const n = 60 // assertSearches counts for 60
 			path := oldStore(t, ddl, n)
 			s := openTest(t, StoreConfig{Path: path})
 			assertPlainSchema(t, s)
@@ -113,6 +114,32 @@ func TestOldSchemaIsUpgraded(t *testing.T) {
 				t.Fatalf("verify after a second open: %+v", rep)
 			}
 		})
+	}
+}
+
+// Two opens of the same old store at once (the daemon starting while
+// `airlock audit verify --db` runs) both succeed and leave it upgraded: the
+// upgrade holds SQLite's write lock, so the second waits for the first.
+func TestConcurrentOpensOfAnOldStore(t *testing.T) {
+	const n = 60 // assertSearches counts for 60
+	path := oldStore(t, baseDDL+virtualDDL, n)
+	var wg sync.WaitGroup
+	stores := make([]*Store, 2)
+	errs := make([]error, 2)
+	for i := range stores {
+		wg.Go(func() { stores[i], errs[i] = Open(context.Background(), StoreConfig{Path: path}) })
+	}
+	wg.Wait()
+	for i, s := range stores {
+		if errs[i] != nil {
+			t.Fatalf("open %d: %v", i, errs[i])
+		}
+		t.Cleanup(func() { s.Close() })
+	}
+	assertPlainSchema(t, stores[1])
+	assertSearches(t, stores[1], n)
+	if rep := verify(t, stores[0]); !rep.OK || rep.Records != n {
+		t.Fatalf("verify: %+v", rep)
 	}
 }
 
