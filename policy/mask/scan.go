@@ -290,7 +290,7 @@ func (s *scanner) decide(i, safe int, final, inValue bool) match {
 		if c.span > 0 && best.isMatching && s.found[c.span-1].ve <= best.end {
 			continue // cannot win (ties go to the detector listed first): spare its allow-lists
 		}
-		if bound, ok := s.matchBound(c, i, final); ok && best.isMatching && bound <= best.end {
+		if best.isMatching && s.cannotOutrun(c, i, best.end, final) {
 			continue // its match would end within the best one: spare its regexp
 		}
 		m := s.try(c, i, final)

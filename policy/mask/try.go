@@ -41,6 +41,12 @@ func (s *scanner) try(c candidate, i int, final bool) match {
 	return s.runRegex(c.det, i, s.buf[rel:min(len(s.buf), j+1)])
 }
 
+// cannotOutrun: c's match at i, if any, ends at or before end.
+func (s *scanner) cannotOutrun(c candidate, i, end int, final bool) bool {
+	bound, ok := s.matchBound(c, i, final)
+	return ok && bound <= end
+}
+
 // matchBound is where a match of an anchored candidate at i ends at the
 // latest, once the bytes present decide it (ok false: not yet known, or
 // not an anchored candidate). The match holds only bytes the detector's
