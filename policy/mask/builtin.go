@@ -49,7 +49,7 @@ func builtinSpecs() []builtinSpec {
 		{"jwt", "medium", KindCredential, `eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`, []string{"eyJ"}, 8 << 10, bounded(tokenTail)},
 		{"password_assignment", "low", KindCredential, passwordPattern, passwordKeywords, 1100, func(d *detector) {
 			d.validate, d.deferToValue, d.quickReject = plausiblePassword, true, notAnAssignment
-			d.validateMatch = notGenericAllowed
+			d.validateMatch, d.reach = notGenericAllowed, passwordReach
 		}},
 		{"email", "medium", KindPII, `[\p{L}\p{N}._%+'-]{1,64}@(?:[\p{L}\p{N}-]{1,63}\.){1,8}[\p{L}]{2,24}`, nil, 400, tuneEmail},
 		{"credit_card", "medium", KindPII, `(?:\d{4}[ .-]?){3}\d{4}|\d{4}[ -]?\d{6}[ -]?\d{5}|\d{13,19}`, nil, 24, tuneNumber(luhnValid)},
@@ -145,6 +145,22 @@ func plausiblePassword(v string) bool {
 		return true
 	}
 	return strings.ContainsFunc(v, func(r rune) bool { return r < 'A' || r > 'z' || r > 'Z' && r < 'a' })
+}
+
+// passwordReach bounds a passwordPattern match within run, which starts at
+// its keyword: a match holds at most three runs of blanks (before a type
+// word, before the operator, after it; the value holds none), so it ends
+// before the fourth. Prose with no newline made every try read 1,100 bytes.
+func passwordReach(run []byte) int {
+	runs := 0
+	for i := 1; i < len(run); i++ {
+		if blankByte[run[i]] && !blankByte[run[i-1]] {
+			if runs++; runs > 3 {
+				return i
+			}
+		}
+	}
+	return len(run)
 }
 
 // The byte sets notAnAssignment skips (built once: it runs per keyword).

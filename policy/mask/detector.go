@@ -29,6 +29,10 @@ type detector struct {
 	cont     [256]bool  // bytes a match may contain
 	contAll  bool       // cont holds every byte
 	maxLen   int        // bytes a match may span
+	// reach, for a pattern without assertions, says how far into the run
+	// of bytes it may contain a match can extend (so try's window ends
+	// there): nil = the whole run.
+	reach func(run []byte) int
 	// startAt, for keywordless detectors, says whether a match may start at
 	// a byte c preceded by prev (prev < 0 at the start of the text).
 	startAt     func(prev int, c byte) bool

@@ -57,3 +57,48 @@ func boundsHold(t *testing.T, e *engine, text string) (matches int) {
 	}
 	return matches
 }
+
+// TestPasswordReachHoldsEveryMatch: password_assignment's window ends
+// where passwordReach says, so every match of its regexp on the whole
+// window must end there or before. Checked at every position of random
+// texts, gitleaks' cases and assignments padded with blanks everywhere a
+// blank may go.
+func TestPasswordReachHoldsEveryMatch(t *testing.T) {
+	builtins, err := builtinDetectors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *detector
+	for _, b := range builtins {
+		if b.info.Name == "password_assignment" {
+			d = b
+		}
+	}
+	r := rand.New(rand.NewPCG(25, 26))
+	texts := []string{"password \t string \t = \t hunter2 and more", "token\t,\t x", `"secret" ,  "v4lue99" then words`}
+	for i := 0; i < 300; i++ {
+		texts = append(texts, randomText(r, 400), assignmentNoise(r, passwordKeywords))
+	}
+	for _, c := range gitleaksCases(t) {
+		for _, tp := range c.TPs {
+			texts = append(texts, tp.Text)
+		}
+	}
+	matches := 0
+	for _, text := range texts {
+		for i := range text {
+			win := text[i:min(len(text), i+d.maxLen+1)]
+			loc := d.re.FindStringSubmatchIndex(win)
+			if loc == nil {
+				continue
+			}
+			matches++
+			if reach := passwordReach([]byte(win[:min(len(win), d.maxLen)])); loc[1] > reach {
+				t.Fatalf("password_assignment matches %q, past its reach %d", win[:loc[1]], reach)
+			}
+		}
+	}
+	if matches < 500 {
+		t.Fatalf("only %d matches: the reach was hardly tried", matches)
+	}
+}

@@ -77,12 +77,15 @@ const earlyProbe = 4 << 10
 
 // runEnd is where the window's run of bytes a match may contain ends.
 func (s *scanner) runEnd(d *detector, rel int) int {
-	if d.contAll {
-		return min(len(s.buf), rel+d.maxLen)
+	j := min(len(s.buf), rel+d.maxLen)
+	if !d.contAll {
+		j = rel
+		for j < len(s.buf) && j-rel < d.maxLen && d.cont[s.buf[j]] {
+			j++
+		}
 	}
-	j := rel
-	for j < len(s.buf) && j-rel < d.maxLen && d.cont[s.buf[j]] {
-		j++
+	if d.reach != nil {
+		j = rel + d.reach(s.buf[rel:j])
 	}
 	return j
 }
