@@ -28,8 +28,9 @@ type Interceptor struct {
 }
 
 // New loads (or adopts) the eBPF programs, opens the listener, points the
-// kernel at it and computes the initial target set (CIDRs at once, host
-// names on the first Run). Relays and refusals go to report (may be nil).
+// kernel at it and computes the initial target set (CIDRs and a previous
+// daemon's pinned set at once, host names on the first Run). Relays and
+// refusals go to report (may be nil).
 func New(cfg Config, handler APIHandler, report Reporter, log *zap.Logger) (*Interceptor, error) {
 	cfg = cfg.WithDefaults()
 	loader, err := Load(cfg)
@@ -47,7 +48,17 @@ func New(cfg Config, handler APIHandler, report Reporter, log *zap.Logger) (*Int
 		return nil, err
 	}
 	sel := NewSelector(cfg, SystemDNSResolver(), loader, log)
-	if err := loader.SetTargets(ExpandTargets(cfg.Targets, cfg.Ports)); err != nil {
+	// A previous daemon's pinned set holds the API's resolved addresses;
+	// replacing it with the CIDRs alone would let connections to them pass
+	// uncaptured until the first resolution.
+	adopted, err := loader.Targets()
+	if err != nil {
+		ln.Close()
+		loader.Close()
+		return nil, fmt.Errorf("reading the adopted target set: %w", err)
+	}
+	sel.Adopt(adopted)
+	if err := loader.SetTargets(sel.Targets()); err != nil {
 		ln.Close()
 		loader.Close()
 		return nil, err

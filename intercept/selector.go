@@ -22,6 +22,9 @@ type TargetSink interface {
 // the configured host names resolve to, re-resolved on their TTL. An
 // address stays a target until its TTL has passed and a successful
 // resolution no longer returns it; a failed resolution drops nothing.
+// What a previous daemon left in the kernel (Adopt) stays until every host
+// name has resolved once: a restart never opens a window in which the
+// API's resolved addresses are not captured.
 type Selector struct {
 	cfg      Config
 	resolver HostResolver
@@ -29,13 +32,15 @@ type Selector struct {
 	log      *zap.Logger
 	now      func() time.Time
 
-	mu    sync.Mutex
-	hosts map[string]*hostState
+	mu      sync.Mutex
+	hosts   map[string]*hostState
+	adopted []Target
 }
 
 type hostState struct {
-	addrs map[netip.Addr]time.Time // address -> expiry
-	next  time.Time                // when to resolve again
+	addrs    map[netip.Addr]time.Time // address -> expiry
+	next     time.Time                // when to resolve again
+	resolved bool                     // a resolution has succeeded
 }
 
 // NewSelector returns a Selector; call Refresh or Run to fill the sink.
@@ -49,6 +54,14 @@ func NewSelector(cfg Config, resolver HostResolver, sink TargetSink, log *zap.Lo
 		s.hosts[h] = &hostState{addrs: map[netip.Addr]time.Time{}}
 	}
 	return s
+}
+
+// Adopt keeps ts (the kernel's set before this daemon started) in the set
+// until every host name has resolved once.
+func (s *Selector) Adopt(ts []Target) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.adopted = slices.Clone(ts)
 }
 
 // Run refreshes whenever a host name is due, until ctx is done.
@@ -101,7 +114,7 @@ func (s *Selector) resolve(ctx context.Context, host string, st *hostState, now 
 	for _, a := range addrs {
 		st.addrs[a.Unmap()] = now.Add(ttl)
 	}
-	st.next = now.Add(ttl)
+	st.next, st.resolved = now.Add(ttl), true
 	return nil
 }
 
@@ -128,5 +141,26 @@ func (s *Selector) targetsLocked() []Target {
 			prefixes = append(prefixes, netip.PrefixFrom(a, a.BitLen()))
 		}
 	}
-	return ExpandTargets(prefixes, s.cfg.Ports)
+	ts := ExpandTargets(prefixes, s.cfg.Ports)
+	if s.adopted == nil {
+		return ts
+	}
+	for _, st := range s.hosts {
+		if !st.resolved {
+			return mergeTargets(ts, s.adopted)
+		}
+	}
+	s.adopted = nil // every host has answered: what it answered is the set
+	return ts
+}
+
+// mergeTargets is a followed by b's targets that a lacks, in order.
+func mergeTargets(a, b []Target) []Target {
+	out := slices.Clone(a)
+	for _, t := range b {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -87,3 +87,51 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// A restarted daemon adopts the pinned set: the addresses a host name
+// resolved to stay targets while the new daemon cannot resolve it yet, and
+// go only once every host has answered (with other addresses).
+func TestSelectorKeepsAdoptedUntilHostsResolve(t *testing.T) {
+	ports := []uint16{443}
+	res := &fakeResolver{ttl: time.Minute, err: errors.New("resolver not up yet")}
+	sink := &fakeSink{}
+	cfg := Config{Targets: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}, Hosts: []string{"api.test", "other.test"}, Ports: ports}
+	s := NewSelector(cfg, res, sink, nil)
+	pinned := targetsOf(ports, "10.9.0.0/16", "127.0.100.1/32")
+	s.Adopt(pinned)
+	if got := s.Targets(); !sameTargets(got, pinned) {
+		t.Fatalf("before any resolution: %v, want the pinned set %v", got, pinned)
+	}
+	s.Refresh(context.Background())
+	if got := sink.sets[len(sink.sets)-1]; !sameTargets(got, pinned) {
+		t.Fatalf("after failed resolutions: pushed %v, want the pinned set %v", got, pinned)
+	}
+	// One host answers: the other has not, so the pinned address stays.
+	res.err, res.answers = nil, map[string][]netip.Addr{"api.test": {netip.MustParseAddr("127.0.100.2")}}
+	s.hosts["api.test"].next, s.hosts["other.test"].next = time.Time{}, s.now().Add(time.Hour)
+	s.Refresh(context.Background())
+	want := targetsOf(ports, "10.9.0.0/16", "127.0.100.2/32", "127.0.100.1/32")
+	if got := sink.sets[len(sink.sets)-1]; !sameTargets(got, want) {
+		t.Fatalf("one host resolved: pushed %v, want %v", got, want)
+	}
+	// Both have answered: the set is what they answered.
+	s.hosts["other.test"].next = time.Time{}
+	s.Refresh(context.Background())
+	want = targetsOf(ports, "10.9.0.0/16", "127.0.100.2/32")
+	if got := sink.sets[len(sink.sets)-1]; !sameTargets(got, want) {
+		t.Fatalf("every host resolved: pushed %v, want %v", got, want)
+	}
+}
+
+// sameTargets compares two sets whatever their order.
+func sameTargets(a, b []Target) bool {
+	key := func(ts []Target) []string {
+		var out []string
+		for _, t := range ts {
+			out = append(out, t.String())
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(key(a), key(b))
+}
