@@ -182,13 +182,14 @@ func modeExecSwap(o opts) result {
 func modeFromFD(o opts) result {
 	ppid := os.Getppid()
 	own, _ := os.Readlink("/proc/self/exe")
+	var parentExe string
 	for range 100 {
-		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(ppid) + "/exe"); exe != own {
+		// Mid-execve the link reads as nothing: wait for the new image.
+		if parentExe, _ = os.Readlink("/proc/" + strconv.Itoa(ppid) + "/exe"); parentExe != "" && parentExe != own {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	parentExe, _ := os.Readlink("/proc/" + strconv.Itoa(ppid) + "/exe")
 	raw, err := net.FileConn(os.NewFile(uintptr(o.fd), "inherited"))
 	if err != nil {
 		fail(err)
