@@ -142,15 +142,11 @@ func (s *Selector) targetsLocked() []Target {
 		}
 	}
 	ts := ExpandTargets(prefixes, s.cfg.Ports)
-	if s.adopted == nil {
-		return ts
-	}
 	for _, st := range s.hosts {
-		if !st.resolved {
+		if !st.resolved { // until every host has answered, keep what was adopted
 			return mergeTargets(ts, s.adopted)
 		}
 	}
-	s.adopted = nil // every host has answered: what it answered is the set
 	return ts
 }
 

@@ -47,7 +47,8 @@ func parseDelta(data []byte) (sseData, bool) {
 	}
 	for _, shape := range deltaShapes {
 		if bytes.HasPrefix(rest, shape.next) {
-			return deltaText(shape.typ, index, rest[len(shape.next)-1:])
+			at := len(data) - len(rest) + len(shape.next) - 1 // the opening quote
+			return deltaText(shape.typ, index, data, at)
 		}
 	}
 	return sseData{}, false
@@ -65,10 +66,10 @@ func cutIndex(b []byte) (int, []byte, bool) {
 	return n, b[i:], true
 }
 
-// deltaText reads the string that quoted opens, which must run to the
-// data's closing `"}}`. A text with escapes is unescaped by gjson itself.
-func deltaText(typ string, index int, quoted []byte) (sseData, bool) {
-	body, ok := bytes.CutSuffix(quoted[1:], deltaTail)
+// deltaText reads the string that opens at data[at], which must run to
+// the data's closing `"}}`. A text with escapes is unescaped by gjson itself.
+func deltaText(typ string, index int, data []byte, at int) (sseData, bool) {
+	body, ok := bytes.CutSuffix(data[at+1:], deltaTail)
 	if !ok {
 		return sseData{}, false
 	}
@@ -76,11 +77,14 @@ func deltaText(typ string, index int, quoted []byte) (sseData, bool) {
 	if !ok {
 		return sseData{}, false
 	}
-	text := string(body)
+	span := textSpan{at, at + len(body) + 2}
+	var text string
 	if escaped {
-		text = gjson.ParseBytes(quoted[:len(body)+2]).String()
+		text = gjson.ParseBytes(data[span.lo:span.hi]).String()
+	} else {
+		text = string(body)
 	}
-	return sseData{Type: "content_block_delta", Index: &index, DeltaType: typ, Text: &text}, true
+	return sseData{Type: "content_block_delta", Index: &index, DeltaType: typ, Text: &text, At: span}, true
 }
 
 // stringContents checks b is a JSON string's contents (what gjson

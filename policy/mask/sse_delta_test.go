@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 // deltaCases are shapes near the one parseDelta reads: each either takes
@@ -69,8 +71,15 @@ func checkParseDelta(t *testing.T, data []byte) bool {
 		return false
 	}
 	slow, valid := parseDataGJSON(data)
+	at := fast.At
+	fast.At = textSpan{} // gjson's path leaves the span to setString
 	if !valid || !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("parseDelta(%q) = %s; gjson (valid %v) = %s", data, show(fast), valid, show(slow))
+	}
+	// The span is where gjson finds the text's JSON string.
+	r := gjson.GetBytes(data, deltaTextPath(fast.DeltaType))
+	if at.lo != r.Index || at.hi != r.Index+len(r.Raw) {
+		t.Fatalf("parseDelta(%q) puts the text at %v; gjson at [%d, %d)", data, at, r.Index, r.Index+len(r.Raw))
 	}
 	return true
 }

@@ -16,10 +16,11 @@ const maxOpenBlocks = 16
 // block is the masking state of one content block of a stream.
 type block struct {
 	sc       *scanner
-	path     string // JSON path of the masked field in the delta event
-	template []byte // data of the last delta event, to carry flushed text
-	name     []byte // its event name
-	nl       string // its line ending
+	path     string   // JSON path of the masked field in the delta event
+	template []byte   // data of the last delta event, to carry flushed text
+	at       textSpan // where its text's JSON string lies in template
+	name     []byte   // its event name
+	nl       string   // its line ending
 }
 
 // sseData holds the fields of an event's data the masker looks at.
@@ -27,8 +28,13 @@ type sseData struct {
 	Type      string
 	Index     *int
 	DeltaType string
-	Text      *string // delta.text, delta.partial_json or delta.citation.cited_text
+	Text      *string  // delta.text, delta.partial_json or delta.citation.cited_text
+	At        textSpan // where Text's JSON string (quotes included) lies in the data
 }
+
+// textSpan locates a JSON string in an event's data, so that a rewrite
+// splices it without looking for it again; the zero span means unknown.
+type textSpan struct{ lo, hi int }
 
 // parseData reads the fields with gjson: events are parsed on the hot
 // path and reflection-based decoding cost most of the per-event time. The
@@ -102,9 +108,9 @@ func (s *Stream) delta(ev sse.Event, d *sseData) {
 	}
 	switch d.DeltaType {
 	case "text_delta":
-		s.feedBlock(ev, *d.Index, "delta.text", *d.Text)
+		s.feedBlock(ev, d, "delta.text")
 	case "input_json_delta":
-		s.feedBlock(ev, *d.Index, "delta.partial_json", *d.Text)
+		s.feedBlock(ev, d, "delta.partial_json")
 	case "citations_delta":
 		out, res := s.ec.text(*d.Text, s.sel)
 		s.res.Add(res)
@@ -112,7 +118,7 @@ func (s *Stream) delta(ev sse.Event, d *sseData) {
 			s.write(ev)
 			return
 		}
-		s.rewrite(sse.LineEnding(ev.Raw), ev.Name, ev.Data, "delta.citation.cited_text", out)
+		s.rewrite(sse.LineEnding(ev.Raw), ev.Name, ev.Data, "delta.citation.cited_text", textSpan{}, out)
 	default:
 		s.write(ev) // thinking, signature and unknown deltas
 	}
@@ -120,7 +126,8 @@ func (s *Stream) delta(ev sse.Event, d *sseData) {
 
 // feedBlock adds text to a block's scanner and writes what is decided.
 // An event whose text is decided unchanged at once passes byte for byte.
-func (s *Stream) feedBlock(ev sse.Event, index int, path, text string) {
+func (s *Stream) feedBlock(ev sse.Event, d *sseData, path string) {
+	index, text := *d.Index, *d.Text
 	b := s.blocks[index]
 	if b == nil || b.path != path {
 		s.flushBlock(index)
@@ -132,7 +139,8 @@ func (s *Stream) feedBlock(ev sse.Event, index int, path, text string) {
 	}
 	// Reuse the block's buffers: data and name are slices of the event
 	// buffer, which the next event overwrites.
-	b.template, b.name, b.nl = append(b.template[:0], ev.Data...), cloneOrNil(b.name, ev.Name), sse.LineEnding(ev.Raw)
+	b.template, b.at = append(b.template[:0], ev.Data...), d.At
+	b.name, b.nl = cloneOrNil(b.name, ev.Name), sse.LineEnding(ev.Raw)
 	heldBefore := b.sc.held() > 0 || len(b.sc.out) > 0
 	countsBefore := countSum(b.sc.res.Counts)
 	b.sc.feed([]byte(text))
@@ -146,7 +154,7 @@ func (s *Stream) feedBlock(ev sse.Event, index int, path, text string) {
 		return
 	}
 	if len(out) > 0 {
-		s.rewrite(b.nl, b.name, b.template, path, string(out))
+		s.rewrite(b.nl, b.name, b.template, path, b.at, string(out))
 	}
 }
 
@@ -170,7 +178,7 @@ func (s *Stream) flushBlock(index int) {
 	b.sc.advance(true)
 	s.res.Add(b.sc.res)
 	if out := b.sc.take(true); len(out) > 0 {
-		s.rewrite(b.nl, b.name, b.template, b.path, string(out))
+		s.rewrite(b.nl, b.name, b.template, b.path, b.at, string(out))
 	}
 }
 
@@ -178,8 +186,8 @@ func (s *Stream) flushBlock(index int) {
 // an optional event line and one data line, in the original line endings.
 // The event is built in the stream's own buffers, reused by the next
 // rewrite: like the upstream's events, whoever keeps one copies it.
-func (s *Stream) rewrite(nl string, name, data []byte, path, value string) {
-	newData, ok := setString(s.dataBuf[:0], data, path, value)
+func (s *Stream) rewrite(nl string, name, data []byte, path string, at textSpan, value string) {
+	newData, ok := setString(s.dataBuf[:0], data, path, at, value)
 	if !ok {
 		return // data parsed as JSON a moment ago; cannot happen
 	}
@@ -189,17 +197,21 @@ func (s *Stream) rewrite(nl string, name, data []byte, path, value string) {
 }
 
 // setString appends to dst data with the string at path replaced by value.
-// It splices the bytes where the value sits, encoding it as sjson does, and
-// leaves anything unusual (a value that is not a string) to sjson.
-func setString(dst, data []byte, path, value string) ([]byte, bool) {
-	r := gjson.GetBytes(data, path)
-	if r.Type != gjson.String || r.Index <= 0 || r.Index+len(r.Raw) > len(data) {
-		out, err := sjson.SetBytes(append(dst, data...), path, value)
-		return out, err == nil
+// It splices the bytes where the value sits (at, when the parse found it;
+// else gjson finds it), encoding it as sjson does, and leaves anything
+// unusual (a value that is not a string) to sjson.
+func setString(dst, data []byte, path string, at textSpan, value string) ([]byte, bool) {
+	if at.hi == 0 {
+		r := gjson.GetBytes(data, path)
+		if r.Type != gjson.String || r.Index <= 0 || r.Index+len(r.Raw) > len(data) {
+			out, err := sjson.SetBytes(append(dst, data...), path, value)
+			return out, err == nil
+		}
+		at = textSpan{r.Index, r.Index + len(r.Raw)}
 	}
-	dst = append(dst, data[:r.Index]...)
+	dst = append(dst, data[:at.lo]...)
 	dst = appendJSONString(dst, value)
-	return append(dst, data[r.Index+len(r.Raw):]...), true
+	return append(dst, data[at.hi:]...), true
 }
 
 // appendJSONString encodes s as sjson.SetBytes would: verbatim in quotes
