@@ -132,10 +132,20 @@ func exited(pidfd *os.File) bool {
 	return done
 }
 
+// pidfdReadable polls a pidfd without blocking: readable once the process
+// exited. A poll that finds nothing ready returns EINTR when a signal is
+// pending (the Go runtime preempts with SIGURG); that is asked again, not
+// taken for an exit, which once made the daemon give up a live namespace
+// and leave the first contact held there until connect() timed out.
 func pidfdReadable(fd uintptr) bool {
 	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	n, err := unix.Poll(p, 0)
-	return err != nil || n > 0
+	for {
+		n, err := unix.Poll(p, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return err != nil || n > 0
+	}
 }
 
 // waitExit blocks until the process exits (nil) or pidfd is closed.
