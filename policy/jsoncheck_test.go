@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -30,6 +31,11 @@ func TestCheckJSON(t *testing.T) {
 		{`{"a":`, ErrNotJSON},
 		{`{"a":1,}`, ErrNotJSON},
 		{"{\"a\":\"\xff\"}", ErrNotJSON}, // invalid UTF-8: parsers disagree on what it means
+		{`{"a":"\ud83d\ude00"}`, nil},    // a surrogate pair: one emoji
+		{`{"a":"\\ud800"}`, nil},         // an escaped backslash, then text
+		{`{"a":"\ud800"}`, ErrNotJSON},   // half a pair: the API refuses it too
+		{`{"a":"\ud83dx"}`, ErrNotJSON},  // a high half without its low half
+		{`{"\udc00":1}`, ErrNotJSON},     // a low half alone, in a key
 		{``, ErrNotJSON},
 		{`model=claude-opus-4-1&max_tokens=99999`, ErrNotJSON},
 	}
@@ -80,7 +86,7 @@ func FuzzCheckJSON(f *testing.F) {
 // refusal comes first depends on where each decoder stops.
 func oracle(b []byte) error {
 	switch {
-	case !json.Valid(b) || !utf8.Valid(b):
+	case !json.Valid(b) || !utf8.Valid(b) || hasLoneSurrogate(b):
 		return ErrNotJSON
 	case depthOf(b) > MaxJSONDepth:
 		return ErrJSONTooDeep
@@ -107,6 +113,38 @@ func depthOf(b []byte) int {
 			depth--
 		}
 	}
+}
+
+// hasLoneSurrogate reports a \u escape of half a UTF-16 pair without its
+// other half, in a valid document. encoding/json reads one as U+FFFD; the
+// API refuses the body ("no low surrogate in string"), and so does CheckJSON.
+func hasLoneSurrogate(b []byte) bool {
+	half := func(i int) (high, low bool) { // the escape at b[i:i+6], if any
+		if i+6 > len(b) || b[i] != '\\' || b[i+1] != 'u' {
+			return false, false
+		}
+		r, _ := strconv.ParseUint(string(b[i+2:i+6]), 16, 32)
+		return r >= 0xD800 && r < 0xDC00, r >= 0xDC00 && r < 0xE000
+	}
+	in := false
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '"':
+			in = !in
+		case in && b[i] == '\\':
+			high, low := half(i)
+			if high {
+				if _, next := half(i + 6); !next {
+					return true
+				}
+				i += 6 // the pair's low half
+			} else if low {
+				return true
+			}
+			i++ // the escaped byte (the rest of a \u escape is hex digits)
+		}
+	}
+	return false
 }
 
 func hasDuplicateKey(b []byte) bool {
