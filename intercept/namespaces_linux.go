@@ -6,10 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.uber.org/zap"
@@ -29,13 +31,13 @@ type Namespaces struct {
 	log     *zap.Logger
 	hostIno uint64
 
-	mu       sync.Mutex
-	byIno    map[uint64]*served
-	failedAt map[uint64]time.Time        // netns inode -> last failed open (backoff)
-	stopRun  context.CancelFunc          // ends Run (set by Run)
-	onOpen   func(pid int, netns uint64) // called (in its own goroutine) for each namespace opened
-	closed   bool
-	wg       sync.WaitGroup
+	mu      sync.Mutex
+	byIno   map[uint64]*served
+	pending map[uint64]*pending         // netns inode -> a failed open and when to try again
+	stopRun context.CancelFunc          // ends Run (set by Run)
+	onOpen  func(pid int, netns uint64) // called (in its own goroutine) for each namespace opened
+	closed  bool
+	wg      sync.WaitGroup
 
 	opened, released, firstContact, failures atomic.Uint64
 }
@@ -50,9 +52,21 @@ type served struct {
 	done        chan struct{}
 }
 
-// netnsRetry is how long a namespace whose listener failed to open is left
-// alone before a new event may try again.
-const netnsRetry = time.Second
+// After an open fails, the namespace is left alone for netnsRetry, or for
+// netnsRetrySoon when it was not ready yet (notReady). A report during that
+// time is not dropped: the namespace is tried again when it ends, with the
+// last process that reported it, so a first contact held there is served.
+const (
+	netnsRetry     = time.Second
+	netnsRetrySoon = 50 * time.Millisecond
+)
+
+// pending is a namespace whose open failed.
+type pending struct {
+	at    time.Time   // not tried again before this
+	pid   int         // the last process that reported it meanwhile
+	timer *time.Timer // the try at at, once a report came
+}
 
 // NewNamespaces prepares namespace serving for loader; Run starts it.
 func NewNamespaces(cfg Config, loader *Loader, handler APIHandler, report Reporter, log *zap.Logger) (*Namespaces, error) {
@@ -64,7 +78,7 @@ func NewNamespaces(cfg Config, loader *Loader, handler APIHandler, report Report
 		log = zap.NewNop()
 	}
 	return &Namespaces{loader: loader, cfg: cfg.WithDefaults(), handler: handler, report: report, log: log.Named("netns"),
-		hostIno: ino, byIno: map[uint64]*served{}, failedAt: map[uint64]time.Time{}}, nil
+		hostIno: ino, byIno: map[uint64]*served{}, pending: map[uint64]*pending{}}, nil
 }
 
 // OnOpen registers f, called with a process and the netns cookie of each
@@ -102,7 +116,8 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 	if _, ok := n.byIno[ino]; ok || ctx.Err() != nil {
 		return nil
 	}
-	if t, ok := n.failedAt[ino]; ok && time.Since(t) < netnsRetry {
+	if p := n.pending[ino]; p != nil && time.Now().Before(p.at) {
+		n.tryAgain(ctx, ino, p, pid)
 		return nil
 	}
 	if len(n.byIno) >= n.cfg.MaxNamespaces {
@@ -110,17 +125,58 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 	}
 	s, err := n.open(pid, ino)
 	if err != nil {
-		n.failedAt[ino] = time.Now()
-		n.failures.Add(1)
+		n.failed(ino, err)
 		return err
 	}
-	delete(n.failedAt, ino)
+	delete(n.pending, ino)
 	n.byIno[ino] = s
 	n.start(ctx, s)
 	if f := n.onOpen; f != nil {
 		go f(pid, s.cookie)
 	}
 	return nil
+}
+
+// failed notes a failed open of ino, and forgets the failures nobody
+// reported again (a namespace gone, or its inode reused). Called with n.mu
+// held.
+func (n *Namespaces) failed(ino uint64, err error) {
+	n.failures.Add(1)
+	now, wait := time.Now(), netnsRetry
+	if notReady(err) {
+		wait = netnsRetrySoon
+	}
+	for k, p := range n.pending {
+		if p.timer == nil && now.After(p.at) {
+			delete(n.pending, k)
+		}
+	}
+	n.pending[ino] = &pending{at: now.Add(wait)}
+}
+
+// notReady: the open failed for a reason of the moment, not of the
+// namespace. Its loopback had no address (an IPv4 bind on 127/8 fails for
+// an instant while a runtime brings lo up), or the process that reported
+// it has exited.
+func notReady(err error) bool {
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, os.ErrProcessDone) ||
+		errors.Is(err, syscall.ESRCH) || errors.Is(err, fs.ErrNotExist)
+}
+
+// tryAgain schedules one more open of ino when p's wait ends, with the last
+// process that reported it by then. Called with n.mu held.
+func (n *Namespaces) tryAgain(ctx context.Context, ino uint64, p *pending, pid int) {
+	p.pid = pid
+	if p.timer != nil {
+		return
+	}
+	p.timer = time.AfterFunc(time.Until(p.at), func() {
+		n.mu.Lock()
+		pid := p.pid
+		p.timer = nil
+		n.mu.Unlock()
+		n.ensureLogged(ctx, pid)
+	})
 }
 
 // open creates the listener inside pid's namespace and registers it with
@@ -236,6 +292,11 @@ func (n *Namespaces) Close() error {
 	n.closed = true
 	if n.stopRun != nil {
 		n.stopRun()
+	}
+	for _, p := range n.pending {
+		if p.timer != nil {
+			p.timer.Stop()
+		}
 	}
 	all := make([]*served, 0, len(n.byIno))
 	for _, s := range n.byIno {

@@ -5,6 +5,7 @@ package intercept
 import (
 	"context"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +119,29 @@ func TestNetnsHoldOffRefuses(t *testing.T) {
 	}
 	if c, err := h.loader.NetnsCounters(); err != nil || c.Held != 0 {
 		t.Errorf("counters %+v, %v: want nothing held", c, err)
+	}
+}
+
+// TestNetnsLoopbackUpLate: a runtime starts a process in a namespace (in a
+// cgroup of its own) before the namespace's loopback works. The daemon,
+// seeing the cgroup fill, tries to listen there at once and fails; the
+// client's first contact a moment later must still be served, not left held
+// until connect() times out because the failed try put the namespace on
+// hold. (An IPv4 bind on 127/8 fails for an instant while "ip link set lo
+// up" runs; this namespace has lo up without its address for 300 ms.)
+func TestNetnsLoopbackUpLate(t *testing.T) {
+	h := newHarness(t, testTargets, netnsTarget.Port())
+	h.listen()
+	nss := h.serveNamespaces()
+	wrap := ipNetns(t)
+	name := wrap[len(wrap)-1]
+	if out, err := exec.Command("ip", "-n", name, "addr", "flush", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr flush: %v: %s", err, out)
+	}
+	wrap = append(wrap, "sh", "-c", `sleep 0.3 && ip addr add 127.0.0.1/8 dev lo && exec "$@"`, "sh")
+	res := h.startHelperIn(childCgroup(t, h), wrap, netnsClientEnv()...).wait(t)
+	assertIntercepted(t, h, res)
+	if s := nss.Stats(); s.Failures == 0 {
+		t.Errorf("stats %+v: want the early try (the loopback without its address) to have failed, or this test tests nothing", s)
 	}
 }
