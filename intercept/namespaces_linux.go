@@ -314,5 +314,7 @@ func (n *Namespaces) Close() error {
 }
 
 // ErrTooManyNamespaces bounds what a process that creates namespaces in a
-// loop can make the daemon open; connections from the rest are refused.
+// loop can make the daemon open. A first contact from a namespace past the
+// bound is held like any other and, with no listener ever registered there,
+// times out in connect(): it never goes where it was going.
 var ErrTooManyNamespaces = errors.New("too many network namespaces served")
