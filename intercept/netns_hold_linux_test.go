@@ -12,6 +12,7 @@ import (
 
 	"github.com/vishvananda/netns"
 	"go.uber.org/zap/zaptest"
+	"golang.org/x/sys/unix"
 )
 
 // listenIn opens a plain TCP listener at addr inside the named namespace,
@@ -144,4 +145,58 @@ func TestNetnsLoopbackUpLate(t *testing.T) {
 	if s := nss.Stats(); s.Failures == 0 {
 		t.Errorf("stats %+v: want the early try (the loopback without its address) to have failed, or this test tests nothing", s)
 	}
+}
+
+// TestNetnsFailedOpenNotHammered: a hostile process that keeps reporting a
+// namespace where no listener can open (spinning connect() there) costs the
+// daemon one try per wait, not one per report; the reports in between
+// collapse into the one retry scheduled at the wait's end.
+func TestNetnsFailedOpenNotHammered(t *testing.T) {
+	h := newHarness(t, testTargets, netnsTarget.Port())
+	nss := h.serveNamespaces()
+	wrap := ipNetns(t)
+	name := wrap[len(wrap)-1]
+	if out, err := exec.Command("ip", "-n", name, "addr", "flush", "dev", "lo").CombinedOutput(); err != nil {
+		t.Fatalf("ip addr flush: %v: %s", err, out)
+	}
+	sleeper := exec.Command("ip", "netns", "exec", name, "sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	waitInNetns(t, sleeper.Process.Pid, name)
+
+	const spin = 300 * time.Millisecond
+	reports := 0
+	for start := time.Now(); time.Since(start) < spin; reports++ {
+		_ = nss.Ensure(context.Background(), sleeper.Process.Pid)
+	}
+	time.Sleep(2 * netnsRetrySoon) // let the last scheduled retry run
+	tries := nss.Stats().Failures
+	// One try, then at most one per wait while the reports go on, and the
+	// retry after the last of them.
+	if bound := uint64(spin/netnsRetrySoon) + 2; tries == 0 || tries > bound {
+		t.Errorf("%d reports made %d tries to open the listener, want 1 to %d", reports, tries, bound)
+	}
+	t.Logf("%d reports in %v: %d tries", reports, spin, tries)
+}
+
+// waitInNetns waits until pid has entered the named namespace.
+func waitInNetns(t *testing.T, pid int, name string) {
+	t.Helper()
+	ns, err := netns.GetFromName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	var want unix.Stat_t
+	if err := unix.Fstat(int(ns), &want); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if ino, err := netnsInode(pid); err == nil && ino == want.Ino {
+			return
+		}
+	}
+	t.Fatalf("pid %d never entered netns %s", pid, name)
 }
