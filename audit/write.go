@@ -175,11 +175,10 @@ func (s *Store) finalize(j *writeJob) {
 		return
 	}
 	blob, err := compressRaw(j.raw)
-	if err != nil {
-		s.log.Error("storing an audit record without its recording", zap.String("request_id", j.rec.RequestID), zap.Error(err))
-		return
+	var body []byte
+	if err == nil {
+		body, err = addRecordingHash(j.rec, j.body, blobHash(blob))
 	}
-	body, err := addRecordingHash(j.rec, j.body, blobHash(blob))
 	if err != nil {
 		s.log.Error("storing an audit record without its recording", zap.String("request_id", j.rec.RequestID), zap.Error(err))
 		return
@@ -190,13 +189,19 @@ func (s *Store) finalize(j *writeJob) {
 // addRecordingHash sets rec's recording hash and returns its encoding, from
 // body, the encoding without it (prepareSpooled leaves the field empty; a
 // record spooled by an earlier version with the field set is encoded anew).
+// On an error rec is left as it was, matching body.
 func addRecordingHash(rec *Record, body []byte, h string) ([]byte, error) {
 	if rec.RecordingHash == "" {
 		rec.RecordingHash = h
 		return withRecordingHash(body, h), nil
 	}
+	old := rec.RecordingHash
 	rec.RecordingHash = h
-	return canonical(rec)
+	out, err := canonical(rec)
+	if err != nil {
+		rec.RecordingHash = old
+	}
+	return out, err
 }
 
 // writer is the single goroutine that extends the chain.
