@@ -12,8 +12,10 @@ import (
 )
 
 // FuzzActionGate: whatever an upstream streams and wherever its reads are
-// cut, the client gets the same bytes, and never a tool_use block (read as a
-// client reads it) whose command the policy refuses.
+// cut, the client gets the same bytes, and never a Bash tool_use block (read
+// as a client reads it) whose command the policy refuses. (A block of another
+// name, or none, is not what actionPolicy refuses: a client runs no command
+// from it.)
 func FuzzActionGate(f *testing.F) {
 	f.Add([]byte(bashStream(`{"command":"rm -rf /"}`)), uint16(300), uint16(900))
 	f.Add([]byte(bashStream(`{"command":"ls"}`)), uint16(10), uint16(1200))
@@ -44,7 +46,7 @@ func FuzzActionGate(f *testing.F) {
 		if !bytes.Equal(whole, split) {
 			t.Fatalf("cuts %d,%d changed the output:\n whole %q\n split %q", i, j, whole, split)
 		}
-		for _, in := range clientToolInputs(whole) {
+		for _, in := range clientToolInputs(whole, "Bash") {
 			if refusedCommand.MatchString(in) {
 				t.Fatalf("a refused call reached the client: %q\n%q", in, whole)
 			}
@@ -59,8 +61,8 @@ var (
 
 // clientToolInputs reads a stream as a client does (JSON.parse semantics:
 // exact keys, the last of repeated ones) and returns the input of every
-// tool_use block, decoded when it is JSON.
-func clientToolInputs(stream []byte) []string {
+// tool_use block named tool, decoded when it is JSON.
+func clientToolInputs(stream []byte, tool string) []string {
 	sc := sse.NewScanner(len(stream) + 1)
 	sc.Write(stream)
 	sc.Close()
@@ -72,7 +74,7 @@ func clientToolInputs(stream []byte) []string {
 			continue
 		}
 		idx, _ := ev["index"].(float64)
-		if cb, ok := ev["content_block"].(map[string]any); ok && ev["type"] == "content_block_start" && cb["type"] == "tool_use" {
+		if cb, ok := ev["content_block"].(map[string]any); ok && ev["type"] == "content_block_start" && cb["type"] == "tool_use" && cb["name"] == tool {
 			inputs[idx] = &bytes.Buffer{}
 			if in, ok := cb["input"].(map[string]any); ok && len(in) > 0 {
 				start, _ := json.Marshal(in) // the SDKs start from it when no delta follows

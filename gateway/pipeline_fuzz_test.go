@@ -27,6 +27,8 @@ func FuzzSSEPipelineSplit(f *testing.F) {
 		before := e.audit.count()
 		whole, err1 := e.pipeline(t, &chunks{pieces: [][]byte{bytes.Clone(data)}}, sseT)
 		split, err2 := e.pipeline(t, &chunks{pieces: [][]byte{bytes.Clone(data[:i]), bytes.Clone(data[i:j]), bytes.Clone(data[j:])}}, sseT)
+		// An error event the gateway writes names its own exchange.
+		whole, split = requestIDs.ReplaceAll(whole, []byte("req_X")), requestIDs.ReplaceAll(split, []byte("req_X"))
 		if err1 != nil || err2 != nil || !bytes.Equal(whole, split) {
 			t.Fatalf("cuts %d,%d changed the output (%v, %v):\n whole %q\n split %q", i, j, err1, err2, whole, split)
 		}
