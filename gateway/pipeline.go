@@ -37,6 +37,15 @@ type waiter interface {
 	wait(out []byte) []byte
 }
 
+// resumer is a transformer that may stop part way through what write gave
+// it, so that what it released so far reaches the client first; while
+// pending, it holds complete input that resume carries on with, before the
+// upstream is read again.
+type resumer interface {
+	pending() bool
+	resume(out []byte) ([]byte, error)
+}
+
 // errCut ends a response whose upstream exceeded a bound.
 var errCut = errors.New("response cut: bound exceeded")
 
@@ -96,7 +105,8 @@ func (b *respBody) brokeOff() {
 	b.ex.g.finish(b.ex)
 }
 
-// step reads one upstream chunk through the transformer. Once the upstream
+// step reads one upstream chunk through the transformer (or lets it carry
+// on with the chunk it stopped part way through). Once the upstream
 // ended or the transformer cut it, and what came before went out, the next
 // step ends the response.
 func (b *respBody) step() error {
@@ -104,22 +114,32 @@ func (b *respBody) step() error {
 		b.out = w.wait(b.out)
 		return nil
 	}
+	if r, ok := b.t.(resumer); ok && r.pending() {
+		b.took(r.resume(b.out))
+		return nil
+	}
 	if b.srcDone {
 		return b.end()
 	}
 	n, err := b.src.Read(b.buf)
-	if n > 0 {
-		var terr error
-		if b.out, terr = b.t.write(b.out, b.buf[:n]); terr != nil {
-			b.srcDone = true
-			return nil
-		}
+	if n > 0 && b.took(b.t.write(b.out, b.buf[:n])) {
+		return nil // cut: the upstream is read no further
 	}
 	if err == io.EOF {
 		b.srcDone = true
 		return nil
 	}
 	return err
+}
+
+// took keeps what the transformer released and reports whether it cut the
+// response, which ends the upstream.
+func (b *respBody) took(out []byte, err error) bool {
+	b.out = out
+	if err != nil {
+		b.srcDone = true
+	}
+	return err != nil
 }
 
 // end writes the audit record, then queues what the transformer held.

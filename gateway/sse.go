@@ -66,6 +66,8 @@ type sseTransform struct {
 	arena    recordArena // the recorded events' bytes
 	recorded int
 	cut      bool
+	released bool // an event has gone to the client: scan no longer stops early
+	stopped  bool // scan stopped early: complete events wait in the scanner
 }
 
 // newSSETransform chains the stages: scanner → masker → action gate → emit,
@@ -85,8 +87,15 @@ func (g *Gateway) newSSETransform(ctx context.Context, ex *exchange) *sseTransfo
 }
 
 func (t *sseTransform) write(out, p []byte) ([]byte, error) {
-	t.out = out
 	t.sc.Write(p)
+	return t.resume(out)
+}
+
+// pending and resume implement resumer.
+func (t *sseTransform) pending() bool { return t.stopped }
+
+func (t *sseTransform) resume(out []byte) ([]byte, error) {
+	t.out = out
 	t.scan()
 	out, t.out = t.out, nil
 	if t.cut {
@@ -95,10 +104,20 @@ func (t *sseTransform) write(out, p []byte) ([]byte, error) {
 	return out, nil
 }
 
-// scan hands each complete upstream event to the first stage.
+// scan hands each complete upstream event to the first stage. It stops
+// after the first event the client is to receive, so that it goes out
+// before the rest of its read is processed: the first read of a stream
+// often holds a dozen events (they arrive while the response headers go
+// out), and masking them all put 50–140 µs before the first one. The
+// events after it follow from resume, before the upstream is read again.
 func (t *sseTransform) scan() {
+	t.stopped = false
 	for !t.cut && t.sc.Scan() {
 		t.stageErr(t.first.Event(t.sc.Event()))
+		if !t.cut && !t.released && len(t.out) > 0 {
+			t.released, t.stopped = true, true
+			return
+		}
 	}
 	if !t.cut && t.sc.Err() != nil {
 		t.cutWith(holdBound("an upstream SSE event", t.ex.g.maxEvent()))
@@ -123,6 +142,7 @@ func (t *sseTransform) end(out []byte) []byte {
 	t.out = out
 	if !t.cut {
 		t.sc.Close()
+		t.released = true // the end drains whatever is left in one pass
 		t.scan()
 	}
 	if !t.cut {

@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/airlock-dev/airlock/audit"
 )
@@ -76,5 +79,42 @@ func TestUpstreamUnreachable(t *testing.T) {
 	}
 	if rec, _ := e.audit.last(t); rec.Decision != "error" || rec.Status != 502 {
 		t.Errorf("record %+v", rec)
+	}
+}
+
+// The first event a client is to receive goes out on its own, before the
+// rest of the upstream read that carried it is masked, gated and recorded;
+// the rest follows unchanged, in order, before the upstream is read again.
+// The whole answer in one read, then with its end in that same read.
+func TestFirstEventGoesOutAlone(t *testing.T) {
+	e := newEnv(t, actionPolicy, nil, withMasker(t))
+	first := sseResponse[:strings.Index(sseResponse, "event: ping")]
+	for _, src := range []struct {
+		name string
+		body func() io.ReadCloser
+	}{
+		{"one read, then the end", func() io.ReadCloser { return &chunks{pieces: [][]byte{[]byte(sseResponse)}} }},
+		{"one read with the end", func() io.ReadCloser { return io.NopCloser(iotest.DataErrReader(strings.NewReader(sseResponse))) }},
+	} {
+		ex := e.gw.begin(newRequest("POST", "/v1/messages", streamReq))
+		ex.maskResp, ex.rc = true, &audit.Recording{}
+		var err error
+		if ex.cred, err = e.store.Get(context.Background(), "main"); err != nil {
+			t.Fatal(err)
+		}
+		b := e.gw.newRespBody(ex, src.body(), e.gw.newSSETransform(context.Background(), ex))
+		p := make([]byte, 64<<10)
+		n, err := b.Read(p)
+		if err != nil || string(p[:n]) != first {
+			t.Fatalf("%s: first read %q, %v; want the first event alone", src.name, p[:n], err)
+		}
+		rest, err := io.ReadAll(b)
+		b.Close()
+		if err != nil || first+string(rest) != sseResponse {
+			t.Fatalf("%s: the client got %q, %v", src.name, first+string(rest), err)
+		}
+		if rec, rc := e.audit.last(t); len(rc.Events) != 7 || rec.OutputTokens != 7 || rec.BytesOut != int64(len(sseResponse)) {
+			t.Fatalf("%s: recorded %d events, %+v", src.name, len(rc.Events), rec)
+		}
 	}
 }
