@@ -113,8 +113,8 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if _, ok := n.byIno[ino]; ok || ctx.Err() != nil {
-		return nil
+	if _, ok := n.byIno[ino]; ok || n.closed || ctx.Err() != nil {
+		return nil // a retry timer firing during Close opens nothing Close would not release
 	}
 	if p := n.pending[ino]; p != nil && time.Now().Before(p.at) {
 		n.tryAgain(ctx, ino, p, pid)

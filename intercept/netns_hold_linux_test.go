@@ -200,3 +200,28 @@ func waitInNetns(t *testing.T, pid int, name string) {
 	}
 	t.Fatalf("pid %d never entered netns %s", pid, name)
 }
+
+// TestNetnsEnsureAfterClose: a report that arrives once Close has begun (a
+// retry timer that was already firing, a reporter with its own context)
+// opens nothing: a listener opened then would never be released.
+func TestNetnsEnsureAfterClose(t *testing.T) {
+	h := newHarness(t, testTargets, netnsTarget.Port())
+	nss := h.serveNamespaces()
+	wrap := ipNetns(t)
+	name := wrap[len(wrap)-1]
+	sleeper := exec.Command("ip", "netns", "exec", name, "sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	waitInNetns(t, sleeper.Process.Pid, name)
+	if err := nss.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := nss.Ensure(context.Background(), sleeper.Process.Pid); err != nil {
+		t.Errorf("Ensure after Close: %v", err)
+	}
+	if s := nss.Stats(); s.Served != 0 || s.Opened != 0 {
+		t.Errorf("stats %+v: want nothing opened after Close", s)
+	}
+}
