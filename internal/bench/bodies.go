@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/airlock-dev/airlock/internal/fakeapi"
 )
 
 // SmallBody is a typical one-turn request; the fake answers with a short text.
@@ -16,6 +18,14 @@ var StreamBody = []byte(`{"model":"claude-sonnet-4-5","max_tokens":4096,"stream"
 // StreamHeader makes the fake stream n text deltas of size bytes, back to back.
 func StreamHeader(n, size int) http.Header {
 	return http.Header{"X-Fake-Scenario": {"long"}, "X-Fake-Events": {fmt.Sprint(n)}, "X-Fake-Delta-Size": {fmt.Sprint(size)}}
+}
+
+// PacedStreamHeader is StreamHeader with a pause of ms milliseconds between
+// events, as a model produces them (far apart: tens of milliseconds).
+func PacedStreamHeader(n, size, ms int) http.Header {
+	h := StreamHeader(n, size)
+	h.Set(fakeapi.HeaderIntervalMS, fmt.Sprint(ms))
+	return h
 }
 
 // turnText is one conversational turn of a coding session: prose, code and a

@@ -12,6 +12,7 @@ type Sizes struct {
 	Warmup, Duration time.Duration
 	Concurrency      []int  // non-streamed request scenarios
 	StreamEvents     int    // text deltas per streamed answer
+	PacedEvents      int    // text deltas per streamed answer at a model's pace
 	BigPrompt        int    // bytes of the multi-turn prompt
 	OpenConns        int    // connections and streams held open for the memory scenario
 	Streams          int    // streams held open at once for the scale scenario
@@ -21,11 +22,11 @@ type Sizes struct {
 
 // FullSizes are the figures, sized to finish in minutes on 2 cores.
 var FullSizes = Sizes{Warmup: 500 * time.Millisecond, Duration: 2 * time.Second, Concurrency: []int{1, 16, 256},
-	StreamEvents: 200, BigPrompt: 200 << 10, OpenConns: 1000, Streams: 10000, AgentEvents: ClaudeCodeEvents}
+	StreamEvents: 200, PacedEvents: 20, BigPrompt: 200 << 10, OpenConns: 1000, Streams: 10000, AgentEvents: ClaudeCodeEvents}
 
 // SmokeSizes prove the harness works in a few seconds.
 var SmokeSizes = Sizes{Warmup: 100 * time.Millisecond, Duration: 300 * time.Millisecond, Concurrency: []int{1, 16},
-	StreamEvents: 50, BigPrompt: 200 << 10, OpenConns: 20, Streams: 50, AgentEvents: 50}
+	StreamEvents: 50, PacedEvents: 5, BigPrompt: 200 << 10, OpenConns: 20, Streams: 50, AgentEvents: 50}
 
 var (
 	rpsMetrics     = []Metric{{"rps", "req/s", true}, {"p50", "p50 ms", false}, {"p99", "p99 ms", false}}
@@ -34,6 +35,13 @@ var (
 	strMetrics     = []Metric{{"ttfe_p50", "first event p50 ms", false}, {"ttfe_p99", "first event p99 ms", false},
 		{"event_us", "µs per event (p50)", false}, {"events_per_s", "events/s", true}}
 )
+
+// pacedEventMS spaces the paced scenarios' events. A model streams an event
+// every few tens of milliseconds; one millisecond is already far faster,
+// and long enough for each event to be handled before the next is written.
+const pacedEventMS = 1
+
+const pacedNote = "The first event as in the two scenarios above, but the fake API waits between events as the real API does (it streams as the model writes), instead of writing the rest of the answer back to back. Back to back, the rest of the stream competes with the first event for the two cores in Airlock and the fake API; here the first event crosses an otherwise idle path, so this is the time Airlock's path itself adds."
 
 // Scenarios returns the suite's measurements, in report order.
 func Scenarios(z Sizes) []Scenario {
@@ -47,6 +55,10 @@ func Scenarios(z Sizes) []Scenario {
 	stream := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Body: StreamBody, Header: StreamHeader(z.StreamEvents, 20)}
 	lone := stream
 	lone.Concurrency = 1
+	paced := stream
+	paced.Header = PacedStreamHeader(z.PacedEvents, 20, pacedEventMS)
+	pacedLone := paced
+	pacedLone.Concurrency = 1
 	big := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Body: BigBody(z.BigPrompt)}
 	mem := Memory{N: z.OpenConns, Settle: 500 * time.Millisecond}
 	agent := Load{Concurrency: 4, Warmup: z.Warmup, Duration: z.Duration, Stream: true, Header: ClaudeCodeHeader(z.AgentEvents),
@@ -67,6 +79,10 @@ func Scenarios(z Sizes) []Scenario {
 			Note: "Time to first event is from sending the request to reading message_start; µs per event is (stream time − first event) / deltas.", Metrics: strMetrics, Run: stream.Run},
 		Scenario{ID: "stream_c1", Title: fmt.Sprintf("Streamed answers one at a time: %d text deltas of 20 bytes, concurrency 1", z.StreamEvents),
 			Note: "The same stream with no other stream in flight: the time Airlock adds to the first event without queueing behind other streams' events for the CPU (the concurrency-4 scenario above keeps both cores busy, so its first event also waits its turn).", Metrics: strMetrics, Run: lone.Run},
+		Scenario{ID: "stream_paced_c1", Title: fmt.Sprintf("Streamed answers at a model's pace, one at a time: %d text deltas %d ms apart, concurrency 1", z.PacedEvents, pacedEventMS),
+			Note: pacedNote, Metrics: strMetrics[:2], Run: pacedLone.Run, NoProfile: true},
+		Scenario{ID: "stream_paced", Title: fmt.Sprintf("Streamed answers at a model's pace: %d text deltas %d ms apart, concurrency 4", z.PacedEvents, pacedEventMS),
+			Note: pacedNote, Metrics: strMetrics[:2], Run: paced.Run, NoProfile: true},
 		Scenario{ID: "bigprompt", Title: fmt.Sprintf("A %d KB multi-turn prompt, concurrency 4", z.BigPrompt>>10),
 			Note: "Every turn is scanned by masking on every request; the answer is short.", Metrics: rpsMetrics, Run: big.Run},
 		Scenario{ID: "claudecode", Title: fmt.Sprintf("Claude Code-shaped turns: ~50 KB requests, %d streamed text deltas then a tool call, concurrency 4", z.AgentEvents),

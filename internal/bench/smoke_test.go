@@ -39,7 +39,7 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	md := rep.Markdown()
-	for _, want := range []string{"rps_c16", "stream", "stream_c1", "bigprompt", "newconn", "claudecode", "streams10k"} {
+	for _, want := range []string{"rps_c16", "stream", "stream_c1", "stream_paced", "stream_paced_c1", "bigprompt", "newconn", "claudecode", "streams10k"} {
 		if _, ok := rep.find(want); !ok {
 			t.Errorf("scenario %s missing", want)
 		}
@@ -64,6 +64,10 @@ func checkSane(t *testing.T, m Measured, target string) {
 	}
 	if m.Scenario.ID == "stream" && (!(r["events_per_s"] > 0) || !(r["ttfe_p50"] > 0) || r["ttfe_p50"] > r["p50"] || math.IsNaN(r["event_us"])) {
 		t.Errorf("%s: stream figures %v", target, r)
+	}
+	// The fake paces these answers: a whole one takes longer than its deltas' pauses.
+	if strings.HasPrefix(m.Scenario.ID, "stream_paced") && !(r["p50"] >= float64(SmokeSizes.PacedEvents*pacedEventMS)) {
+		t.Errorf("%s/%s: a paced answer took %v ms", m.Scenario.ID, target, r["p50"])
 	}
 }
 
