@@ -33,6 +33,8 @@ func (r *Report) goals() []goal {
 		{"added p50 latency over direct, concurrency 1", "≤ 0.3 ms", added("rps_c1", "p50"), "ms", atMost(0.3)},
 		{"added time to first event, one stream at a time (p50)", "≤ 1 ms", added("stream_c1", "ttfe_p50"), "ms", atMost(1)},
 		{"added time to first event, 4 concurrent streams (p50)", "≤ 1 ms", added("stream", "ttfe_p50"), "ms", atMost(1)},
+		{"the same at a model's pace (events 1 ms apart), one stream (p50)", "reported", added("stream_paced_c1", "ttfe_p50"), "ms", nil},
+		{"the same at a model's pace, 4 concurrent streams (p50)", "reported", added("stream_paced", "ttfe_p50"), "ms", nil},
 		{"added time per streamed event (p50)", "≤ 5 µs", added("stream", "event_us"), "µs", atMost(5)},
 		{"vs mitmproxy, concurrency 16", "≥ 10×", ratio("rps_c16", a, "mitmproxy", "rps"), "×", atLeast(10)},
 		{"vs mitmproxy, concurrency 256", "≥ 10×", ratio("rps_c256", a, "mitmproxy", "rps"), "×", atLeast(10)},
