@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: install the peers (Debian packages), build airlockd and the
 # benchmark, run every configuration side by side and write BENCHMARKS.md.
-#   scripts/bench.sh            the full suite (< 10 minutes on 2 cores)
+#   scripts/bench.sh            the full suite (about 11 minutes on 2 cores)
 #   scripts/bench.sh --smoke    direct vs in-process Airlock, a few seconds, no peers
 # Extra arguments go to airlock-bench (e.g. --runs 5 --duration 3s).
 set -euo pipefail

@@ -54,7 +54,7 @@ func run(args []string) error {
 	runs := fs.Int("runs", 3, "runs per measurement (the report shows medians and spread)")
 	duration := fs.Duration("duration", bench.FullSizes.Duration, "measured time per run")
 	peers := fs.Bool("peers", true, "measure nginx and mitmproxy when installed")
-	limit := fs.Duration("limit", 11*time.Minute, "stop measuring after this long")
+	limit := fs.Duration("limit", 14*time.Minute, "stop measuring after this long")
 	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-netns,airlock-lean,nginx,mitmproxy)")
 	profile := fs.Bool("profile", true, "profile Airlock's data path per scenario after the measurements (needs go on PATH)")
 	profileDir := fs.String("profile-dir", "", "keep each scenario's CPU and allocation profiles here (default: the scratch directory, removed)")
