@@ -119,20 +119,28 @@ func startHolding(t *testing.T, fake *fakeapi.Running, tune func(cfg *config.Con
 
 // startBrowser runs Debian's chromium headless (as root: without its
 // sandbox, in a throwaway profile), trusting exactly the console's
-// self-signed certificate; it is killed when the test ends.
+// self-signed certificate; it is killed when the test ends, and leaves
+// nothing behind.
 func startBrowser(t *testing.T, cert *x509.Certificate) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	testutil.Require(t, err == nil, "the browser tests need Debian's chromium (scripts/install-deps.sh test)")
 	spki := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	tmp := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900), chromedp.DisableGPU,
+		// Chromium makes its singleton socket's directory under TMPDIR and,
+		// killed, leaves it there: keep it in the test's own directory.
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting chromium: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(tmp, "org.chromium.Chromium.*")); len(m) == 0 {
+		t.Errorf("chromium made no singleton directory in %s: it went to the host's, and stays there", tmp)
 	}
 	return ctx
 }
