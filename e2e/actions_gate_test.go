@@ -62,10 +62,11 @@ func claudeCode(t *testing.T, h *Harness, dir, prompt string) Result {
 		"-p", prompt, "--model", "fake-bash", "--allowedTools", "Bash")
 }
 
-// agentEnv is a scratch home and Claude Code's switches for a machine that
-// reaches nothing but the API.
+// agentEnv is a scratch home and temporary directory (Claude Code keeps a
+// directory per working directory under TMPDIR, never removed) and Claude
+// Code's switches for a machine that reaches nothing but the API.
 func agentEnv(t *testing.T) []string {
-	return []string{"HOME=" + t.TempDir(), "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_TELEMETRY=1",
+	return []string{"HOME=" + t.TempDir(), "TMPDIR=" + t.TempDir(), "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_TELEMETRY=1",
 		"DISABLE_AUTOUPDATER=1", "DISABLE_ERROR_REPORTING=1"}
 }
 
