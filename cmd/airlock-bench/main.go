@@ -58,7 +58,7 @@ func run(args []string) error {
 	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-netns,airlock-lean,nginx,mitmproxy)")
 	profile := fs.Bool("profile", true, "profile Airlock's data path per scenario after the measurements (needs go on PATH)")
 	profileDir := fs.String("profile-dir", "", "keep each scenario's CPU and allocation profiles here (default: the scratch directory, removed)")
-	sel := fs.String("scenarios", "", "comma-separated scenario ids (rps_c1,rps_c16,rps_c256,h2load_c16,newconn,stream,stream_c1,stream_paced_c1,stream_paced,bigprompt,claudecode,memory,streams10k)")
+	sel := fs.String("scenarios", "", "comma-separated scenario ids (default: all; an unknown id is refused with the list, which the report's sections also show)")
 	fs.Parse(args)
 	ctx, cancel := signalContext(*limit)
 	defer cancel()

@@ -43,6 +43,21 @@ func (o FullOptions) scenarios() []Scenario {
 	return slices.DeleteFunc(all, func(s Scenario) bool { return !slices.Contains(o.Select, s.ID) })
 }
 
+// checkSelect refuses a selected scenario id the suite does not have, so a
+// typo measures nothing silently; the error lists the ids there are.
+func (o FullOptions) checkSelect() error {
+	var ids []string
+	for _, s := range Scenarios(o.Sizes) {
+		ids = append(ids, s.ID)
+	}
+	for _, id := range o.Select {
+		if !slices.Contains(ids, id) {
+			return fmt.Errorf("no scenario %q here; there are %s", id, strings.Join(ids, ", "))
+		}
+	}
+	return nil
+}
+
 // full is one full run's state: what is running and what the report says.
 type full struct {
 	opts    FullOptions
@@ -55,6 +70,9 @@ type full struct {
 
 // RunFull starts every configuration, measures them side by side and stops them.
 func RunFull(ctx context.Context, opts FullOptions) (*Report, error) {
+	if err := opts.checkSelect(); err != nil {
+		return nil, err
+	}
 	f := &full{opts: opts, rep: &Report{Mode: "full", Runs: opts.Runs, Versions: map[string]string{}}}
 	defer f.stop()
 	if err := f.startFake(ctx); err != nil {
