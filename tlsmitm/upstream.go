@@ -64,16 +64,13 @@ func NewUpstream(cfg UpstreamConfig) (*http.Transport, error) {
 	if err := applyProtocol(tr, cfg.Protocol); err != nil {
 		return nil, err
 	}
-	if tr.ForceAttemptHTTP2 {
-		coalesceH2Requests(tr)
-	}
 	return tr, nil
 }
 
-// applyProtocol restricts tr to HTTP/1.1 for ProtocolHTTP1. HTTP/1.1 spreads
-// requests over connections instead of one h2 connection's single read loop:
-// measured faster on loopback for requests alone (see BenchmarkForward), and
-// slower for streams side by side (BENCHMARKS.md).
+// applyProtocol restricts tr to HTTP/1.1 for ProtocolHTTP1. HTTP/1.1 sends a
+// small request in one write (Go's h2 client flushes HEADERS apart from DATA)
+// and spreads requests over connections instead of one h2 connection's
+// single read loop: measured faster on loopback (see BenchmarkForward).
 func applyProtocol(tr *http.Transport, protocol string) error {
 	switch protocol {
 	case "", ProtocolH2:
