@@ -34,12 +34,8 @@ const storeRawBelow = 4 << 10
 // it is not small. gzip rather than zstd (measured about a fifth faster
 // here): the stored format stays the one every earlier reader knows.
 func compressRecording(rc *Recording) ([]byte, error) {
-	return compressRaw(encodeRecording(rc))
+	return compressRaw(encodeFramed(rc))
 }
-
-// encodeRecording is rc's encoding for the spool and for compressRaw later
-// (off the caller's goroutine).
-func encodeRecording(rc *Recording) []byte { return encodeFramed(rc) }
 
 // compressRaw is a recording's stored form: raw itself when small, else
 // gzip'd. raw is framed, or JSON when it comes from an earlier version's spool.

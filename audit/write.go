@@ -154,7 +154,7 @@ func (s *Store) prepareSpooled(rec *Record, rc *Recording) (*writeJob, error) {
 	own.RecordingHash = "" // the writer fills it (finalize)
 	job := &writeJob{rec: &own, err: make(chan error, 1), pending: true}
 	if rc != nil {
-		job.raw = encodeRecording(rc)
+		job.raw = encodeFramed(rc) // compressed later, on the writer's goroutine
 	}
 	var err error
 	if job.body, err = canonical(&own); err != nil {
