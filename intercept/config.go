@@ -206,6 +206,13 @@ type NamespaceStats struct {
 	Failures     uint64 `json:"failures"`      // listeners that could not be opened
 }
 
+// OpenedNamespace is a network namespace Namespaces has begun to serve.
+type OpenedNamespace struct {
+	PID    int    // the process it was found through; it may have exited since
+	Cookie uint64 // the kernel's netns cookie, as the audit names it
+	Inode  uint64 // /proc/PID/ns/net's inode, shared by every process in it
+}
+
 // NetnsCounters are the kernel's first-contact counters.
 type NetnsCounters struct {
 	Refused    uint64 // refused: no listener in the caller's namespace and no hold

@@ -33,9 +33,9 @@ type Namespaces struct {
 
 	mu      sync.Mutex
 	byIno   map[uint64]*served
-	pending map[uint64]*pending         // netns inode -> a failed open and when to try again
-	stopRun context.CancelFunc          // ends Run (set by Run)
-	onOpen  func(pid int, netns uint64) // called (in its own goroutine) for each namespace opened
+	pending map[uint64]*pending      // netns inode -> a failed open and when to try again
+	stopRun context.CancelFunc       // ends Run (set by Run)
+	onOpen  func(ns OpenedNamespace) // called (in its own goroutine) for each namespace opened
 	closed  bool
 	wg      sync.WaitGroup
 
@@ -81,10 +81,9 @@ func NewNamespaces(cfg Config, loader *Loader, handler APIHandler, report Report
 		hostIno: ino, byIno: map[uint64]*served{}, pending: map[uint64]*pending{}}, nil
 }
 
-// OnOpen registers f, called with a process and the netns cookie of each
-// namespace opened from now on (the daemon provisions a container's trust
-// there). Call before Run.
-func (n *Namespaces) OnOpen(f func(pid int, netns uint64)) {
+// OnOpen registers f, called for each namespace opened from now on (the
+// daemon provisions a container's trust there). Call before Run.
+func (n *Namespaces) OnOpen(f func(ns OpenedNamespace)) {
 	n.mu.Lock()
 	n.onOpen = f
 	n.mu.Unlock()
@@ -132,7 +131,7 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 	n.byIno[ino] = s
 	n.start(ctx, s)
 	if f := n.onOpen; f != nil {
-		go f(pid, s.cookie)
+		go f(OpenedNamespace{PID: pid, Cookie: s.cookie, Inode: ino})
 	}
 	return nil
 }

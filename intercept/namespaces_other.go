@@ -21,7 +21,7 @@ func NewNamespaces(Config, *Loader, APIHandler, Reporter, *zap.Logger) (*Namespa
 func (*Namespaces) Run(context.Context) error { return ErrUnsupported }
 
 // OnOpen does nothing off linux.
-func (*Namespaces) OnOpen(func(int, uint64)) {}
+func (*Namespaces) OnOpen(func(OpenedNamespace)) {}
 
 // Stats is empty off linux.
 func (*Namespaces) Stats() NamespaceStats { return NamespaceStats{} }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/caller"
@@ -43,8 +45,8 @@ func (d *Daemon) injectContainerTrust(ic *intercept.Interceptor, a audit.Auditor
 	ic.Namespaces.OnOpen(t.inject)
 }
 
-func (t *trustInjector) inject(pid int, netns uint64) {
-	id := containers.FromPID(pid)
+func (t *trustInjector) inject(ns intercept.OpenedNamespace) {
+	pid, id := t.containerOf(ns)
 	if id.ID == "" {
 		return // a namespace, not a container: its trust is the host's
 	}
@@ -53,7 +55,7 @@ func (t *trustInjector) inject(pid int, netns uint64) {
 	}
 	pid = pivoted(pid, id.ID)
 	rec, err := t.install(pid, id.ID)
-	t.record(caller.Process{PID: pid, Container: id.ID, PodUID: id.PodUID, Netns: netns}, rec, err)
+	t.record(caller.Process{PID: pid, Container: id.ID, PodUID: id.PodUID, Netns: ns.Cookie}, rec, err)
 	if err != nil {
 		t.done.Delete(id.ID) // the next namespace event for it tries again
 		t.log.Warn("injecting trust into a container failed: its clients will reject the certificate",
@@ -63,6 +65,56 @@ func (t *trustInjector) inject(pid int, netns uint64) {
 	}
 	t.log.Info("injected trust into a container", zap.String("container", id.ID), zap.Strings("bundles", rec.Appended),
 		zap.Strings("anchors", rec.Anchors))
+}
+
+// containerOf names the container ns belongs to, and a process of it. The
+// process ns was found through is often a runtime's helper caught mid-setup:
+// runc's intermediate init, which exits once it has forked the container's
+// own. When that process is gone, ns's other processes are looked at,
+// waiting (bounded) for one a runtime started; a live process in no
+// container means a namespace that is not a container's.
+func (t *trustInjector) containerOf(ns intercept.OpenedNamespace) (int, containers.Identity) {
+	id := containers.FromPID(ns.PID)
+	if id.ID != "" || stillRunning(ns.PID) {
+		return ns.PID, id
+	}
+	pid := ns.PID
+	_ = poll.Until(t.ctx, 10*time.Second, func() (bool, error) {
+		pid, id = containerProcessIn(ns.Inode)
+		return id.ID != "", nil
+	})
+	return pid, id
+}
+
+// containerProcessIn finds a process in the network namespace with inode
+// that a container runtime started, and its container.
+func containerProcessIn(inode uint64) (int, containers.Identity) {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat("/proc/"+e.Name()+"/ns/net", &st) != nil || st.Ino != inode {
+			continue
+		}
+		if id := containers.FromPID(pid); id.ID != "" {
+			return pid, id
+		}
+	}
+	return 0, containers.Identity{}
+}
+
+// stillRunning: pid exists and has not exited (a zombie waiting for its parent
+// has no cgroup to read).
+func stillRunning(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(stat, ')') // the command may itself hold ") "
+	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
 }
 
 func (t *trustInjector) install(pid int, id string) (containers.TrustRecord, error) {
