@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -68,53 +67,51 @@ func (t *trustInjector) inject(ns intercept.OpenedNamespace) {
 }
 
 // containerOf names the container ns belongs to, and a process of it. The
-// process ns was found through is often a runtime's helper caught mid-setup:
-// runc's intermediate init, which exits once it has forked the container's
-// own. When that process is gone, ns's other processes are looked at,
-// waiting (bounded) for one a runtime started; a live process in no
-// container means a namespace that is not a container's.
+// process ns was found through is often a runtime's helper caught mid-setup
+// (runc's intermediate init, which exits once it has forked the container's
+// own), and once gone its pid may be reused by any process on the host. So
+// it speaks for ns only while it is still in ns; otherwise ns's other
+// processes are looked at, waiting (bounded) for one a runtime started. A
+// process in ns and in no container means a namespace that is not a
+// container's.
 func (t *trustInjector) containerOf(ns intercept.OpenedNamespace) (int, containers.Identity) {
-	id := containers.FromPID(ns.PID)
-	if id.ID != "" || stillRunning(ns.PID) {
-		return ns.PID, id
+	if netnsInode(ns.PID) == ns.Inode {
+		return ns.PID, containers.FromPID(ns.PID)
 	}
-	pid := ns.PID
+	var pid int
+	var id containers.Identity
 	_ = poll.Until(t.ctx, 10*time.Second, func() (bool, error) {
-		pid, id = containerProcessIn(ns.Inode)
-		return id.ID != "", nil
+		pid = findProcess(func(p int) bool {
+			id = containers.Identity{}
+			if netnsInode(p) == ns.Inode {
+				id = containers.FromPID(p)
+			}
+			return id.ID != ""
+		})
+		return pid > 0, nil
 	})
 	return pid, id
 }
 
-// containerProcessIn finds a process in the network namespace with inode
-// that a container runtime started, and its container.
-func containerProcessIn(inode uint64) (int, containers.Identity) {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		var st unix.Stat_t
-		if unix.Stat("/proc/"+e.Name()+"/ns/net", &st) != nil || st.Ino != inode {
-			continue
-		}
-		if id := containers.FromPID(pid); id.ID != "" {
-			return pid, id
-		}
+// netnsInode is the inode of pid's network namespace; 0 once pid has exited
+// (a zombie has left its namespaces too).
+func netnsInode(pid int) uint64 {
+	var st unix.Stat_t
+	if unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &st) != nil {
+		return 0
 	}
-	return 0, containers.Identity{}
+	return st.Ino
 }
 
-// stillRunning: pid exists and has not exited (a zombie waiting for its parent
-// has no cgroup to read).
-func stillRunning(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
+// findProcess returns the first process on the host that match accepts, or 0.
+func findProcess(match func(pid int) bool) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		if pid, err := strconv.Atoi(e.Name()); err == nil && match(pid) {
+			return pid
+		}
 	}
-	i := bytes.LastIndexByte(stat, ')') // the command may itself hold ") "
-	return i >= 0 && i+2 < len(stat) && stat[i+2] != 'Z' && stat[i+2] != 'X'
+	return 0
 }
 
 func (t *trustInjector) install(pid int, id string) (containers.TrustRecord, error) {
@@ -184,15 +181,7 @@ func pivoted(pid int, id string) int {
 
 // pivotedProcessOf finds a process of container id with a root of its own.
 func pivotedProcessOf(id string) int {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil || containers.FromPID(p).ID != id {
-			continue
-		}
-		if !containers.IsHostRoot(containers.RootOf(p)) {
-			return p
-		}
-	}
-	return 0
+	return findProcess(func(p int) bool {
+		return containers.FromPID(p).ID == id && !containers.IsHostRoot(containers.RootOf(p))
+	})
 }

@@ -5,12 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/internal/testutil"
@@ -18,7 +15,10 @@ import (
 
 // A namespace found through a runtime's helper that has exited since (runc's
 // intermediate init) still names its container, through the container's
-// own process in it; a live process in no container names none.
+// own process in it; a live process in no container names none. A pid that
+// has been reused by a process of another namespace never speaks for it: a
+// hostile process cannot have its own container, or none, taken for the
+// namespace's.
 func TestContainerOfLooksPastAnExitedHelper(t *testing.T) {
 	unshare, err := exec.LookPath("unshare")
 	testutil.Require(t, err == nil, "unshare is not installed")
@@ -41,18 +41,26 @@ func TestContainerOfLooksPastAnExitedHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { zombie.Wait() })
-	testutil.Eventually(t, 10*time.Second, "the process to exit", func() bool { return !stillRunning(zombie.Process.Pid) })
+	testutil.Eventually(t, 10*time.Second, "the process to exit", func() bool { return netnsInode(zombie.Process.Pid) == 0 })
 
 	inj := &trustInjector{ctx: context.Background()}
-	for what, helper := range map[string]int{"exited": reaped.Process.Pid, "zombie": zombie.Process.Pid} {
-		ns := intercept.OpenedNamespace{PID: helper, Inode: netnsInode(t, container)}
+	helpers := map[string]int{"exited": reaped.Process.Pid, "is a zombie": zombie.Process.Pid, "was reused by another namespace's": plain}
+	for what, helper := range helpers {
+		ns := intercept.OpenedNamespace{PID: helper, Inode: mustNetnsInode(t, container)}
 		if pid, got := inj.containerOf(ns); got.ID != id || pid != container {
-			t.Errorf("namespace found through an %s process: container %q (pid %d), want %q (pid %d)", what, got.ID, pid, id, container)
+			t.Errorf("namespace found through a process that %s: container %q (pid %d), want %q (pid %d)", what, got.ID, pid, id, container)
 		}
 	}
-	ns := intercept.OpenedNamespace{PID: plain, Inode: netnsInode(t, plain)}
+	ns := intercept.OpenedNamespace{PID: plain, Inode: mustNetnsInode(t, plain)}
 	if pid, got := inj.containerOf(ns); got.ID != "" || pid != plain {
 		t.Errorf("a namespace of no container: container %q (pid %d), want none", got.ID, pid)
+	}
+	// The plain namespace's pid, reused by the container's process: still none.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	ns = intercept.OpenedNamespace{PID: container, Inode: mustNetnsInode(t, plain)}
+	if _, got := (&trustInjector{ctx: ctx}).containerOf(ns); got.ID != "" {
+		t.Errorf("a plain namespace whose pid another container's process took: container %q, want none", got.ID)
 	}
 }
 
@@ -62,19 +70,19 @@ func startInNewNetns(t *testing.T, unshare, dir string) int {
 	t.Helper()
 	cmd := exec.Command(unshare, "--net", "sleep", "60")
 	testutil.StartInCgroup(t, cmd, dir)
-	own := netnsInode(t, os.Getpid())
+	own := mustNetnsInode(t, os.Getpid())
 	testutil.Eventually(t, 10*time.Second, "the process to unshare its network namespace", func() bool {
-		var st unix.Stat_t
-		return unix.Stat("/proc/"+strconv.Itoa(cmd.Process.Pid)+"/ns/net", &st) == nil && st.Ino != own
+		ino := netnsInode(cmd.Process.Pid)
+		return ino != 0 && ino != own
 	})
 	return cmd.Process.Pid
 }
 
-func netnsInode(t *testing.T, pid int) uint64 {
+func mustNetnsInode(t *testing.T, pid int) uint64 {
 	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &st); err != nil {
-		t.Fatal(err)
+	ino := netnsInode(pid)
+	if ino == 0 {
+		t.Fatalf("pid %d has no network namespace", pid)
 	}
-	return st.Ino
+	return ino
 }
