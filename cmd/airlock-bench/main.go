@@ -7,12 +7,15 @@
 //
 //	airlock-bench serve-fake -listen ADDR -dir DIR -key KEY
 //	airlock-bench serve-airlock -listen ADDR -dir DIR -upstream ADDR -upstream-ca FILE -key KEY [-no-masking]
+//	airlock-bench serve-go-proxy -listen ADDR -upstream ADDR -upstream-ca FILE -cert FILE -cert-key FILE -key KEY
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -37,8 +40,10 @@ func main() {
 		err = serveFake(args)
 	case "serve-airlock":
 		err = serveAirlock(args)
+	case "serve-go-proxy":
+		err = serveGoProxy(args)
 	default:
-		err = fmt.Errorf("unknown command %q (run, serve-fake, serve-airlock)", cmd)
+		err = fmt.Errorf("unknown command %q (run, serve-fake, serve-airlock, serve-go-proxy)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "airlock-bench:", err)
@@ -55,7 +60,7 @@ func run(args []string) error {
 	duration := fs.Duration("duration", bench.FullSizes.Duration, "measured time per run")
 	peers := fs.Bool("peers", true, "measure nginx and mitmproxy when installed")
 	limit := fs.Duration("limit", 14*time.Minute, "stop measuring after this long")
-	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-netns,airlock-lean,nginx,mitmproxy)")
+	only := fs.String("only", "", "comma-separated configurations besides direct (airlock,airlock-netns,airlock-lean,go-proxy,nginx,mitmproxy)")
 	profile := fs.Bool("profile", true, "profile Airlock's data path per scenario after the measurements (needs go on PATH)")
 	profileDir := fs.String("profile-dir", "", "keep each scenario's CPU and allocation profiles here (default: the scratch directory, removed)")
 	sel := fs.String("scenarios", "", "comma-separated scenario ids (default: all; an unknown id is refused with the list, which the report's sections also show)")
@@ -161,6 +166,33 @@ func serveAirlock(args []string) error {
 	}
 	defer a.Close()
 	return waitSignal("airlock", a.Addr)
+}
+
+// serveGoProxy runs the reference configuration: Go's ReverseProxy alone.
+func serveGoProxy(args []string) error {
+	fs := flag.NewFlagSet("serve-go-proxy", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "address")
+	upstream := fs.String("upstream", "", "the fake API's host:port")
+	upstreamCA := fs.String("upstream-ca", "", "the fake API's CA")
+	certFile := fs.String("cert", "", "the certificate to serve (PEM)")
+	keyFile := fs.String("cert-key", "", "its private key (PEM)")
+	key := fs.String("key", bench.ManagedKey, "the API key put on every request")
+	fs.Parse(args)
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv, err := bench.GoProxy(l, cert, *upstream, *upstreamCA, *key)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	defer srv.Close()
+	return waitSignal("go-proxy", l.Addr().String())
 }
 
 func waitSignal(what, addr string) error {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -80,6 +81,10 @@ func RunFull(ctx context.Context, opts FullOptions) (*Report, error) {
 	}
 	f.add(ctx, Target{Name: Baseline, Label: "client → fake API over TLS: the limit", Addr: f.env.Upstream, Key: ManagedKey}, nil)
 	f.startAirlocks(ctx)
+	if opts.wants(GoProxyTarget) {
+		f.startPeer(ctx, GoProxyTarget, goProxyLabel, StartGoProxy, f.env.PeerCA)
+		f.rep.Versions[GoProxyTarget] = runtime.Version()
+	}
 	if opts.Peers {
 		f.startPeers(ctx)
 	}
