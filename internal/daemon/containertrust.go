@@ -73,7 +73,9 @@ func (t *trustInjector) inject(ns intercept.OpenedNamespace) {
 // it speaks for ns only while it is still in ns; otherwise ns's other
 // processes are looked at, waiting (bounded) for one a runtime started. A
 // process in ns and in no container means a namespace that is not a
-// container's.
+// container's; so does a namespace with no process left, at once (a process
+// that opens namespaces and exits in a loop costs one /proc walk each, not
+// ten seconds of them).
 func (t *trustInjector) containerOf(ns intercept.OpenedNamespace) (int, containers.Identity) {
 	if netnsInode(ns.PID) == ns.Inode {
 		return ns.PID, containers.FromPID(ns.PID)
@@ -81,14 +83,15 @@ func (t *trustInjector) containerOf(ns intercept.OpenedNamespace) (int, containe
 	var pid int
 	var id containers.Identity
 	_ = poll.Until(t.ctx, 10*time.Second, func() (bool, error) {
+		occupied := false
 		pid = findProcess(func(p int) bool {
 			id = containers.Identity{}
 			if netnsInode(p) == ns.Inode {
-				id = containers.FromPID(p)
+				occupied, id = true, containers.FromPID(p)
 			}
 			return id.ID != ""
 		})
-		return pid > 0, nil
+		return pid > 0 || !occupied, nil
 	})
 	return pid, id
 }

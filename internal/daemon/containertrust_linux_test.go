@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +55,20 @@ func TestContainerOfLooksPastAnExitedHelper(t *testing.T) {
 	ns := intercept.OpenedNamespace{PID: plain, Inode: mustNetnsInode(t, plain)}
 	if pid, got := inj.containerOf(ns); got.ID != "" || pid != plain {
 		t.Errorf("a namespace of no container: container %q (pid %d), want none", got.ID, pid)
+	}
+	// A namespace every process has left: none, without waiting out the bound.
+	gone := startInNewNetns(t, unshare, root)
+	goneIno := mustNetnsInode(t, gone)
+	if err := syscall.Kill(gone, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 10*time.Second, "the process to leave its namespace", func() bool { return netnsInode(gone) == 0 })
+	began := time.Now()
+	if pid, got := inj.containerOf(intercept.OpenedNamespace{PID: gone, Inode: goneIno}); got.ID != "" || pid != 0 {
+		t.Errorf("an empty namespace: container %q (pid %d), want none", got.ID, pid)
+	}
+	if waited := time.Since(began); waited > 5*time.Second {
+		t.Errorf("an empty namespace was polled for %s: it should end at the first /proc walk", waited)
 	}
 	// The plain namespace's pid, reused by the container's process: still none.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
