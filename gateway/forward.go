@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
@@ -77,6 +78,14 @@ func safeMethod(m string) bool {
 func (g *Gateway) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	ex := exchangeFrom(r.Context())
 	if ex.finished {
+		return
+	}
+	var unread *unreadableError
+	if errors.As(err, &unread) {
+		g.log.Warn("API answer refused: Airlock cannot read it", zap.String("request_id", ex.rec.RequestID), zap.Error(err))
+		msg := "airlock: " + unread.why + "; the answer was not passed on"
+		ex.rec.Reason = msg // the policy's reason said why it was allowed
+		g.answer(w, ex, "error", statusCut, apierror.API, msg)
 		return
 	}
 	g.log.Warn("upstream request failed", zap.String("request_id", ex.rec.RequestID), zap.Error(err))

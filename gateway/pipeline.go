@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -211,15 +210,18 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 	if ex.rc != nil {
 		ex.rc.Status, ex.rc.ContentType = resp.StatusCode, ct
 	}
-	inspectable := resp.Header.Get("Content-Encoding") == ""
+	enc, mt := encodingOf(resp.Header), mediaType(ct)
+	if why := unreadable(enc, mt); why != "" && createsMessage(resp.Request) && resp.StatusCode < 300 {
+		return &unreadableError{why}
+	}
 	switch {
-	case inspectable && strings.HasPrefix(ct, "text/event-stream"):
+	case enc == "" && mt == "text/event-stream":
 		resp.Header.Del("Content-Length")
 		resp.ContentLength = -1
 		resp.Body = g.newRespBody(ex, resp.Body, g.newSSETransform(resp.Request.Context(), ex))
-	case inspectable && strings.HasPrefix(ct, "application/json") && resp.ContentLength <= g.cfg.MaxBody &&
-		(isMessages(resp.Request.URL.Path) || resp.StatusCode >= 400):
-		// Messages answers and API errors are small: mask and audit them whole.
+	case enc == "" && mt == "application/json" && (isMessages(resp.Request.URL.Path) || resp.StatusCode >= 400):
+		// Messages answers and API errors are small: mask and audit them
+		// whole (one declared over the bound is cut at the bound).
 		return g.bufferJSON(ex, resp)
 	default:
 		resp.Body = g.newRespBody(ex, resp.Body, newPassTransform(ex))

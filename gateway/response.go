@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -163,4 +165,58 @@ func eventAt(ex *exchange, data []byte) audit.Event {
 		at = ex.start
 	}
 	return audit.Event{Offset: time.Since(at), Data: data}
+}
+
+// unreadableError refuses an answer to a Messages request that the pipeline
+// cannot read: passed on, its tool calls would reach the agent undecided
+// and its text unmasked.
+type unreadableError struct{ why string }
+
+func (e *unreadableError) Error() string { return e.why }
+
+// unreadable says why an answer of this encoding and media type cannot be
+// read, or "" when it can.
+func unreadable(enc, mt string) string {
+	switch {
+	case enc != "":
+		return "the API's answer came encoded (" + shortQuote(enc) + ") although Airlock asked for it unencoded"
+	case mt == "":
+		return "the API's answer has no content type"
+	case mt != "application/json" && mt != "text/event-stream":
+		return "the API's answer is of type " + shortQuote(mt) + ", neither JSON nor an event stream"
+	}
+	return ""
+}
+
+// encodingOf is the answer's content coding, "" for none ("identity" is none).
+func encodingOf(h http.Header) string {
+	enc := strings.TrimSpace(h.Get("Content-Encoding"))
+	if strings.EqualFold(enc, "identity") {
+		return ""
+	}
+	return enc
+}
+
+// mediaType is a Content-Type's media type, lower-cased without its
+// parameters; "" when there is none or it does not parse.
+func mediaType(ct string) string {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// createsMessage: the one endpoint whose answers carry the tool calls an
+// agent acts on (batch results and token counts do not).
+func createsMessage(r *http.Request) bool {
+	return r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/messages"
+}
+
+// shortQuote quotes an upstream-chosen value for a message: escaped, at most 40 bytes of it.
+func shortQuote(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return strconv.Quote(s)
 }
