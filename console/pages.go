@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/visible"
 )
 
 //go:embed templates/*.html
@@ -36,6 +37,7 @@ var funcs = template.FuncMap{
 	"join":      strings.Join,
 	"ms":        func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 	"highlight": highlight,
+	"shown":     visible.String, // what a watched program chose: escapes shown, never obeyed
 	"decisions": func() []string { return []string{"", "allow", "deny", "approval_denied", "approval_timeout", "error"} },
 }
 
@@ -83,7 +85,7 @@ func callerText(p caller.Process) string {
 	if p.PID != 0 {
 		parts = append(parts, fmt.Sprintf("pid %d", p.PID))
 	}
-	return strings.Join(parts, " · ")
+	return visible.String(strings.Join(parts, " · "))
 }
 
 func orDash(s string) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/internal/transcript"
+	"github.com/airlock-dev/airlock/internal/visible"
 )
 
 // placeholder is the masker's placeholder, highlighted wherever text is shown.
@@ -18,7 +19,7 @@ var placeholder = regexp.MustCompile(`\[REDACTED:[a-z0-9_-]{1,64}:[0-9a-f]{6}\]`
 
 // highlight escapes s and marks the masked placeholders in it.
 func highlight(s string) template.HTML {
-	esc := template.HTMLEscapeString(s)
+	esc := template.HTMLEscapeString(visible.Text(s))
 	return template.HTML(placeholder.ReplaceAllString(esc, `<mark class="masked">$0</mark>`)) //nolint:gosec // escaped above; the pattern holds no markup
 }
 

@@ -5,7 +5,6 @@
 package transcript
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -14,20 +13,24 @@ import (
 	"time"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/internal/visible"
 )
 
 // RenderSession prints a session as a readable conversation: each request's
 // new prompts and tool results, then the answer (text, tool calls) decoded
 // from the recorded SSE stream or JSON body. Clients resend the whole history
 // each time, so only messages not seen in the previous request are printed.
+// Control and invisible characters are shown as escapes (package visible):
+// the text is the watched programs' and the model's, read by a reviewer.
 func RenderSession(w io.Writer, d audit.SessionDetail) error {
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "session %s · %d requests · %s .. %s\n", d.ID, d.Records, d.First.UTC().Format(time.RFC3339), d.Last.UTC().Format(time.RFC3339))
+	var b strings.Builder
+	fmt.Fprintf(&b, "session %s · %d requests · %s .. %s\n", d.ID, d.Records, d.First.UTC().Format(time.RFC3339), d.Last.UTC().Format(time.RFC3339))
 	seen := 0
 	for _, e := range d.Entries {
-		seen = renderEntry(bw, e, seen)
+		seen = renderEntry(&b, e, seen)
 	}
-	return bw.Flush()
+	_, err := io.WriteString(w, visible.Text(b.String()))
+	return err
 }
 
 func renderEntry(w io.Writer, e audit.Entry, seen int) int {

@@ -82,3 +82,19 @@ func sampleRecording() *audit.Recording {
 		},
 	}
 }
+
+// A tool's output (here a file the agent read) and the model's text are
+// decoded from JSON, where "\u001b" is an escape character: rendered for a
+// person, it is shown, not obeyed by their terminal.
+func TestRenderSessionShowsEscapes(t *testing.T) {
+	rc := sampleRecording()
+	rc.RequestBody = []byte(`{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1",` +
+		`"content":"notes.txt\r\u001b[2Kall clear \u202e"}]}]}`)
+	var out bytes.Buffer
+	if err := RenderSession(&out, audit.SessionDetail{Entries: []audit.Entry{{Record: audit.Record{ID: 1}, Recording: rc}}}); err != nil {
+		t.Fatal(err)
+	}
+	if text := out.String(); strings.ContainsAny(text, "\r\x1b\u202e") || !strings.Contains(text, `notes.txt\x0d\x1b[2Kall clear \u202e`) {
+		t.Errorf("rendering:\n%q", text)
+	}
+}

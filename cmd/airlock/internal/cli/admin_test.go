@@ -146,13 +146,18 @@ func TestDaemonDownIsOneLineWithFix(t *testing.T) {
 // hold puts a request on hold and returns a channel with its outcome.
 func (d *daemon) hold(t *testing.T, rule string) (string, <-chan approval.Outcome) {
 	t.Helper()
+	return d.holdRequest(t, approval.Request{
+		Caller: caller.Process{PID: 4242, UID: 1000, User: "alice", Exe: "/usr/bin/python3"},
+		Rule:   rule, Reason: "needs a human", Digest: "abc123", Method: "POST", Path: "/v1/messages",
+		Model: "claude-opus-4-1", Summary: "deploy the thing"})
+}
+
+func (d *daemon) holdRequest(t *testing.T, req approval.Request) (string, <-chan approval.Outcome) {
+	t.Helper()
 	before := len(d.broker.List())
 	done := make(chan approval.Outcome, 1)
 	go func() {
-		out, _ := d.broker.Await(context.Background(), approval.Request{
-			Caller: caller.Process{PID: 4242, UID: 1000, User: "alice", Exe: "/usr/bin/python3"},
-			Rule:   rule, Reason: "needs a human", Digest: "abc123", Method: "POST", Path: "/v1/messages",
-			Model: "claude-opus-4-1", Summary: "deploy the thing"})
+		out, _ := d.broker.Await(context.Background(), req)
 		done <- out
 	}()
 	var id string

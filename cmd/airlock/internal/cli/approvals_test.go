@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/policy/approval"
 )
 
@@ -63,4 +64,30 @@ func TestCmdlineCredentialsAreMaskedOnScreen(t *testing.T) {
 	if strings.Contains(got, "FAKE-leaked") || !strings.Contains(got, "curl -H x-api-key:") {
 		t.Errorf("joinArgs = %q: the embedded key must not be printed", got)
 	}
+}
+
+// A held tool call whose command, and a caller whose name and arguments, are
+// dressed to look harmless on a terminal (a carriage return and an erase-line
+// sequence printing "echo hi" over "rm -rf ~", a title-setting escape, a
+// right-to-left override) are shown with those characters escaped.
+func TestApprovalsShowWhatAHostileCallerHides(t *testing.T) {
+	d := startDaemon(t)
+	id, done := d.holdRequest(t, approval.Request{
+		Caller: caller.Process{PID: 4242, UID: 1000, User: "alice", Exe: "/usr/bin/python3\x1b]0;trusted\a",
+			Cmdline: []string{"python3", "agent.py\r\x1b[2Kls"}},
+		Rule: "hold-shell", Reason: "a destructive command", Method: "POST", Path: "/v1/messages", Model: "m\u202e",
+		Summary: `tool call Bash {"command":"rm -rf ~"}` + "\r\x1b[2K" + `tool call Bash {"command":"echo hi"}`})
+	for _, args := range [][]string{{"approvals", "list"}, {"approvals", "show", id}} {
+		r := d.run(t, args...)
+		if r.code != 0 || strings.ContainsAny(r.out, "\r\x1b\a\u202e") {
+			t.Fatalf("%v printed what the terminal obeys: %q", args, r.out)
+		}
+		for _, want := range []string{`\x1b[2K`, `python3\x1b]0;trusted\x07`, `m\u202e`} {
+			if !strings.Contains(r.out, want) {
+				t.Errorf("%v lacks %q:\n%s", args, want, r.out)
+			}
+		}
+	}
+	d.run(t, "approvals", "deny", id)
+	outcome(t, done)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/airlock-dev/airlock/audit"
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/internal/visible"
 )
 
 func writeCompactJSON(w io.Writer, v any) error {
@@ -71,9 +72,9 @@ func printEntry(w io.Writer, e audit.Entry, body bool) error {
 	if err := keyValues(w, append(recordPairs(e.Record), "recording", summary)...); err != nil || !body || rc == nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n--- request body (masked)\n%s\n--- response\n", rc.RequestBody)
+	fmt.Fprintf(w, "\n--- request body (masked)\n%s\n--- response\n", visible.Text(string(rc.RequestBody)))
 	for _, e := range rc.Events {
-		if _, err := w.Write(e.Data); err != nil {
+		if _, err := io.WriteString(w, visible.Text(string(e.Data))); err != nil {
 			return err
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/airlock-dev/airlock/internal/visible"
 )
 
 // table prints rows aligned in columns under an upper-case header.
@@ -46,7 +48,9 @@ func cell(v any) string {
 	default:
 		s = fmt.Sprint(v)
 	}
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "\t", " "), "\n", " ")
+	// Callers, prompts and tool calls are the watched programs' words: shown,
+	// never obeyed by the terminal (see package visible).
+	s = visible.String(strings.ReplaceAll(strings.ReplaceAll(s, "\t", " "), "\n", " "))
 	if s == "" {
 		return "-"
 	}
