@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/airlock-dev/airlock/caller"
+	"github.com/airlock-dev/airlock/policy"
 	"github.com/airlock-dev/airlock/policy/approval"
 )
 
@@ -359,5 +361,23 @@ func TestCutWhileHeldIsRecorded(t *testing.T) {
 	rec, _ := e.audit.last(t)
 	if len(rec.Actions) != 1 || rec.Actions[0].Decision != "deny" || !strings.Contains(rec.Actions[0].Reason, "cut") {
 		t.Fatalf("record %+v", rec.Actions)
+	}
+}
+
+// A reviewer sees a held call's whole input, or its head and its tail: a
+// destructive end after a screenful of padding is never cut off.
+func TestHeldCallSummaryShowsTheEnd(t *testing.T) {
+	e := newEnv(t, actionPolicy, nil)
+	ex := e.gw.begin(newRequest("POST", "/v1/messages", ""))
+	for _, n := range []int{1 << 10, 64 << 10} {
+		cmd := "deploy " + strings.Repeat("é", n) + "; rm -rf ~"
+		req := e.gw.actionApproval(ex, &policy.Act{ID: "toolu_1", Tool: "Bash", Input: map[string]any{"command": cmd}}, policy.Decision{Rule: "hold-deploys"})
+		if !strings.HasPrefix(req.Summary, `tool call Bash {"command":"deploy éé`) || !strings.HasSuffix(req.Summary, `; rm -rf ~"}`) ||
+			!utf8.ValidString(req.Summary) || len(req.Summary) > actionSummaryMax+100 {
+			t.Fatalf("%d: summary of %d bytes: %.80q … %q", n, len(req.Summary), req.Summary, req.Summary[max(0, len(req.Summary)-40):])
+		}
+		if cut := n > actionSummaryMax; cut != strings.Contains(req.Summary, "not shown") {
+			t.Errorf("%d: summary says it is cut: %v", n, !cut)
+		}
 	}
 }

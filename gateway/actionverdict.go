@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/sjson"
 
@@ -80,7 +81,45 @@ func (g *Gateway) actionApproval(ex *exchange, a *policy.Act, d policy.Decision)
 	sum := sha256.Sum256(append([]byte(a.ID+"\x00"+a.Tool+"\x00"), in...))
 	q := &ex.in.Request
 	return approval.Request{Caller: ex.in.Caller, Rule: d.Rule, Reason: d.Reason, Digest: hex.EncodeToString(sum[:]),
-		Method: q.Method, Path: q.Path, Model: q.Model, Summary: summary(append([]byte("tool call "+a.Tool+" "), in...))}
+		Method: q.Method, Path: q.Path, Model: q.Model, Summary: actionSummary(a.Tool, in)}
+}
+
+// actionSummaryMax bounds what a reviewer is shown of a held call's input.
+const actionSummaryMax = 16 << 10
+
+// actionSummary is what the reviewer decides on: the call's whole input when
+// it fits, else its head and its tail around a count of what is left out.
+// Cut after 240 bytes, as other summaries are, a model could pad "echo hi"
+// with a harmless screenful and put "; rm -rf ~" where no one looks.
+func actionSummary(tool string, in []byte) string {
+	head := "tool call " + tool + " "
+	if len(in) <= actionSummaryMax {
+		return head + string(in)
+	}
+	const keep = actionSummaryMax / 2
+	h, t := validPrefix(in[:keep]), validSuffix(in[len(in)-keep:])
+	return fmt.Sprintf("%s%s [… %d bytes of %d not shown …] %s", head, h, len(in)-len(h)-len(t), len(in), t)
+}
+
+// validPrefix and validSuffix drop a rune cut in two at the edge.
+func validPrefix(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if r, n := utf8.DecodeLastRune(b); r != utf8.RuneError || n > 1 {
+			break
+		}
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func validSuffix(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if r, n := utf8.DecodeRune(b); r != utf8.RuneError || n > 1 {
+			break
+		}
+		b = b[1:]
+	}
+	return b
 }
 
 // cancel ends a hold whose stream ended, and waits for the broker to let go.
