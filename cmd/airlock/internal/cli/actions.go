@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/airlock-dev/airlock/audit"
+	"github.com/airlock-dev/airlock/caller"
 )
 
 // ActionView is one tool call with who was told to make it and what came of it.
@@ -21,6 +22,7 @@ type ActionView struct {
 	Result    *audit.ToolResult `json:"result,omitempty"`
 	ResultAt  time.Time         `json:"result_time,omitzero"`
 	After     time.Duration     `json:"after_ns,omitempty"` // from the instruction to the result
+	agent     caller.Process    // who was told: only it may report the result
 }
 
 func (a *app) actionsCommand() *cobra.Command {
@@ -135,21 +137,44 @@ func (a *app) actionViews(ctx context.Context, f audit.Filter) ([]ActionView, er
 	if err != nil {
 		return nil, err
 	}
+	return linkActions(recs), nil
+}
+
+// linkActions lists recs' actions, oldest first, each with the first later
+// result for its id from the same agent: the same host, user and executable,
+// as the kernel named them. A tool_use id is no secret to a process that can
+// read the agent's files, and another program's claim to have run the call
+// must not stand in the audit for what the agent reported.
+func linkActions(recs []audit.Record) []ActionView {
 	var views []ActionView
-	byID := map[string]int{}
+	type key struct{ host, id string }
+	byID := map[key]int{}
 	for _, r := range recs {
 		for _, res := range r.ToolResults {
-			if i, ok := byID[res.ToolUseID]; ok && views[i].Result == nil {
+			i, ok := byID[key{r.Host, res.ToolUseID}]
+			if ok && views[i].Result == nil && sameAgent(views[i].agent, r.Caller) {
 				views[i].Result, views[i].ResultAt, views[i].After = &res, r.Time, r.Time.Sub(views[i].Time)
 			}
 		}
 		for _, act := range r.Actions {
-			byID[act.ID] = len(views)
+			byID[key{r.Host, act.ID}] = len(views)
 			views = append(views, ActionView{Action: act, Time: r.Time, RecordID: r.ID, Host: r.Host,
-				SessionID: r.SessionID, Caller: callerLabel(r.Caller)})
+				SessionID: r.SessionID, Caller: callerLabel(r.Caller), agent: r.Caller})
 		}
 	}
-	return views, nil
+	return views
+}
+
+// sameAgent: the process that reports a result runs the program that was
+// told to act, as the same user (an agent may be a new process each turn).
+func sameAgent(told, reports caller.Process) bool {
+	if told.UID != reports.UID {
+		return false
+	}
+	if told.ExeIno != 0 && reports.ExeIno != 0 { // the file the kernel saw at connect()
+		return told.ExeIno == reports.ExeIno && told.ExeDev == reports.ExeDev
+	}
+	return told.Exe == reports.Exe && !told.ExeChanged && !reports.ExeChanged
 }
 
 func filterActions(views []ActionView, tool string, limit int) []ActionView {
