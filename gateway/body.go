@@ -181,7 +181,7 @@ func (g *Gateway) unexaminable(ex *exchange) bool {
 // Content-Type says, so one labelled text/plain must not skip masking and
 // policy), elsewhere when the Content-Type names JSON or is absent.
 func mustBeJSON(r *http.Request) bool {
-	return isMessages(path.Clean("/"+r.URL.Path)) || isJSON(r.Header.Get("Content-Type"))
+	return isMessages(r.URL.Path) || isJSON(r.Header.Get("Content-Type"))
 }
 
 // isJSON reports whether a request's content type says JSON (or says
@@ -200,5 +200,16 @@ func isJSON(ct string) bool {
 	return false
 }
 
-// isMessages reports whether path carries a Messages-style JSON body.
-func isMessages(path string) bool { return strings.HasPrefix(path, "/v1/messages") }
+// isMessages reports whether p, as the API would resolve it, carries a
+// Messages-style JSON body.
+func isMessages(p string) bool { return strings.HasPrefix(apiPath(p), "/v1/messages") }
+
+// apiPath is p as a server resolves it: rooted, with "//", "." and ".."
+// collapsed and no trailing "/". The gateway forwards p as it came, so it
+// judges it as the API will read it ("/v1//messages" is a Messages request).
+func apiPath(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return path.Clean(p)
+}

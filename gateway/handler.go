@@ -90,7 +90,8 @@ func (g *Gateway) begin(r *http.Request) *exchange {
 		ex.rec.Dst = o.Dst.String()
 	}
 	ex.in = policy.Input{Caller: proc, Time: ex.start}
-	ex.in.Request = policy.Request{Method: r.Method, Path: r.URL.Path, Betas: betas(r.Header)}
+	// Rules see the path as the API resolves it; the record keeps it as sent.
+	ex.in.Request = policy.Request{Method: r.Method, Path: apiPath(r.URL.Path), Betas: betas(r.Header)}
 	return ex
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -198,19 +197,16 @@ func encodingOf(h http.Header) string {
 }
 
 // mediaType is a Content-Type's media type, lower-cased without its
-// parameters; "" when there is none or it does not parse.
+// parameters (which the pipeline does not read).
 func mediaType(ct string) string {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return ""
-	}
-	return mt
+	mt, _, _ := strings.Cut(ct, ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
 // createsMessage: the one endpoint whose answers carry the tool calls an
 // agent acts on (batch results and token counts do not).
 func createsMessage(r *http.Request) bool {
-	return r.Method == http.MethodPost && strings.TrimSuffix(r.URL.Path, "/") == "/v1/messages"
+	return r.Method == http.MethodPost && apiPath(r.URL.Path) == "/v1/messages"
 }
 
 // shortQuote quotes an upstream-chosen value for a message: escaped, at most 40 bytes of it.

@@ -87,3 +87,31 @@ func TestOtherAnswersStillPass(t *testing.T) {
 		t.Fatalf("error page: status %d, %q", w.Code, w.Body)
 	}
 }
+
+// The API may resolve "//", "." and a trailing "/" in a path as any server
+// does: such a path is a Messages request for the gate too, so a tool call
+// in its answer is decided, and an unreadable answer refused.
+func TestUncleanMessagesPathsAreGated(t *testing.T) {
+	for _, p := range []string{"/v1//messages", "/v1/./messages", "/v1/messages/", "/v1/x/../messages"} {
+		e := newEnv(t, actionPolicy, answerWith([]byte(rmAnswer), "Content-Type", "application/json"))
+		if w := e.do(newRequest("POST", p, messagesBody)); strings.Contains(w.Body.String(), "rm -rf") || !strings.Contains(w.Body.String(), "no-recursive-rm") {
+			t.Errorf("%s: status %d, the denied call passed: %.300s", p, w.Code, w.Body)
+		}
+		e = newEnv(t, actionPolicy, answerWith(gzipped(t, rmAnswer), "Content-Type", "application/json", "Content-Encoding", "gzip"))
+		if w := e.do(newRequest("POST", p, messagesBody)); w.Code != statusCut {
+			t.Errorf("%s: a gzip'd answer got status %d, want %d", p, w.Code, statusCut)
+		}
+	}
+}
+
+// A rule on request.path sees the path as the API resolves it: "//" or
+// "./" does not walk a request past it.
+func TestPolicySeesTheResolvedPath(t *testing.T) {
+	const noFiles = "rules:\n  - id: no-files\n    when: request.path.startsWith(\"/v1/files\")\n    action: deny\ndefault:\n  action: allow\n"
+	for _, p := range []string{"/v1/files", "//v1/files", "/v1/./files/x", "/v1/messages/../files"} {
+		e := newEnv(t, noFiles, nil)
+		if w := e.do(newRequest("GET", p, "")); w.Code != http.StatusForbidden || e.up.count() != 0 {
+			t.Errorf("%s: status %d, %d requests upstream", p, w.Code, e.up.count())
+		}
+	}
+}

@@ -35,6 +35,7 @@ package policy
 //	accept no longer showed that executable, so caller.exe is not the caller's — deny on it)
 //	request.method request.path request.model (string)  request.max_tokens request.body_size (int)
 //	request.stream (bool)  request.tools request.betas (list of string)
+//	                           (request.path is resolved: "//v1/./files" is "/v1/files")
 //	embedded.class             api_key | oauth_token | admin_key | other | none
 //	time                       timestamp of arrival: time.getHours("Europe/Paris"), time.getDayOfWeek()
 //	findings                   map detector -> count from the first masking pass: findings["aws_access_key_id"] > 0
