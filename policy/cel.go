@@ -83,7 +83,8 @@ func newEnv() (*cel.Env, error) {
 // compiled is one rule's condition, ready to run.
 type compiled struct {
 	prg       cel.Program
-	needsBody string // the first body field the condition reads, "" if none
+	ast       *cel.Ast // checked, for what the condition reads (memo.go)
+	needsBody string   // the first body field the condition reads, "" if none
 }
 
 // compileWhen compiles a rule's `when`; problems are positioned in the file.
@@ -107,7 +108,7 @@ func compileWhen(env *cel.Env, n *yaml.Node, lines []string) (*compiled, []Probl
 	if err != nil {
 		return nil, []Problem{{n.Line, n.Column, "when: " + err.Error()}}
 	}
-	return &compiled{prg: prg, needsBody: bodyFieldRead(ast)}, nil
+	return &compiled{prg: prg, ast: ast, needsBody: bodyFieldRead(ast)}, nil
 }
 
 // exprPosition maps a CEL location (1-based line, 0-based column within the

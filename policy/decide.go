@@ -18,19 +18,47 @@ func (e *Engine) Decide(in *Input) Decision {
 		now = e.now()
 	}
 	act := newActivation(in, now, e.findings(in.Findings))
-	for _, r := range e.rules {
-		if r.cond.needsBody != "" && !in.Request.BodyParsed {
-			return invalid(r, r.cond.needsBody)
+	key := e.memo.key(act, in)
+	h, ok := e.memo.get(key)
+	if !ok {
+		var failed *Decision
+		if h, failed = e.evaluate(act, in.Request.BodyParsed); failed != nil {
+			return *failed // not remembered: it says why, and it is rare
+		}
+		e.memo.put(key, h)
+	}
+	return e.conclude(h, in, now)
+}
+
+// evaluate runs the request rules' conditions in order; an error ends the
+// evaluation with a denial.
+func (e *Engine) evaluate(act *activation, bodyParsed bool) (memoHit, *Decision) {
+	for i, r := range e.rules {
+		if r.cond.needsBody != "" && !bodyParsed {
+			return memoHit{rule: i, invalid: true}, nil
 		}
 		out, _, err := r.cond.prg.Eval(act)
 		if err != nil {
-			return evalFailed(r, err)
+			d := evalFailed(r, err)
+			return memoHit{}, &d
 		}
 		if isTrue(out) {
-			return e.apply(r, in, now)
+			return memoHit{rule: i}, nil
 		}
 	}
-	return e.apply(e.def, in, now)
+	return memoHit{rule: -1}, nil
+}
+
+// conclude turns what the conditions concluded into the decision.
+func (e *Engine) conclude(h memoHit, in *Input, now time.Time) Decision {
+	if h.rule < 0 {
+		return e.apply(e.def, in, now)
+	}
+	r := e.rules[h.rule]
+	if h.invalid {
+		return invalid(r, r.cond.needsBody)
+	}
+	return e.apply(r, in, now)
 }
 
 // zeroFindings maps every known detector to 0. A CEL map lookup of a missing

@@ -25,7 +25,8 @@ type Options struct {
 	Detectors []string
 }
 
-// Engine is a compiled policy. It is immutable and safe for concurrent use;
+// Engine is a compiled policy. It is safe for concurrent use, and
+// immutable but for the limit state and the memo of matches (memo.go);
 // reloading builds a new Engine and swaps it in.
 type Engine struct {
 	rules       []*rule // on: request
@@ -34,6 +35,7 @@ type Engine struct {
 	state       *State
 	now         func() time.Time
 	zero        map[string]int // every known detector at 0: the findings of a clean request
+	memo        *memo          // the request rules' matches by what they read; nil when they read the time
 }
 
 type rule struct {
@@ -68,6 +70,11 @@ func Compile(src []byte, opts Options) (*Engine, error) {
 	if ps := e.build(src); len(ps) > 0 {
 		return nil, ps
 	}
+	asts := make([]*cel.Ast, len(e.rules))
+	for i, r := range e.rules {
+		asts[i] = r.cond.ast
+	}
+	e.memo = newMemo(asts)
 	return e, nil
 }
 
