@@ -30,6 +30,33 @@ type Masker struct {
 type engineAndCache struct {
 	e     *engine
 	cache *lru.Cache[[32]byte, cached]
+	clean atomic.Pointer[cleanSet]
+}
+
+// cleanSet remembers short texts no detector matched: header values and
+// command-line arguments, the same few on every request, which are then not
+// scanned again (a scan with cold caches costs microseconds per string; the
+// lookup a hash). Bounded: a full set starts afresh, so a program sending
+// ever new values costs itself scans, not memory.
+type cleanSet struct {
+	m sync.Map // string → struct{}
+	n atomic.Int32
+}
+
+const cleanEntries = 4096
+
+func (ec *engineAndCache) known(s string) bool {
+	_, ok := ec.clean.Load().m.Load(s)
+	return ok
+}
+
+func (ec *engineAndCache) remember(s string) {
+	set := ec.clean.Load()
+	if set.n.Add(1) > cleanEntries {
+		ec.clean.CompareAndSwap(set, &cleanSet{})
+		return
+	}
+	set.m.Store(strings.Clone(s), struct{}{}) // s may share a larger buffer
 }
 
 type cached struct {
@@ -58,6 +85,7 @@ func (m *Masker) build(managed []string) error {
 		return err
 	}
 	ec := &engineAndCache{e: e}
+	ec.clean.Store(&cleanSet{})
 	if m.cfg.CacheEntries > 0 {
 		ec.cache, _ = lru.New[[32]byte, cached](m.cfg.CacheEntries)
 	}
@@ -82,11 +110,22 @@ func (m *Masker) Text(s string, sel Selection) (string, Result) {
 }
 
 func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
-	active := ec.e.selection(sel)
-	if ec.e.fastPathAllowed(active) && ec.e.plainClean(s, active) {
-		return s, Result{} // no keyword of a selected detector: nothing can match
+	short := sel == nil && len(s) < minCachedLen
+	if short && ec.known(s) {
+		return s, Result{}
 	}
-	return ec.textActive(s, sel, active, nil)
+	active := ec.e.selection(sel)
+	var out string
+	var res Result
+	if ec.e.fastPathAllowed(active) && ec.e.plainClean(s, active) {
+		out = s // no keyword of a selected detector: nothing can match
+	} else {
+		out, res = ec.textActive(s, sel, active, nil)
+	}
+	if short && res.Counts == nil && !res.Incomplete {
+		ec.remember(s)
+	}
+	return out, res
 }
 
 // textActive is text with the selection already resolved to active; b
