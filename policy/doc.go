@@ -57,3 +57,8 @@ package policy
 // that reads request.model, max_tokens, stream or tools cannot decide a body
 // that is not valid JSON: such a request is answered 400 invalid_request_error.
 // A rule whose condition fails at run time denies (fail closed).
+//
+// The engine remembers which request rule matched each combination of the
+// fields the conditions read (memo.go), unless a condition reads time or uses
+// caller, request or embedded whole; caps, limits and budgets still apply to
+// every request.
