@@ -92,13 +92,7 @@ const actionSummaryMax = 16 << 10
 // Cut after 240 bytes, as other summaries are, a model could pad "echo hi"
 // with a harmless screenful and put "; rm -rf ~" where no one looks.
 func actionSummary(tool string, in []byte) string {
-	head := "tool call " + tool + " "
-	if len(in) <= actionSummaryMax {
-		return head + string(in)
-	}
-	const keep = actionSummaryMax / 2
-	h, t := validPrefix(in[:keep]), validSuffix(in[len(in)-keep:])
-	return fmt.Sprintf("%s%s [… %d bytes of %d not shown …] %s", head, h, len(in)-len(h)-len(t), len(in), t)
+	return "tool call " + tool + " " + headTail(string(in), actionSummaryMax)
 }
 
 // validPrefix and validSuffix drop a rune cut in two at the edge.

@@ -141,7 +141,7 @@ func (g *Gateway) approvalRequest(ex *exchange) approval.Request {
 	sum := sha256.Sum256(ex.body)
 	q := &ex.in.Request
 	return approval.Request{Caller: ex.in.Caller, Rule: ex.decision.Rule, Reason: ex.decision.Reason,
-		Digest: hex.EncodeToString(sum[:]), Method: q.Method, Path: q.Path, Model: q.Model, Summary: heldExcerpt(ex.body)}
+		Digest: hex.EncodeToString(sum[:]), Method: q.Method, Path: q.Path, Model: q.Model, Summary: heldExcerpt(ex.body, ex.rec.Masked)}
 }
 
 // summary is a short excerpt of the (already masked) body for the operator.
