@@ -24,8 +24,9 @@ import (
 //
 // The memo is only built when every condition is provably such a function:
 // none reads `time`, and none uses `caller`, `request` or `embedded` other
-// than by selecting a field of it (a comprehension variable that shadows
-// one of them also turns the memo off).
+// than by selecting a field of it. A comprehension variable named like one
+// of them is taken for it, which only ever makes the key finer or turns the
+// memo off: it errs towards evaluating.
 
 const (
 	memoEntries = 4096    // remembered combinations; the memo starts afresh when full
