@@ -80,14 +80,21 @@ func (s *Store) insertGroup(ctx context.Context, group []*writeJob) (chainHead, 
 	if err := tx.Commit(); err != nil {
 		return chainHead{}, err
 	}
+	for _, j := range group {
+		s.size.Add(recordSize(j))
+	}
 	return head, nil
 }
+
+// recordSize is what a record counts against the store's size bound: its
+// encoding and its recording.
+func recordSize(j *writeJob) int64 { return int64(len(j.body) + len(j.blob)) }
 
 func insertOne(ctx context.Context, st writeStmts, head chainHead, j *writeJob) (chainHead, error) {
 	r := j.rec
 	hash := linkHash(head.hash, j.body)
 	args := append([]any{nanos(r.Time), r.SessionID, r.Caller.UID, r.Caller.User, r.Caller.Exe, r.Model, r.Decision,
-		len(j.body) + len(j.blob), j.body, head.hash, hash}, searchValues(r)...)
+		recordSize(j), j.body, head.hash, hash}, searchValues(r)...)
 	res, err := st.record.ExecContext(ctx, args...)
 	if err != nil {
 		return head, err

@@ -55,6 +55,7 @@ type Store struct {
 	done      chan struct{}
 	closeMu   sync.Once
 	pruneMu   sync.Mutex            // one retention pass at a time (the writer's and Prune's)
+	size      atomic.Int64          // SUM(size) of the records: counted at Open, then by commits and prunes
 	writeErr  atomic.Pointer[error] // last write failure, nil while writable
 	sessions  *sessionTracker
 	head      chainHead // owned by the writer goroutine
@@ -173,6 +174,9 @@ func (s *Store) init(ctx context.Context) error {
 		return err
 	}
 	s.head = head
+	if err := s.countSize(ctx); err != nil {
+		return err
+	}
 	if s.stmts, err = prepareWrites(ctx, s.db); err != nil {
 		return fmt.Errorf("preparing audit writes in %s: %w", s.cfg.Path, err)
 	}
