@@ -139,7 +139,7 @@ func (g *Gateway) prepare(w http.ResponseWriter, ex *exchange, r *http.Request, 
 	ex.in.Embedded = embedded
 	ex.body, ex.orig = body, body
 	q := &ex.in.Request
-	if !mustBeJSON(r) { // multipart uploads and the like: no body fields to read
+	if !mustBeJSON(ex.in.Request.Path, r.Header.Get("Content-Type")) { // multipart uploads and the like: no body fields to read
 		q.BodySize, q.BodyParsed = int64(len(body)), true
 		return true
 	}
@@ -176,12 +176,13 @@ func (g *Gateway) unexaminable(ex *exchange) bool {
 	return ex.parseErr != nil && g.cfg.Masker != nil && (m == nil || len(m) > 0) && ex.decision.Action != policy.Deny
 }
 
-// mustBeJSON reports whether r's body is read as JSON: always on the
+// mustBeJSON reports whether a body is read as JSON: always on the
 // Messages family (the API reads a Messages body as JSON whatever its
 // Content-Type says, so one labelled text/plain must not skip masking and
-// policy), elsewhere when the Content-Type names JSON or is absent.
-func mustBeJSON(r *http.Request) bool {
-	return isMessages(r.URL.Path) || isJSON(r.Header.Get("Content-Type"))
+// policy), elsewhere when the Content-Type names JSON or is absent. resolved
+// is the request path as apiPath resolves it.
+func mustBeJSON(resolved, contentType string) bool {
+	return isMessages(resolved) || isJSON(contentType)
 }
 
 // isJSON reports whether a request's content type says JSON (or says
@@ -200,9 +201,13 @@ func isJSON(ct string) bool {
 	return false
 }
 
-// isMessages reports whether p, as the API would resolve it, carries a
+// isMessages reports whether a path apiPath resolved carries a
 // Messages-style JSON body.
-func isMessages(p string) bool { return strings.HasPrefix(apiPath(p), "/v1/messages") }
+func isMessages(resolved string) bool { return strings.HasPrefix(resolved, "/v1/messages") }
+
+// messages: the request is of the Messages family, its path resolved once
+// (begin) and read from there on.
+func (ex *exchange) messages() bool { return isMessages(ex.in.Request.Path) }
 
 // apiPath is p as a server resolves it: rooted, with "//", "." and ".."
 // collapsed and no trailing "/". The gateway forwards p as it came, so it

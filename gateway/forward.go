@@ -17,7 +17,7 @@ import (
 // forward sends an allowed request upstream through the reverse proxy.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, ex *exchange) {
 	ex.rec.Decision = "allow"
-	if ex.jsonBody && isMessages(r.URL.Path) {
+	if ex.jsonBody && ex.messages() {
 		ex.rec.ToolResults = toolResultsOf(ex.body) // as forwarded: masked
 	}
 	ctx := context.WithValue(r.Context(), exchangeKey{}, ex)
@@ -42,7 +42,7 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Header["X-Forwarded-For"] = nil // never announce the client; the header is omitted
 	setBody(pr.Out, ex.body)
 	ex.cred.Apply(pr.Out.Header)
-	if isMessages(pr.In.URL.Path) {
+	if ex.messages() {
 		// Masking and token accounting read the response: ask for it uncompressed.
 		pr.Out.Header.Set("Accept-Encoding", "identity")
 	}

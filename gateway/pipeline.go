@@ -211,7 +211,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		ex.rc.Status, ex.rc.ContentType = resp.StatusCode, ct
 	}
 	enc, mt := encodingOf(resp.Header), mediaType(ct)
-	if why := unreadable(enc, mt); why != "" && createsMessage(resp.Request) && resp.StatusCode < 300 {
+	if why := unreadable(enc, mt); why != "" && ex.createsMessage() && resp.StatusCode < 300 {
 		return &unreadableError{why}
 	}
 	switch {
@@ -219,7 +219,7 @@ func (g *Gateway) modifyResponse(resp *http.Response) error {
 		resp.Header.Del("Content-Length")
 		resp.ContentLength = -1
 		resp.Body = g.newRespBody(ex, resp.Body, g.newSSETransform(resp.Request.Context(), ex))
-	case enc == "" && mt == "application/json" && (isMessages(resp.Request.URL.Path) || resp.StatusCode >= 400):
+	case enc == "" && mt == "application/json" && (ex.messages() || resp.StatusCode >= 400):
 		// Messages answers and API errors are small: mask and audit them
 		// whole (one declared over the bound is cut at the bound).
 		return g.bufferJSON(ex, resp)

@@ -60,7 +60,7 @@ func (t *jsonTransform) end(out []byte) []byte {
 		msg := holdBound("the upstream JSON response", int(t.g.cfg.MaxBody))
 		ex.rec.Reason = msg
 		body = t.replace(statusCut, apierror.Marshal(apierror.API, msg, ex.rec.RequestID))
-	} else if t.resp.StatusCode == http.StatusOK && isMessages(t.resp.Request.URL.Path) {
+	} else if t.resp.StatusCode == http.StatusOK && ex.messages() {
 		if answer, err := t.g.messagesAnswer(t.resp.Request.Context(), ex, body); err != nil {
 			msg := "airlock: " + err.Error() + "; the answer was not passed on"
 			ex.rec.Reason = msg
@@ -205,8 +205,9 @@ func mediaType(ct string) string {
 
 // createsMessage: the one endpoint whose answers carry the tool calls an
 // agent acts on (batch results and token counts do not).
-func createsMessage(r *http.Request) bool {
-	return r.Method == http.MethodPost && apiPath(r.URL.Path) == "/v1/messages"
+func (ex *exchange) createsMessage() bool {
+	q := &ex.in.Request
+	return q.Method == http.MethodPost && q.Path == "/v1/messages"
 }
 
 // shortQuote quotes an upstream-chosen value for a message: escaped, at most 40 bytes of it.

@@ -75,7 +75,7 @@ type sseTransform struct {
 func (g *Gateway) newSSETransform(ctx context.Context, ex *exchange) *sseTransform {
 	t := &sseTransform{ex: ex, sc: sse.NewScanner(g.maxEvent()), secret: ex.secret(), actions: newActionTracker(&ex.rec)}
 	t.first = emitStage(t.emit)
-	if ex.engine.HasActionRules() && isMessages(ex.rec.Path) {
+	if ex.engine.HasActionRules() && ex.messages() {
 		t.gate = newActionGate(ctx, ex, t.first)
 		t.first, t.actions.verdicts = t.gate, t.gate.verdict
 	}
