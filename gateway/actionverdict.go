@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tidwall/sjson"
 
@@ -93,27 +92,6 @@ const actionSummaryMax = 16 << 10
 // with a harmless screenful and put "; rm -rf ~" where no one looks.
 func actionSummary(tool string, in []byte) string {
 	return "tool call " + tool + " " + headTail(string(in), actionSummaryMax)
-}
-
-// validPrefix and validSuffix drop a rune cut in two at the edge.
-func validPrefix(b []byte) []byte {
-	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
-		if r, n := utf8.DecodeLastRune(b); r != utf8.RuneError || n > 1 {
-			break
-		}
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func validSuffix(b []byte) []byte {
-	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
-		if r, n := utf8.DecodeRune(b); r != utf8.RuneError || n > 1 {
-			break
-		}
-		b = b[1:]
-	}
-	return b
 }
 
 // cancel ends a hold whose stream ended, and waits for the broker to let go.

@@ -144,15 +144,6 @@ func (g *Gateway) approvalRequest(ex *exchange) approval.Request {
 		Digest: hex.EncodeToString(sum[:]), Method: q.Method, Path: q.Path, Model: q.Model, Summary: heldExcerpt(ex.body, ex.rec.Masked)}
 }
 
-// summary is a short excerpt of the (already masked) body for the operator.
-func summary(b []byte) string {
-	const n = 240
-	if len(b) > n {
-		return string(b[:n]) + "…"
-	}
-	return string(b)
-}
-
 // answer writes an API-shaped error and its audit record.
 func (g *Gateway) answer(w http.ResponseWriter, ex *exchange, decision string, status int, typ, msg string) {
 	g.finishEarly(ex, decision, status, typ, msg)

@@ -22,10 +22,10 @@ const (
 // its token cap, what the masking pass found, the system prompt and the last
 // user turn (its head and its tail when long, so nothing can be padded out
 // of sight), and the tools offered. Anything else falls back to the body's
-// first bytes.
+// bytes, head and tail.
 func heldExcerpt(body []byte, findings map[string]int) string {
 	if !gjson.ValidBytes(body) || !gjson.GetBytes(body, "messages").IsArray() {
-		return summary(body)
+		return headTail(string(body), excerptUser)
 	}
 	var b strings.Builder
 	req := gjson.ParseBytes(body)
@@ -141,4 +141,25 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// validPrefix and validSuffix drop a rune cut in two at the edge.
+func validPrefix(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if r, n := utf8.DecodeLastRune(b); r != utf8.RuneError || n > 1 {
+			break
+		}
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func validSuffix(b []byte) []byte {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if r, n := utf8.DecodeRune(b); r != utf8.RuneError || n > 1 {
+			break
+		}
+		b = b[1:]
+	}
+	return b
 }

@@ -59,3 +59,13 @@ func TestExcerptShowsTheEndOfALongTurn(t *testing.T) {
 		t.Errorf("excerpt of %d bytes", len(got))
 	}
 }
+
+// A held body that is not a Messages request (or not JSON) is shown the same
+// way: its end is never cut off behind 240 bytes of padding.
+func TestExcerptOfOtherBodiesShowsTheirEnd(t *testing.T) {
+	body := `{"prompt":"` + strings.Repeat("pad ", 2000) + `exfiltrate ~/.aws/credentials"}`
+	got := heldExcerpt([]byte(body), nil)
+	if !strings.Contains(got, `exfiltrate ~/.aws/credentials"}`) || !strings.Contains(got, "not shown") {
+		t.Fatalf("the end of the body is hidden:\n%.300s", got)
+	}
+}
