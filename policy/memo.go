@@ -35,8 +35,20 @@ const (
 
 // memoField is one field the conditions read, and how to find it.
 type memoField struct {
-	path  string // "caller.unit"
-	index []int  // into the variable's struct
+	path  string                // "caller.unit"
+	of    func(*activation) any // the variable's struct, a pointer
+	index int                   // the field in it
+}
+
+// memoVars are the variables whose fields a condition may select.
+var memoVars = []struct {
+	prefix string
+	typ    reflect.Type
+	of     func(*activation) any
+}{
+	{"caller.", reflect.TypeFor[celCaller](), func(a *activation) any { return a.caller }},
+	{"request.", reflect.TypeFor[celRequest](), func(a *activation) any { return a.request }},
+	{"embedded.", reflect.TypeFor[celEmbedded](), func(a *activation) any { return a.embedded }},
 }
 
 type memo struct {
@@ -68,11 +80,13 @@ func newMemo(asts []*cel.Ast) *memo {
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(paths)) {
-		f, ok := fieldOf(p)
+		f, fromRequest, ok := fieldOf(p)
 		if !ok {
 			return nil
 		}
-		m.fields = append(m.fields, f)
+		if fromRequest {
+			m.fields = append(m.fields, f)
+		}
 	}
 	m.table.Store(&memoTable{})
 	return m
@@ -110,24 +124,21 @@ func (m *memo) collect(a *cel.Ast, paths map[string]bool) bool {
 
 // fieldOf resolves "caller.unit" to the field CEL reads. A selection on
 // anything but the three structured variables (a comprehension variable's
-// field, say) is not part of the key: it does not come from the request.
-func fieldOf(path string) (memoField, bool) {
-	for _, v := range []struct {
-		name string
-		typ  reflect.Type
-	}{{"caller.", reflect.TypeFor[celCaller]()}, {"request.", reflect.TypeFor[celRequest]()}, {"embedded.", reflect.TypeFor[celEmbedded]()}} {
-		name, ok := strings.CutPrefix(path, v.name)
-		if !ok {
+// field, say) is not from the request (fromRequest false): not part of the key.
+func fieldOf(path string) (f memoField, fromRequest, ok bool) {
+	for _, v := range memoVars {
+		name, found := strings.CutPrefix(path, v.prefix)
+		if !found {
 			continue
 		}
 		for i := range v.typ.NumField() {
 			if v.typ.Field(i).Tag.Get("cel") == name {
-				return memoField{path: path, index: []int{i}}, true
+				return memoField{path: path, of: v.of, index: i}, true, true
 			}
 		}
-		return memoField{}, false // a field CEL would have refused
+		return memoField{}, false, false // a field CEL would have refused
 	}
-	return memoField{path: path}, true
+	return memoField{}, false, true
 }
 
 // key encodes the values the conditions will read; "" when too long (or
@@ -140,10 +151,7 @@ func (m *memo) key(act *activation, in *Input) string {
 	b := make([]byte, 0, 128)
 	b = strconv.AppendBool(b, in.Request.BodyParsed)
 	for _, f := range m.fields {
-		if f.index == nil {
-			continue
-		}
-		b = appendValue(append(b, 0), m.value(act, f))
+		b = appendValue(append(b, 0), reflect.ValueOf(f.of(act)).Elem().Field(f.index))
 		if len(b) > memoMaxKey {
 			return ""
 		}
@@ -157,19 +165,6 @@ func (m *memo) key(act *activation, in *Input) string {
 		return ""
 	}
 	return string(b)
-}
-
-func (m *memo) value(act *activation, f memoField) reflect.Value {
-	var v reflect.Value
-	switch f.path[0] {
-	case 'c':
-		v = reflect.ValueOf(act.caller).Elem()
-	case 'r':
-		v = reflect.ValueOf(act.request).Elem()
-	default:
-		v = reflect.ValueOf(act.embedded).Elem()
-	}
-	return v.FieldByIndex(f.index)
 }
 
 // appendValue encodes a field unambiguously: strings quoted, lists and
