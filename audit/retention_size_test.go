@@ -72,10 +72,7 @@ func TestSizeBoundCutsWhereTheWholeSumWould(t *testing.T) {
 func TestStoreSizeIsCountedAtOpen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "audit.db")
-	s, err := Open(ctx, StoreConfig{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openTest(t, StoreConfig{Path: path})
 	writeN(t, s, 10, true)
 	if err := s.Append(ctx, sampleRecord(11), sampleRecording()); err != nil {
 		t.Fatal(err)

@@ -147,19 +147,28 @@ func (c *chunks) Read(p []byte) (int, error) {
 
 func (c *chunks) Close() error { c.closed = true; return nil }
 
-// pipeline runs a body through a transformer of the env's gateway.
-func (e *env) pipeline(t *testing.T, src io.ReadCloser, tr func(*exchange) transformer) ([]byte, error) {
+// respBody wraps src in the response body of a new exchange of the env's
+// gateway, through the transformer tr makes for it.
+func (e *env) respBody(t *testing.T, src io.ReadCloser, tr func(*exchange) transformer) *respBody {
 	t.Helper()
 	ex := e.gw.begin(newRequest("GET", "/v1/files/x/content", ""))
 	var err error
 	if ex.cred, err = e.store.Get(context.Background(), "main"); err != nil {
 		t.Fatal(err)
 	}
-	b := e.gw.newRespBody(ex, src, tr(ex))
+	return e.gw.newRespBody(ex, src, tr(ex))
+}
+
+// pipeline runs a body through a transformer of the env's gateway.
+func (e *env) pipeline(t *testing.T, src io.ReadCloser, tr func(*exchange) transformer) ([]byte, error) {
+	t.Helper()
+	b := e.respBody(t, src, tr)
 	out, err := io.ReadAll(b)
 	b.Close()
 	return out, err
 }
+
+func passThrough(ex *exchange) transformer { return newPassTransform(ex) }
 
 // Wherever the value is cut, and however finely, the pass transformer
 // scrubs it and releases every other byte unchanged.
@@ -167,11 +176,10 @@ func TestPassScrubsAtEverySplit(t *testing.T) {
 	e := newEnv(t, allowAll, nil)
 	in := "a" + managedKey + "b" + managedKey[:5] + "c" + managedKey
 	want := strings.ReplaceAll(in, managedKey, redacted)
-	pass := func(ex *exchange) transformer { return newPassTransform(ex) }
 	for i := range len(in) + 1 {
 		for _, j := range []int{i, i + 1, i + 3} {
 			j = min(j, len(in))
-			out, err := e.pipeline(t, &chunks{pieces: [][]byte{[]byte(in[:i]), []byte(in[i:j]), []byte(in[j:])}}, pass)
+			out, err := e.pipeline(t, &chunks{pieces: [][]byte{[]byte(in[:i]), []byte(in[i:j]), []byte(in[j:])}}, passThrough)
 			if err != nil || string(out) != want {
 				t.Fatalf("cuts %d,%d: %q %v", i, j, out, err)
 			}

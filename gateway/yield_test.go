@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"io"
 	"strings"
 	"testing"
@@ -25,16 +24,6 @@ func recordYields(t *testing.T, src *countedChunks) (yields *int, readsAtYield *
 	return yields, readsAtYield
 }
 
-func (e *env) passBody(t *testing.T, src io.ReadCloser) *respBody {
-	t.Helper()
-	ex := e.gw.begin(newRequest("GET", "/v1/files/x/content", ""))
-	var err error
-	if ex.cred, err = e.store.Get(context.Background(), "main"); err != nil {
-		t.Fatal(err)
-	}
-	return e.gw.newRespBody(ex, src, newPassTransform(ex))
-}
-
 // A streamed body yields the CPU once, after its first bytes went out and
 // before the upstream is read again.
 func TestStreamYieldsOnceAfterItsFirstBytes(t *testing.T) {
@@ -43,7 +32,7 @@ func TestStreamYieldsOnceAfterItsFirstBytes(t *testing.T) {
 	first, second, third := strings.Repeat("a", 300), strings.Repeat("b", 300), strings.Repeat("c", 300)
 	src := &countedChunks{chunks: chunks{pieces: [][]byte{[]byte(first), []byte(second), []byte(third)}}}
 	yields, at := recordYields(t, src)
-	b := e.passBody(t, src)
+	b := e.respBody(t, src, passThrough)
 	defer b.Close()
 	p := make([]byte, 1024)
 	n, err := b.Read(p)
@@ -68,7 +57,7 @@ func TestPrefetchedBodyDoesNotYield(t *testing.T) {
 	e := newEnv(t, allowAll, nil)
 	src := &countedChunks{chunks: chunks{pieces: [][]byte{[]byte(`{"a":`), []byte(`1}`)}}}
 	yields, _ := recordYields(t, src)
-	b := e.passBody(t, src)
+	b := e.respBody(t, src, passThrough)
 	defer b.Close()
 	if err := b.prefetch(); err != nil {
 		t.Fatal(err)
