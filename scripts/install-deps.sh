@@ -60,13 +60,14 @@ if ((${#need[@]})); then
 	# The tests start their own private dockerd, PostgreSQL and the rest; keep the
 	# packages' services from starting (a system dockerd would add a bridge and
 	# firewall rules to the host).
-	rc=/usr/sbin/policy-rc.d
+	# apt's output goes to a private file, shown only on failure, removed either way.
+	rc=/usr/sbin/policy-rc.d log=$(mktemp -t airlock-deps.XXXXXX) ours=
 	if [[ ! -e $rc ]]; then
-		printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod +x "$rc"
-		trap 'rm -f "$rc"' EXIT
+		printf '#!/bin/sh\nexit 101\n' >"$rc" && chmod +x "$rc" && ours=$rc
 	fi
-	if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/tmp/airlock-deps.log 2>&1; then
-		cat /tmp/airlock-deps.log >&2
+	trap 'rm -f "$log" ${ours:+"$ours"}' EXIT
+	if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >"$log" 2>&1; then
+		cat "$log" >&2
 		# Name the packages that apt could not provide, so the fix is obvious.
 		mapfile -t still < <(missing "${wanted[@]}")
 		echo "could not install: ${still[*]:-see the apt-get output above}" >&2
