@@ -50,3 +50,16 @@ func TestLoadSetupErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxNamespacesLimitFitsTheKernelTable: the configurable bound leaves
+// room in the kernel's table of namespace listeners for the host's own.
+func TestMaxNamespacesLimitFitsTheKernelTable(t *testing.T) {
+	spec, err := loadRedirect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := spec.Maps["netns_listeners"]
+	if m == nil || int(m.MaxEntries) != MaxNamespacesLimit+1 {
+		t.Fatalf("netns_listeners = %+v, want %d entries (MaxNamespacesLimit and the host's)", m, MaxNamespacesLimit+1)
+	}
+}

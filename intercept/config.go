@@ -20,6 +20,10 @@ const (
 	DefaultPeekTimeout    = 10 * time.Second
 	DefaultMaxClientHello = 16 * 1024
 	DefaultMaxNamespaces  = 4096
+	// MaxNamespacesLimit is the most MaxNamespaces may be: the kernel's
+	// table of namespace listeners (netns_listeners in bpf/include/maps.h)
+	// holds that many, the host's own included.
+	MaxNamespacesLimit = 16384 - 1
 )
 
 var (
@@ -137,6 +141,9 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("ports: 0 is not a destination port"))
 		}
 	}
+	if c.MaxNamespaces > MaxNamespacesLimit {
+		errs = append(errs, fmt.Errorf("max_namespaces %d: at most %d", c.MaxNamespaces, MaxNamespacesLimit))
+	}
 	return errors.Join(errs...)
 }
 
@@ -204,6 +211,7 @@ type NamespaceStats struct {
 	Held         uint64 `json:"held"`          // connections held at first contact
 	HeldPassed   uint64 `json:"held_passed"`   // held connections let through to a new listener
 	Failures     uint64 `json:"failures"`      // listeners that could not be opened
+	OverLimit    uint64 `json:"over_limit"`    // namespaces turned away at MaxNamespaces
 }
 
 // OpenedNamespace is a network namespace Namespaces has begun to serve.

@@ -36,6 +36,9 @@ type helperResult struct {
 func TestMain(m *testing.M) {
 	if os.Getenv("AIRLOCK_INTERCEPT_HELPER") == "1" {
 		res := runHelper()
+		if os.Getenv("HELPER_LINGER") == "1" { // keep the namespace in use until told to go
+			_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+		}
 		_ = json.NewEncoder(os.Stdout).Encode(res)
 		os.Exit(0)
 	}

@@ -39,7 +39,7 @@ type Namespaces struct {
 	closed  bool
 	wg      sync.WaitGroup
 
-	opened, released, firstContact, failures atomic.Uint64
+	opened, released, firstContact, failures, overLimit atomic.Uint64
 }
 
 // served is one namespace's listener and the process that anchors it.
@@ -95,7 +95,7 @@ func (n *Namespaces) Stats() NamespaceStats {
 	s := NamespaceStats{Served: len(n.byIno)}
 	n.mu.Unlock()
 	s.Opened, s.Released = n.opened.Load(), n.released.Load()
-	s.FirstContact, s.Failures = n.firstContact.Load(), n.failures.Load()
+	s.FirstContact, s.Failures, s.OverLimit = n.firstContact.Load(), n.failures.Load(), n.overLimit.Load()
 	if c, err := n.loader.NetnsCounters(); err == nil {
 		s.Refused, s.Held, s.HeldPassed = c.Refused, c.Held, c.HeldPassed
 	}
@@ -120,6 +120,7 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 		return nil
 	}
 	if len(n.byIno) >= n.cfg.MaxNamespaces {
+		n.overLimit.Add(1)
 		return fmt.Errorf("netns of pid %d: %w (%d served)", pid, ErrTooManyNamespaces, len(n.byIno))
 	}
 	s, err := n.open(pid, ino)

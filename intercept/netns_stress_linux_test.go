@@ -75,6 +75,41 @@ func TestNetnsRace(t *testing.T) {
 	}
 }
 
+// TestNetnsBound: a process that makes namespaces in a loop gets the daemon
+// to serve MaxNamespaces of them and no more. A connection from one past
+// the bound is held until connect() times out, never let through; those
+// served were served; once they are released a new namespace is served.
+func TestNetnsBound(t *testing.T) {
+	const bound = 2
+	h := newHarness(t, testTargets, netnsTarget.Port())
+	h.cfg.MaxNamespaces = bound
+	h.listen()
+	nss := h.serveNamespaces()
+	wrap := unshareWrap(t, 0)
+	// Each connects (served at first contact) and stays until told to go.
+	lingering := make([]*helperProc, bound)
+	for i := range lingering {
+		lingering[i] = h.startHelperIn(h.cgroup, wrap, append(netnsClientEnv(), "HELPER_LINGER=1")...)
+	}
+	if s := waitServed(t, nss, bound); s.Served != bound {
+		t.Fatalf("stats %+v: want the %d lingering namespaces served", s, bound)
+	}
+	res := h.startHelperIn(h.cgroup, wrap, "HELPER_DIAL="+netnsTarget.String(), "HELPER_SYNCNT=2").wait(t)
+	if !strings.Contains(res.Error, "timed out") {
+		t.Errorf("a namespace past the bound: %q (error %q), want its connect held until it timed out", res.Response, res.Error)
+	}
+	if s := nss.Stats(); s.Served != bound || s.OverLimit == 0 {
+		t.Errorf("stats %+v: want %d served and the namespace past the bound counted", s, bound)
+	}
+	for _, p := range lingering {
+		assertIntercepted(t, h, p.wait(t))
+	}
+	if s := waitServed(t, nss, 0); s.Served != 0 {
+		t.Fatalf("stats %+v: want both released once their processes exited", s)
+	}
+	assertIntercepted(t, h, h.startHelperIn(h.cgroup, wrap, netnsClientEnv()...).wait(t))
+}
+
 // TestNetnsNoLeak runs 1,000 namespace create/destroy cycles (a client in a
 // fresh namespace connects and exits) and checks that the daemon's open
 // files, goroutines and listeners return to their baseline.

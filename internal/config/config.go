@@ -73,6 +73,10 @@ type Containers struct {
 	// CRISockets are CRI runtimes' gRPC sockets (containerd, CRI-O) asked
 	// for a container's pod namespace, pod name and container name.
 	CRISockets []string `mapstructure:"cri_sockets"`
+	// MaxNamespaces bounds the network namespaces served at once, against
+	// a process that creates them in a loop: past it a new namespace's
+	// first contacts are held until connect() times out.
+	MaxNamespaces int `mapstructure:"max_namespaces"`
 }
 
 // TLS configures the client-facing TLS server.

@@ -52,7 +52,7 @@ func TestInvalidConfigListsEveryProblem(t *testing.T) {
 state_dir: relative/dir
 log: {level: loud}
 capture: {fail_mode: sideways, targets: [not-a-cidr], ports: [0], listen_v4: "10.0.0.1:443", relay_allow: ["not a host"],
-  containers: {ca_configmaps: ["no-slash"]}}
+  containers: {ca_configmaps: ["no-slash"], max_namespaces: 20000}}
 tls: {handshake_timeout: 0s}
 upstream: {protocol: h3}
 gateway: {max_event: 0}
@@ -66,7 +66,7 @@ credentials:
 		t.Fatal("invalid config loaded")
 	}
 	for _, key := range []string{"state_dir:", "log.level:", "capture.fail_mode:", "capture.targets[0]:",
-		"capture.ports[0]:", "capture.relay_allow[0]:", "capture.containers.ca_configmaps[0]:", "capture.listen_v4:", "tls.handshake_timeout:", "upstream.protocol:", "gateway.max_event:",
+		"capture.ports[0]:", "capture.relay_allow[0]:", "capture.containers.ca_configmaps[0]:", "capture.containers.max_namespaces:", "capture.listen_v4:", "tls.handshake_timeout:", "upstream.protocol:", "gateway.max_event:",
 		"masking.custom[0].pattern:",
 		"credentials[0].kind:", "credentials[0]:", "credentials[1].name:", "credentials[1].ttl:"} {
 		if !strings.Contains(err.Error(), key) {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+
+	"github.com/airlock-dev/airlock/intercept"
 )
 
 // Default paths.
@@ -75,6 +77,7 @@ func defaults() map[string]any {
 	maps.Copy(d, consoleDefaults())
 	d["capture.containers.ca_configmaps"] = []string{}
 	d["capture.containers.cri_sockets"] = []string{"/run/containerd/containerd.sock", "/run/crio/crio.sock"}
+	d["capture.containers.max_namespaces"] = intercept.DefaultMaxNamespaces
 	return d
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/airlock-dev/airlock/intercept"
 	"github.com/airlock-dev/airlock/policy/mask"
 )
 
@@ -111,6 +112,9 @@ func (c Capture) validate(ps *problems) {
 	}
 	oneOf(ps, "capture.fail_mode", c.FailMode, FailClosed, FailOpen)
 	oneOf(ps, "capture.containers.trust", c.Containers.Trust, "off", "inject")
+	if n := c.Containers.MaxNamespaces; n < 1 || n > intercept.MaxNamespacesLimit {
+		ps.add("capture.containers.max_namespaces", "%d: want 1 to %d (the kernel's table of namespace listeners)", n, intercept.MaxNamespacesLimit)
+	}
 	for i, ref := range c.Containers.CAConfigMaps {
 		if !validConfigMapRef(ref) {
 			ps.add(fmt.Sprintf("capture.containers.ca_configmaps[%d]", i), "%q: want namespace/name (DNS labels)", ref)

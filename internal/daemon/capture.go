@@ -96,7 +96,7 @@ func captureConfig(c config.Capture) intercept.Config {
 	ic := intercept.Config{
 		Targets: prefixes(c.Targets), Ports: ports(c.Ports), CgroupPath: c.Cgroup, PinDir: c.PinDir, Mark: c.Mark, ExcludeSelf: true,
 		ListenV4: netip.MustParseAddrPort(c.ListenV4), Hosts: c.Hosts, APIHosts: c.APIHosts,
-		RelayAllow: c.RelayAllow,
+		RelayAllow: c.RelayAllow, MaxNamespaces: c.Containers.MaxNamespaces,
 	}
 	if c.ListenV6 != "" {
 		ic.ListenV6 = netip.MustParseAddrPort(c.ListenV6)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/airlock-dev/airlock/internal/config"
 )
 
 func TestLockIsExclusive(t *testing.T) {
@@ -50,5 +52,15 @@ func TestStartupErrorIsOneLine(t *testing.T) {
 	}
 	if got := policyErr(errors.New("a\nb")).Error(); got != "a b" {
 		t.Fatalf("policyErr = %q", got)
+	}
+}
+
+// TestCaptureConfigCarriesTheNamespaceBound: the configured bound reaches
+// capture, rather than capture's own default.
+func TestCaptureConfigCarriesTheNamespaceBound(t *testing.T) {
+	c := config.Capture{ListenV4: "127.0.0.1:15443", Targets: []string{"127.0.100.0/24"}, Ports: []int{443},
+		Containers: config.Containers{MaxNamespaces: 7}}
+	if got := captureConfig(c).WithDefaults().MaxNamespaces; got != 7 {
+		t.Errorf("MaxNamespaces = %d, want 7", got)
 	}
 }

@@ -49,7 +49,8 @@ func (d *Daemon) captureStatus() admin.CaptureStatus {
 	}
 	ns := ic.Namespaces.Stats()
 	st.Namespaces = admin.NamespaceStatus{Served: ns.Served, Opened: ns.Opened, Released: ns.Released,
-		FirstContact: ns.FirstContact, Refused: ns.Refused, Held: ns.Held, HeldPassed: ns.HeldPassed, Failures: ns.Failures}
+		FirstContact: ns.FirstContact, Refused: ns.Refused, Held: ns.Held, HeldPassed: ns.HeldPassed,
+		Failures: ns.Failures, OverLimit: ns.OverLimit}
 	return st
 }
 

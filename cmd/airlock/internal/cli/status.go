@@ -60,7 +60,7 @@ func printStatus(w io.Writer, st admin.Status) error {
 		"capture.pin_dir", c.PinDir, "capture.targets", list(c.Targets), "capture.api_hosts", list(c.APIHosts),
 		"capture.listener", list(c.Listener), "capture.namespaces.served", c.Namespaces.Served,
 		"capture.namespaces.first_contact", c.Namespaces.FirstContact, "capture.namespaces.refused", c.Namespaces.Refused,
-		"capture.namespaces.held", c.Namespaces.Held}
+		"capture.namespaces.held", c.Namespaces.Held, "capture.namespaces.over_limit", c.Namespaces.OverLimit}
 	pairs = append(pairs, counters(c.Counters)...)
 	pairs = append(pairs, "ca.fingerprint", st.CA.Fingerprint, "ca.not_after", st.CA.NotAfter)
 	for i, cr := range st.Credentials {
