@@ -158,7 +158,7 @@ func (g *Gateway) prepare(w http.ResponseWriter, ex *exchange, r *http.Request, 
 }
 
 func (g *Gateway) maskRequest(ex *exchange) {
-	masked, res, err := g.cfg.Masker.Request(ex.orig, nil)
+	masked, res, err := g.cfg.Masker.For(ex.scope).Request(ex.orig, nil)
 	if err != nil {
 		ex.maskErr = err
 		return

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"slices"
 
 	"github.com/airlock-dev/airlock/caller"
@@ -18,13 +19,24 @@ func newArgMasker(configured *mask.Masker, key []byte) (*mask.Masker, error) {
 	return mask.New(mask.Config{Key: key, CacheEntries: -1})
 }
 
+// cacheScope is the caller's scope in the maskers' caches (see mask.Scope):
+// its user, cgroup and network namespace. Processes that share all three
+// could read each other's memory anyway.
+func cacheScope(p caller.Process) mask.Scope {
+	var b [20]byte
+	binary.LittleEndian.PutUint32(b[0:], p.UID)
+	binary.LittleEndian.PutUint64(b[4:], p.CgroupID)
+	binary.LittleEndian.PutUint64(b[12:], p.Netns)
+	return mask.Scope(b[:])
+}
+
 // withMaskedCmdline returns p with credentials in its arguments replaced by
 // placeholders; p itself (shared by every request on the connection) is
 // left alone.
-func (g *Gateway) withMaskedCmdline(p caller.Process) caller.Process {
+func (ex *exchange) withMaskedCmdline(p caller.Process) caller.Process {
 	var out []string
 	for i, arg := range p.Cmdline {
-		masked, res := g.argMasker.Text(arg, nil)
+		masked, res := ex.args.Text(arg, nil)
 		if len(res.Counts) == 0 {
 			continue
 		}

@@ -67,7 +67,7 @@ func (g *Gateway) applyMaskSelection(ex *exchange) {
 		ex.body, ex.rec.Masked = ex.orig, nil
 		return
 	}
-	masked, res, err := g.cfg.Masker.Request(ex.orig, mask.Selection(m.Request))
+	masked, res, err := g.cfg.Masker.For(ex.scope).Request(ex.orig, mask.Selection(m.Request))
 	if err == nil {
 		ex.body, ex.rec.Masked, ex.rec.MaskIncomplete = masked, res.Counts, res.Incomplete
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/policy"
 	"github.com/airlock-dev/airlock/policy/credential"
+	"github.com/airlock-dev/airlock/policy/mask"
 )
 
 // exchange is one request's state from arrival to audit.
@@ -30,6 +31,8 @@ type exchange struct {
 	orig     []byte // the client's body
 	maskErr  error
 	cred     credential.Credential
+	scope    mask.Scope  // the caller's, in the maskers' caches
+	args     mask.Scoped // the masker of headers and arguments, in scope
 	maskResp bool
 	jsonBody bool  // the request body is a JSON object: masked and parsed
 	parseErr error // why a body that must be JSON is not
@@ -61,7 +64,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.misdirected(w, ex)
 		return
 	}
-	emb := g.stripCredentials(r)
+	emb := g.stripCredentials(r, ex)
 	ex.rec.EmbeddedClass, ex.rec.EmbeddedFP = emb.Class, emb.Fingerprint
 	body, err := g.readBody(w, r, ex)
 	if err != nil {
@@ -82,10 +85,12 @@ func (g *Gateway) begin(r *http.Request) *exchange {
 	if !ok {
 		o = &caller.Origin{}
 	}
-	proc := g.withMaskedCmdline(o.Process)
+	ex.scope = cacheScope(o.Process)
+	ex.args = g.argMasker.For(ex.scope)
+	proc := ex.withMaskedCmdline(o.Process)
 	ex.sni = sniOf(r, o)
 	ex.rec = audit.Record{Time: ex.start, RequestID: g.nextID(), Caller: proc, SNI: o.SNI,
-		Method: r.Method, Path: r.URL.Path, SessionID: g.masked(r.Header.Get("X-Claude-Code-Session-Id"))}
+		Method: r.Method, Path: r.URL.Path, SessionID: ex.masked(r.Header.Get("X-Claude-Code-Session-Id"))}
 	if o.Dst.IsValid() {
 		ex.rec.Dst = o.Dst.String()
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/policy/mask"
 )
 
@@ -92,5 +93,38 @@ func TestMaskingBudgetRefusesRequest(t *testing.T) {
 	rec, _ := e.audit.last(t)
 	if rec.Status != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Reason, "masking budget exceeded") {
 		t.Errorf("audit record: status %d reason %q", rec.Status, rec.Reason)
+	}
+}
+
+// TestMaskCacheIsPerCaller: a prompt masked for one caller is served from
+// the masker's cache to that caller only. Another user, or the same user in
+// another network namespace, gets a miss, and so cannot time the cache to
+// learn what the first sent.
+func TestMaskCacheIsPerCaller(t *testing.T) {
+	e := newEnv(t, allowAll, nil, withMasker(t))
+	body := `{"model":"claude-sonnet-4-5","max_tokens":10,"messages":[{"role":"user","content":"` +
+		strings.Repeat("a long document of the first caller. ", 10) + `AKIAIOSFODNN7EXAMPLE"}]}`
+	send := func(p caller.Process) int {
+		t.Helper()
+		if w := e.do(withOrigin(newRequest("POST", "/v1/messages", body), &caller.Origin{Process: p})); w.Code != 200 {
+			t.Fatalf("status %d %s", w.Code, w.Body)
+		}
+		return e.gw.cfg.Masker.CacheLen()
+	}
+	first := caller.Process{PID: 10, UID: 1000, CgroupID: 77, Netns: 4026531840}
+	n := send(first)
+	if again := send(caller.Process{PID: 11, UID: 1000, CgroupID: 77, Netns: 4026531840}); again != n {
+		t.Errorf("the same user, cgroup and namespace: %d cached after %d, want a hit", again, n)
+	}
+	for _, other := range []caller.Process{
+		{PID: 12, UID: 1001, CgroupID: 77, Netns: 4026531840},
+		{PID: 13, UID: 1000, CgroupID: 78, Netns: 4026531840},
+		{PID: 14, UID: 1000, CgroupID: 77, Netns: 4026532000},
+	} {
+		if got := send(other); got <= n {
+			t.Errorf("caller %+v: %d cached after %d, want a miss", other, got, n)
+		} else {
+			n = got
+		}
 	}
 }

@@ -110,7 +110,7 @@ func setHeader(h http.Header, key, value string) {
 // passed on as it came: masking fails closed.
 func (g *Gateway) messagesAnswer(ctx context.Context, ex *exchange, body []byte) ([]byte, error) {
 	if ex.maskResp {
-		masked, res, err := g.cfg.Masker.Response(body, mask.Selection(ex.decision.Mask.Response))
+		masked, res, err := g.cfg.Masker.For(ex.scope).Response(body, mask.Selection(ex.decision.Mask.Response))
 		if err != nil {
 			return nil, fmt.Errorf("masking the answer: %w", err)
 		}

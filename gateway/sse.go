@@ -80,7 +80,7 @@ func (g *Gateway) newSSETransform(ctx context.Context, ex *exchange) *sseTransfo
 		t.first, t.actions.verdicts = t.gate, t.gate.verdict
 	}
 	if m := g.cfg.Masker; m != nil && ex.maskResp {
-		t.stream = m.NewEventStream(t.first.Event, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{Log: g.log})
+		t.stream = m.For(ex.scope).NewEventStream(t.first.Event, mask.Selection(ex.decision.Mask.Response), mask.StreamOptions{Log: g.log})
 		t.first = t.stream
 	}
 	return t

@@ -11,16 +11,16 @@ import (
 // fingerprinted), credential-carrying query parameters, and, in any other
 // header, a value the credential detectors recognise is masked (a name they
 // recognise drops the header).
-func (g *Gateway) stripCredentials(r *http.Request) credential.Embedded {
+func (g *Gateway) stripCredentials(r *http.Request, ex *exchange) credential.Embedded {
 	emb := g.strip.Strip(r.Header)
-	r.URL.RawQuery = g.strip.StripQuery(r.URL.RawQuery, &emb, g.credentialShaped)
+	r.URL.RawQuery = g.strip.StripQuery(r.URL.RawQuery, &emb, ex.credentialShaped)
 	for k, vs := range r.Header {
-		if g.credentialShaped(k) {
+		if ex.credentialShaped(k) {
 			delete(r.Header, k)
 			continue
 		}
 		for i, v := range vs {
-			vs[i] = g.masked(v)
+			vs[i] = ex.masked(v)
 		}
 	}
 	return emb
@@ -28,15 +28,15 @@ func (g *Gateway) stripCredentials(r *http.Request) credential.Embedded {
 
 // masked is v with credentials (and, when configured, other detected
 // secrets) replaced by placeholders.
-func (g *Gateway) masked(v string) string {
+func (ex *exchange) masked(v string) string {
 	if v == "" {
 		return v
 	}
-	out, _ := g.argMasker.Text(v, nil)
+	out, _ := ex.args.Text(v, nil)
 	return out
 }
 
-func (g *Gateway) credentialShaped(v string) bool {
-	_, res := g.argMasker.Text(v, nil)
+func (ex *exchange) credentialShaped(v string) bool {
+	_, res := ex.args.Text(v, nil)
 	return len(res.Counts) > 0
 }

@@ -86,7 +86,7 @@ func TestFastPathAgreesWithFullPath(t *testing.T) {
 		body := randomEscapedBody(r)
 		sel := sels[i%len(sels)]
 		for _, top := range []func(*walker, []member) error{(*walker).request, (*walker).response} {
-			got, gotRes, gotErr := m.walk(body, sel, top, -1)
+			got, gotRes, gotErr := m.For("").walk(body, sel, top, -1)
 			want, wantRes, wantErr := fullWalk(m, body, sel, top)
 			if !bytes.Equal(got, want) || (gotErr == nil) != (wantErr == nil) || countSum(gotRes.Counts) != countSum(wantRes.Counts) {
 				t.Fatalf("fast path differs on %s (sel %v):\n got %s\nwant %s", body, sel, got, want)
@@ -156,7 +156,7 @@ func FuzzFastPathAgreesWithFullPath(f *testing.F) {
 	m := newTestMasker(f, Config{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, top := range []func(*walker, []member) error{(*walker).request, (*walker).response} {
-			got, gotRes, gotErr := m.walk(body, nil, top, -1)
+			got, gotRes, gotErr := m.For("").walk(body, nil, top, -1)
 			want, wantRes, wantErr := fullWalk(m, body, nil, top)
 			if !bytes.Equal(got, want) || (gotErr == nil) != (wantErr == nil) || countSum(gotRes.Counts) != countSum(wantRes.Counts) {
 				t.Fatalf("fast path differs on %q:\n got %q\nwant %q", body, got, want)

@@ -2,6 +2,7 @@ package mask
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -104,12 +105,42 @@ func (m *Masker) SetManaged(values []string) {
 // Detectors lists the enabled detectors, sorted by name.
 func (m *Masker) Detectors() []DetectorInfo { return m.engine.Load().e.infos() }
 
-// Text masks s with the selected detectors.
-func (m *Masker) Text(s string, sel Selection) (string, Result) {
-	return m.engine.Load().text(s, sel)
+// Scope partitions the cache of masked texts: a text is served from the
+// cache only to the scope that had it masked. A hit on a large text answers
+// milliseconds sooner, so a shared cache would tell a process whether
+// another caller had sent a text it guesses; the gateway gives each caller
+// identity (user, cgroup, network namespace) a scope of its own. The
+// Masker's own methods use the empty scope. The set of short clean texts
+// (header values, arguments: a hit saves microseconds, and holds no match
+// of any detector) is shared.
+type Scope string
+
+// Scoped masks with the cache lookups of one scope.
+type Scoped struct {
+	m     *Masker
+	scope Scope
 }
 
-func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
+// For returns the Masker's methods within scope.
+func (m *Masker) For(scope Scope) Scoped { return Scoped{m, scope} }
+
+// Text masks s with the selected detectors.
+func (m *Masker) Text(s string, sel Selection) (string, Result) { return m.For("").Text(s, sel) }
+
+// Text is Masker.Text within the scope.
+func (s Scoped) Text(text string, sel Selection) (string, Result) {
+	return s.m.engine.Load().text(text, sel, s.scope)
+}
+
+// CacheLen is the number of masked texts cached, in all scopes (metrics, tests).
+func (m *Masker) CacheLen() int {
+	if c := m.engine.Load().cache; c != nil {
+		return c.Len()
+	}
+	return 0
+}
+
+func (ec *engineAndCache) text(s string, sel Selection, scope Scope) (string, Result) {
 	short := sel == nil && len(s) < minCachedLen
 	if short && ec.known(s) {
 		return s, Result{}
@@ -120,7 +151,7 @@ func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
 	if ec.e.fastPathAllowed(active) && ec.e.plainClean(s, active) {
 		out = s // no keyword of a selected detector: nothing can match
 	} else {
-		out, res = ec.textActive(s, sel, active, nil)
+		out, res = ec.textActive(s, sel, active, nil, scope)
 	}
 	if short && res.Counts == nil && !res.Incomplete {
 		ec.remember(s)
@@ -131,11 +162,11 @@ func (ec *engineAndCache) text(s string, sel Selection) (string, Result) {
 // textActive is text with the selection already resolved to active; b
 // (nil: none) bounds the work, and a result cut short by it is not cached
 // (the caller checks b and discards it).
-func (ec *engineAndCache) textActive(s string, sel Selection, active []bool, b *budget) (string, Result) {
+func (ec *engineAndCache) textActive(s string, sel Selection, active []bool, b *budget, scope Scope) (string, Result) {
 	if ec.cache == nil || len(s) < minCachedLen {
 		return ec.e.text(s, active, b)
 	}
-	key := digest(s, sel)
+	key := digest(scope, s, sel)
 	if c, ok := ec.cache.Get(key); ok {
 		return c.text, Result{Counts: cloneCounts(c.counts)}
 	}
@@ -148,7 +179,7 @@ func (ec *engineAndCache) textActive(s string, sel Selection, active []bool, b *
 		// The client resends what it was given: the masked text. Masking
 		// is idempotent (placeholders are kept), so the masked text maps
 		// to itself with nothing counted, and the resent turn is a hit.
-		ec.cache.Add(digest(out, sel), cached{text: out})
+		ec.cache.Add(digest(scope, out, sel), cached{text: out})
 	}
 	return out, res
 }
@@ -166,8 +197,12 @@ func (e *engine) text(s string, active []bool, b *budget) (string, Result) {
 	return string(sc.take(true)), sc.res
 }
 
-func digest(s string, sel Selection) [32]byte {
+func digest(scope Scope, s string, sel Selection) [32]byte {
 	h := sha256.New()
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(scope)))
+	h.Write(n[:]) // length first: no scope's bytes read as another's text
+	h.Write([]byte(scope))
 	if sel != nil {
 		h.Write([]byte("sel:" + strings.Join(sel, ",") + "\x00"))
 	}

@@ -112,7 +112,7 @@ func (s *Stream) delta(ev sse.Event, d *sseData) {
 	case "input_json_delta":
 		s.feedBlock(ev, d, "delta.partial_json")
 	case "citations_delta":
-		out, res := s.ec.text(*d.Text, s.sel)
+		out, res := s.ec.text(*d.Text, s.sel, s.scope)
 		s.res.Add(res)
 		if res.Counts == nil {
 			s.write(ev)

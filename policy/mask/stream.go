@@ -28,6 +28,7 @@ type Emit func(sse.Event) error
 // event byte for byte. Not safe for concurrent use.
 type Stream struct {
 	ec      *engineAndCache
+	scope   Scope
 	sel     Selection
 	active  []bool
 	emit    Emit
@@ -56,13 +57,18 @@ func (m *Masker) NewStream(dst io.Writer, sel Selection, opt StreamOptions) *Str
 // NewEventStream returns a Stream that is fed whole events (Event, Finish),
 // for a caller that frames the stream itself, and hands masked events to emit.
 func (m *Masker) NewEventStream(emit Emit, sel Selection, opt StreamOptions) *Stream {
-	ec := m.engine.Load()
+	return m.For("").NewEventStream(emit, sel, opt)
+}
+
+// NewEventStream is Masker.NewEventStream within the scope.
+func (s Scoped) NewEventStream(emit Emit, sel Selection, opt StreamOptions) *Stream {
+	m, ec := s.m, s.m.engine.Load()
 	log := opt.Log
 	if log == nil {
 		log = zap.NewNop()
 	}
 	return &Stream{log: log.Named("mask"),
-		ec: ec, sel: sel, active: ec.e.selection(sel), emit: emit, opt: opt,
+		ec: ec, scope: s.scope, sel: sel, active: ec.e.selection(sel), emit: emit, opt: opt,
 		maxHold: m.cfg.MaxHold, cut: m.cfg.CutOnOverflow, blocks: map[int]*block{},
 	}
 }
@@ -121,7 +127,7 @@ func (s *Stream) Finish(tail []byte) error {
 	s.flushAll()
 	if len(tail) > 0 && s.err == nil {
 		s.malformed("stream ended inside an event; trailing bytes masked as plain text", len(tail))
-		out, res := s.ec.text(string(tail), s.sel)
+		out, res := s.ec.text(string(tail), s.sel, s.scope)
 		s.res.Add(res)
 		if err := s.emit(sse.Event{Raw: []byte(out)}); err != nil {
 			s.err = err

@@ -21,6 +21,7 @@ type walker struct {
 	res    Result
 	depth  int     // blocks and tool-input containers entered: see maxWalkDepth
 	bud    *budget // Request's masking budget (nil for responses)
+	scope  Scope
 }
 
 // maxWalkDepth bounds the walk's recursion (tool_result blocks nest, tool
@@ -42,25 +43,35 @@ type edit struct {
 // whose masking would exceed Config.Budget is an error wrapping
 // ErrBudgetExceeded (never a partly masked body).
 func (m *Masker) Request(body []byte, sel Selection) ([]byte, Result, error) {
-	return m.walk(body, sel, (*walker).request, m.cfg.Budget)
+	return m.For("").Request(body, sel)
+}
+
+// Request is Masker.Request within the scope.
+func (s Scoped) Request(body []byte, sel Selection) ([]byte, Result, error) {
+	return s.walk(body, sel, (*walker).request, s.m.cfg.Budget)
 }
 
 // Response masks a non-streamed Messages response: content[] as in Request.
 // Responses have no budget: their size is bounded by the model's output.
 func (m *Masker) Response(body []byte, sel Selection) ([]byte, Result, error) {
-	return m.walk(body, sel, (*walker).response, -1)
+	return m.For("").Response(body, sel)
+}
+
+// Response is Masker.Response within the scope.
+func (s Scoped) Response(body []byte, sel Selection) ([]byte, Result, error) {
+	return s.walk(body, sel, (*walker).response, -1)
 }
 
 // walk masks body from top; budget is Config.Budget's meaning (-1: none),
 // started once the fast path has not settled the body.
-func (m *Masker) walk(body []byte, sel Selection, top func(*walker, []member) error, budget time.Duration) ([]byte, Result, error) {
-	ec := m.engine.Load()
+func (s Scoped) walk(body []byte, sel Selection, top func(*walker, []member) error, budget time.Duration) ([]byte, Result, error) {
+	ec := s.m.engine.Load()
 	active := ec.e.selection(sel)
 	fast := ec.e.fastPathAllowed(active)
 	if fast && rawNeedsNoMasking(ec.e, body, active) {
 		return body, Result{}, nil
 	}
-	return ec.walkBody(body, &walker{ec: ec, sel: sel, active: active, fast: fast, b: body, bud: newBudget(budget)}, top)
+	return ec.walkBody(body, &walker{ec: ec, sel: sel, active: active, fast: fast, b: body, bud: newBudget(budget), scope: s.scope}, top)
 }
 
 // walkBody is the full path: decode and mask each content string.
@@ -68,7 +79,7 @@ func (ec *engineAndCache) walkBody(body []byte, w *walker, top func(*walker, []m
 	sel := w.sel
 	start := skipSpace(body, 0)
 	if !json.Valid(body) {
-		out, res := ec.textActive(string(body), sel, w.active, w.bud)
+		out, res := ec.textActive(string(body), sel, w.active, w.bud, w.scope)
 		if w.bud.exceeded() {
 			return nil, Result{}, w.bud.err(len(body))
 		}
@@ -254,7 +265,7 @@ func (w *walker) maskString(i int) error {
 	if err != nil {
 		return err
 	}
-	out, res := w.ec.textActive(s, w.sel, w.active, w.bud)
+	out, res := w.ec.textActive(s, w.sel, w.active, w.bud, w.scope)
 	if w.bud.exceeded() {
 		return w.bud.err(len(w.b))
 	}

@@ -186,7 +186,7 @@ func TestCacheHitsResentMaskedTurn(t *testing.T) {
 		t.Fatal("not masked")
 	}
 	ec := m.engine.Load()
-	if !ec.cache.Contains(digest(masked, Selection{"aws_access_key_id"})) {
+	if !ec.cache.Contains(digest("", masked, Selection{"aws_access_key_id"})) {
 		t.Fatal("the masked turn is not in the cache")
 	}
 	again, res2 := m.Text(masked, Selection{"aws_access_key_id"})
