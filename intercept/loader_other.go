@@ -7,6 +7,9 @@ import "net/netip"
 // Loader is unavailable off linux; Load returns ErrUnsupported.
 type Loader struct{}
 
+// Cgroup2Mount returns ErrUnsupported: cgroup v2 is linux's.
+func Cgroup2Mount() (string, error) { return "", ErrUnsupported }
+
 // Load returns ErrUnsupported.
 func Load(Config) (*Loader, error) { return nil, ErrUnsupported }
 

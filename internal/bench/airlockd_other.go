@@ -16,6 +16,7 @@ type Airlockd struct {
 	Proc    *Proc
 	CAFile  string
 	Command string
+	Cgroup  string
 }
 
 // StartAirlockd is unsupported off Linux.
