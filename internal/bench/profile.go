@@ -89,7 +89,7 @@ var costGroups = []struct {
 	name   string
 	frames []string
 }{
-	{"masking the request (policy/mask walk)", []string{"mask.(*Masker).Request"}},
+	{"masking the request (policy/mask walk)", []string{"mask.Scoped.Request"}},
 	{"masking the response (JSON buffering and SSE stream)", []string{"gateway.(*Gateway).bufferJSON", "gateway.(*sseTransform).write"}},
 	{"audit: encoding and spooling the record (request goroutine)", []string{"audit.(*Store).Write", "audit.(*Store).Append"}},
 	{"audit: compression and SQLite commits (writer goroutine)", []string{"audit.(*Store).writer"}},

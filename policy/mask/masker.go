@@ -132,7 +132,7 @@ func (s Scoped) Text(text string, sel Selection) (string, Result) {
 	return s.m.engine.Load().text(text, sel, s.scope)
 }
 
-// CacheLen is the number of masked texts cached, in all scopes (metrics, tests).
+// CacheLen is the number of masked texts cached, in all scopes (for tests and diagnostics).
 func (m *Masker) CacheLen() int {
 	if c := m.engine.Load().cache; c != nil {
 		return c.Len()
