@@ -44,7 +44,7 @@ type NamespaceStatus struct {
 	Held         uint64 `json:"held"`        // connections held at first contact
 	HeldPassed   uint64 `json:"held_passed"` // held connections let through to a new listener
 	Failures     uint64 `json:"failures"`
-	OverLimit    uint64 `json:"over_limit"` // times a namespace was turned away at capture.containers.max_namespaces
+	OverLimit    uint64 `json:"over_limit"` // first contacts turned away at capture.containers.max_namespaces
 }
 
 // CAStatus identifies the CA clients must trust.

@@ -21,7 +21,8 @@ func newArgMasker(configured *mask.Masker, key []byte) (*mask.Masker, error) {
 
 // cacheScope is the caller's scope in the maskers' caches (see mask.Scope):
 // its user, cgroup and network namespace. Processes that share all three
-// could read each other's memory anyway.
+// (one user in one container or service) share the cache, so timing tells
+// one of them only what another of the same identity sent.
 func cacheScope(p caller.Process) mask.Scope {
 	var b [20]byte
 	binary.LittleEndian.PutUint32(b[0:], p.UID)

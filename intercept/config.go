@@ -211,7 +211,7 @@ type NamespaceStats struct {
 	Held         uint64 `json:"held"`          // connections held at first contact
 	HeldPassed   uint64 `json:"held_passed"`   // held connections let through to a new listener
 	Failures     uint64 `json:"failures"`      // listeners that could not be opened
-	OverLimit    uint64 `json:"over_limit"`    // times a namespace was turned away at MaxNamespaces
+	OverLimit    uint64 `json:"over_limit"`    // first contacts turned away at MaxNamespaces
 }
 
 // OpenedNamespace is a network namespace Namespaces has begun to serve.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/airlock-dev/airlock/caller"
@@ -40,6 +41,7 @@ type harness struct {
 	lenient bool          // the client will not finish TLS: the API handler only records the origin
 	cancel  context.CancelFunc
 	served  chan struct{}
+	nsLog   *zap.Logger // serveNamespaces' logger; nil: the test's
 }
 
 func newHarness(t *testing.T, targets []netip.Prefix, port uint16) *harness {

@@ -120,7 +120,6 @@ func (n *Namespaces) Ensure(ctx context.Context, pid int) error {
 		return nil
 	}
 	if len(n.byIno) >= n.cfg.MaxNamespaces {
-		n.overLimit.Add(1)
 		return fmt.Errorf("netns of pid %d: %w (%d served)", pid, ErrTooManyNamespaces, len(n.byIno))
 	}
 	s, err := n.open(pid, ino)

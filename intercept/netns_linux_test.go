@@ -27,7 +27,11 @@ var netnsTarget = netip.MustParseAddrPort("127.0.100.1:443")
 // serveNamespaces runs namespace serving over the harness until the test ends.
 func (h *harness) serveNamespaces() *Namespaces {
 	h.t.Helper()
-	nss, err := NewNamespaces(h.cfg, h.loader, APIHandlerFunc(h.serveAPI), h.reporter(), zaptest.NewLogger(h.t))
+	log := h.nsLog
+	if log == nil {
+		log = zaptest.NewLogger(h.t)
+	}
+	nss, err := NewNamespaces(h.cfg, h.loader, APIHandlerFunc(h.serveAPI), h.reporter(), log)
 	if err != nil {
 		h.t.Fatalf("NewNamespaces: %v", err)
 	}

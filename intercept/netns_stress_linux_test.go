@@ -4,6 +4,7 @@ package intercept
 
 import (
 	"context"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/airlock-dev/airlock/caller"
 	"github.com/airlock-dev/airlock/internal/poll"
@@ -76,13 +80,16 @@ func TestNetnsRace(t *testing.T) {
 }
 
 // TestNetnsBound: a process that makes namespaces in a loop gets the daemon
-// to serve MaxNamespaces of them and no more. A connection from one past
-// the bound is held until connect() times out, never let through; those
-// served were served; once they are released a new namespace is served.
+// to serve MaxNamespaces of them and no more. Connections from namespaces
+// past the bound are held until connect() times out, never let through,
+// and counted; the log names them at the 1st, 2nd, 4th… only, so they
+// cannot flood it. Once the served ones are released a new one is served.
 func TestNetnsBound(t *testing.T) {
-	const bound = 2
+	const bound, past = 2, 8
 	h := newHarness(t, testTargets, netnsTarget.Port())
 	h.cfg.MaxNamespaces = bound
+	core, logs := observer.New(zap.WarnLevel)
+	h.nsLog = zap.New(core)
 	h.listen()
 	nss := h.serveNamespaces()
 	wrap := unshareWrap(t, 0)
@@ -94,12 +101,21 @@ func TestNetnsBound(t *testing.T) {
 	if s := waitServed(t, nss, bound); s.Served != bound {
 		t.Fatalf("stats %+v: want the %d lingering namespaces served", s, bound)
 	}
-	res := h.startHelperIn(h.cgroup, wrap, "HELPER_DIAL="+netnsTarget.String(), "HELPER_SYNCNT=2").wait(t)
-	if !strings.Contains(res.Error, "timed out") {
-		t.Errorf("a namespace past the bound: %q (error %q), want its connect held until it timed out", res.Response, res.Error)
+	turnedAway := make([]*helperProc, past)
+	for i := range turnedAway {
+		turnedAway[i] = h.startHelperIn(h.cgroup, wrap, "HELPER_DIAL="+netnsTarget.String(), "HELPER_SYNCNT=2")
 	}
-	if s := nss.Stats(); s.Served != bound || s.OverLimit == 0 {
-		t.Errorf("stats %+v: want %d served and the namespace past the bound counted", s, bound)
+	for _, p := range turnedAway {
+		if res := p.wait(t); !strings.Contains(res.Error, "timed out") {
+			t.Errorf("a namespace past the bound: %q (error %q), want its connect held until it timed out", res.Response, res.Error)
+		}
+	}
+	s := nss.Stats()
+	if s.Served != bound || s.OverLimit != past {
+		t.Errorf("stats %+v: want %d served and the %d first contacts past the bound counted", s, bound, past)
+	}
+	if n := logs.FilterMessage("serving a namespace at first contact").Len(); n > bits.Len64(s.OverLimit) || n == 0 {
+		t.Errorf("%d warnings for %d turn-aways: want one at each power of two", n, s.OverLimit)
 	}
 	for _, p := range lingering {
 		assertIntercepted(t, h, p.wait(t))

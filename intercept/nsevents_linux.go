@@ -89,10 +89,33 @@ func (n *Namespaces) readEvents(ctx context.Context, rd *ringbuf.Reader) error {
 			continue // the host listener is (re)registering
 		}
 		n.firstContact.Add(1)
-		if err := n.Ensure(ctx, pid); err != nil {
-			n.log.Warn("serving a namespace at first contact", zap.Uint64("netns", cookie), zap.Int("pid", pid), zap.Error(err))
-		}
+		n.serveFirstContact(ctx, cookie, pid)
 	}
+}
+
+// serveFirstContact serves the namespace a connection came from without a
+// listener there, and counts and logs one it turns away.
+func (n *Namespaces) serveFirstContact(ctx context.Context, cookie uint64, pid int) {
+	err := n.Ensure(ctx, pid)
+	if errors.Is(err, ErrTooManyNamespaces) {
+		n.overLimit.Add(1)
+	}
+	if err != nil && n.worthLogging(err) {
+		n.log.Warn("serving a namespace at first contact", zap.Uint64("netns", cookie), zap.Int("pid", pid),
+			zap.Uint64("over_limit", n.overLimit.Load()), zap.Error(err))
+	}
+}
+
+// worthLogging: a turn-away at the bound is logged at its 1st, 2nd, 4th,
+// 8th… occurrence (with the count), not at each connect(): a process that
+// keeps connecting from namespaces past the bound cannot flood the log.
+// Every other failure is logged.
+func (n *Namespaces) worthLogging(err error) bool {
+	if !errors.Is(err, ErrTooManyNamespaces) {
+		return true
+	}
+	c := n.overLimit.Load()
+	return c&(c-1) == 0
 }
 
 // scanTree serves the namespaces of every process under the captured cgroup.

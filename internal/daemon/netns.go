@@ -31,7 +31,7 @@ func (d *Daemon) namespaceMetrics(ic *intercept.Interceptor) {
 			Help: "Connections held at first contact until their namespace's listener opened."},
 			func() float64 { return float64(nss.Stats().Held) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_netns_over_limit_total",
-			Help: "Times a namespace was turned away because capture.containers.max_namespaces were served already."},
+			Help: "First contacts turned away because capture.containers.max_namespaces namespaces were served already."},
 			func() float64 { return float64(nss.Stats().OverLimit) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_netns_released_total",
 			Help: "Namespace listeners released because no captured process was left."},
